@@ -1,0 +1,42 @@
+# The README names these targets. Everything installs into .venv on first use.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# The CPU wheel of torch 2.13.0 is what CI and the tests use. GPU hosts can override it,
+# e.g. `make run TORCH_SPEC="torch>=2.2,<3"` to take PyPI's default (CUDA) build.
+TORCH_SPEC ?= torch==2.13.0
+
+.PHONY: setup run test lint typecheck unit bench train-default clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet "$(TORCH_SPEC)"
+	$(BIN)/pip install --quiet -e ".[dev,postgres]"
+	touch $@
+
+setup: $(BIN)/.installed
+
+run: setup
+	$(BIN)/python -m bot
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check model bot tests benchmarks migrations
+
+typecheck: setup
+	$(BIN)/mypy
+
+unit: setup
+	$(BIN)/python -m pytest -q
+
+test: lint typecheck unit
+
+bench: setup
+	$(BIN)/python -m benchmarks.sampling
+
+train-default: setup
+	$(BIN)/python -m model train --corpus data/arabic_text.txt --out var/checkpoints/default.pt
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
