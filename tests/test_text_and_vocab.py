@@ -19,7 +19,7 @@ def test_normalisation_composes_to_nfc() -> None:
 
 
 def test_bad_utf8_is_a_corpus_error_naming_the_position() -> None:
-    with pytest.raises(CorpusError, match="not valid UTF-8.*position 2"):
+    with pytest.raises(CorpusError, match=r"not valid UTF-8.*position 2"):
         decode_corpus(b"ab\xff\xfe", name="upload.txt")
 
 

@@ -120,9 +120,29 @@ def entity_span(entity: JsonDict) -> tuple[int, int]:
     return int(entity["offset"]), int(entity["offset"]) + int(entity["length"])
 
 
+# tdlib's MessageEntity::get_type_priority: the tie-breaker for entities with the same span.
+_ENTITY_PRIORITY = {
+    "blockquote": 0,
+    "expandable_blockquote": 0,
+    "pre": 11,
+    "code": 20,
+    "text_link": 49,
+    "text_mention": 49,
+    "bold": 90,
+    "italic": 91,
+    "underline": 92,
+    "strikethrough": 93,
+    "spoiler": 94,
+    "custom_emoji": 99,
+}
+
+
 def sort_entities(entities: list[JsonDict]) -> list[JsonDict]:
-    # Telegram orders entities by offset, longer (outer) entities first.
-    return sorted(entities, key=lambda e: (int(e["offset"]), -int(e["length"])))
+    # Telegram orders entities by offset, longer (outer) ones first, then by type priority.
+    return sorted(
+        entities,
+        key=lambda e: (int(e["offset"]), -int(e["length"]), _ENTITY_PRIORITY.get(e["type"], 50)),
+    )
 
 
 def add_bot_commands(text: str, entities: list[JsonDict]) -> list[JsonDict]:

@@ -1,0 +1,1 @@
+"""Reproducible performance measurements: ratios taken in one run on the same weights."""

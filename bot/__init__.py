@@ -1,0 +1,1 @@
+"""The Telegram side: configuration, application wiring, handlers, storage, retraining."""

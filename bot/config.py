@@ -1,0 +1,137 @@
+"""Settings read once from the environment and `.env` into one typed object."""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+TOKEN_PATTERN = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{30,}$")
+BOTFATHER_HINT = (
+    "get a token from @BotFather in Telegram (https://t.me/BotFather, command /newbot) "
+    "and put it in .env as BOT_TOKEN=123456789:AA..."
+)
+
+
+class ConfigError(Exception):
+    """One line naming the bad setting and how to fix it; never contains the token."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+    )
+
+    bot_token: SecretStr
+    admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    database_url: str = "sqlite+aiosqlite:///var/bot.db"
+    checkpoint_dir: Path = Path("var/checkpoints")
+    corpus_dir: Path = Path("var/corpora")
+    corpus_path: Path = Path("data/arabic_text.txt")
+    device: str = "auto"
+    default_temperature: float = Field(0.8, ge=0.1, le=2.0)
+    min_temperature: float = Field(0.1, gt=0)
+    max_temperature: float = Field(2.0, gt=0)
+    default_length: int = Field(300, ge=1, le=4000)
+    max_seed_chars: int = Field(500, ge=1, le=3000)
+    history_limit: int = Field(10, ge=1, le=50)
+    telegram_api_url: str = "https://api.telegram.org"
+    log_level: str = "INFO"
+    # Steps for the model trained at first start when no checkpoint exists.
+    default_train_steps: int = Field(2000, ge=1)
+    max_queue: int = Field(1024, ge=1)
+    max_batch: int = Field(256, ge=1)
+    max_concurrent_updates: int = Field(512, ge=1)
+    rate_limit: bool = True
+    shutdown_grace_s: float = Field(20.0, ge=0)
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            parts = [p for p in re.split(r"[,\s]+", value.strip()) if p]
+            if not all(re.fullmatch(r"\d{1,20}", p) for p in parts):
+                raise ValueError("expected comma-separated numeric Telegram user ids")
+            return frozenset(int(p) for p in parts)
+        return value
+
+    @field_validator("bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr) -> SecretStr:
+        if not TOKEN_PATTERN.match(value.get_secret_value().strip()):
+            raise ValueError("does not look like a bot token")
+        return SecretStr(value.get_secret_value().strip())
+
+    @field_validator("telegram_api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError("must be an http(s) URL such as https://api.telegram.org")
+        return value.rstrip("/")
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return level
+
+    @field_validator("default_temperature", "min_temperature", "max_temperature")
+    @classmethod
+    def _finite(cls, value: float) -> float:
+        if not math.isfinite(value):
+            raise ValueError("must be a finite number")
+        return value
+
+    @property
+    def token(self) -> str:
+        return self.bot_token.get_secret_value()
+
+    @property
+    def api_base_url(self) -> str:
+        return f"{self.telegram_api_url}/bot"
+
+    @property
+    def api_base_file_url(self) -> str:
+        return f"{self.telegram_api_url}/file/bot"
+
+    @property
+    def default_checkpoint(self) -> Path:
+        return self.checkpoint_dir / "default.pt"
+
+    def is_admin(self, user_id: int | None) -> bool:
+        return user_id is not None and user_id in self.admin_ids
+
+
+def _describe(error: ValidationError) -> str:
+    first = error.errors()[0]
+    name = str(first["loc"][0]).upper() if first["loc"] else "a setting"
+    if name == "BOT_TOKEN":
+        if first["type"] == "missing":
+            return f"BOT_TOKEN is not set: {BOTFATHER_HINT}"
+        return f"BOT_TOKEN is malformed: {BOTFATHER_HINT}"
+    if first["type"] == "missing":
+        return f"{name} is not set; see .env.example"
+    reason = str(first["msg"]).removeprefix("Value error, ")
+    # Never echo the offending value: it may be a secret pasted into the wrong variable.
+    return f"{name} is malformed: {reason}; see .env.example"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings, or raise ConfigError with one line saying what to fix."""
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from None
+    if settings.min_temperature >= settings.max_temperature:
+        raise ConfigError("MIN_TEMPERATURE must be below MAX_TEMPERATURE; see .env.example")
+    if not settings.min_temperature <= settings.default_temperature <= settings.max_temperature:
+        raise ConfigError(
+            "DEFAULT_TEMPERATURE must lie between MIN_TEMPERATURE and MAX_TEMPERATURE"
+        )
+    return settings

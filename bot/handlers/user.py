@@ -1,0 +1,218 @@
+"""Commands for everyone: /start, /help, /write, /temp, /history, /forget."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import ContextTypes
+
+from bot.handlers.common import lang_of, remember_user, reply, reply_key, typing
+from bot.parsing import NotANumber, command_argument, format_temperature, parse_number
+from bot.services import Services, get_services
+from bot.texts import t
+from model.engine import EngineBusy, EngineStopped
+from model.errors import SeedError
+
+log = logging.getLogger(__name__)
+
+FORGET_YES = "forget:yes"
+FORGET_NO = "forget:no"
+
+
+async def _temperature_of(services: Services, user_id: int) -> float:
+    stored = await services.storage.get_temperature(user_id)
+    return services.settings.default_temperature if stored is None else stored
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    services = get_services(context)
+    user = update.effective_user
+    if user is None:
+        return
+    await remember_user(services, user)
+    temperature = await _temperature_of(services, user.id)
+    lang = lang_of(update)
+    await reply_key(
+        update,
+        "start",
+        name=user.first_name,
+        corpus=t(lang, "corpus_default"),
+        temperature=format_temperature(temperature),
+    )
+
+
+async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    services = get_services(context)
+    user = update.effective_user
+    if user is None:
+        return
+    s = services.settings
+    temperature = await _temperature_of(services, user.id)
+    await reply_key(
+        update,
+        "help",
+        length=s.default_length,
+        max_seed=s.max_seed_chars,
+        tmin=format_temperature(s.min_temperature),
+        tmax=format_temperature(s.max_temperature),
+        temperature=format_temperature(temperature),
+    )
+
+
+async def write(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    received = time.perf_counter()
+    services = get_services(context)
+    user, chat, message = update.effective_user, update.effective_chat, update.effective_message
+    if user is None or chat is None or message is None:
+        return
+    seed = command_argument(message)
+    if not seed:
+        await reply_key(update, "write_usage")
+        return
+    limit = services.settings.max_seed_chars
+    if len(seed) > limit:
+        await reply_key(update, "seed_too_long", length=len(seed), limit=limit)
+        return
+    await remember_user(services, user)
+    temperature = await _temperature_of(services, user.id)
+    try:
+        services.engine.encode_seed(seed)
+    except SeedError:
+        await reply_key(update, "seed_unknown")
+        return
+    await typing(update)
+    length = services.settings.default_length
+    try:
+        result = await services.engine.generate(seed, temperature, length)
+    except SeedError:  # a swap to a model with another alphabet happened meanwhile
+        await reply_key(update, "seed_unknown")
+        return
+    except EngineBusy:
+        await reply_key(update, "busy")
+        return
+    except EngineStopped:
+        await reply_key(update, "restarting")
+        return
+    latency_ms = (time.perf_counter() - received) * 1000
+    # Store before replying: an answered generation must never be missing from history.
+    await services.storage.add_generation(
+        user_id=user.id,
+        chat_id=chat.id,
+        seed=seed,
+        temperature=temperature,
+        length=length,
+        output=result.text,
+        model_version_id=_version_id(result.model_version),
+        latency_ms=latency_ms,
+        dropped_chars="".join(result.seed.dropped) or None,
+    )
+    await reply(update, result.text)
+    if result.seed.dropped:
+        await reply_key(update, "dropped_note", chars=" ".join(result.seed.dropped))
+    log.info(
+        "write user=%s chars=%d temperature=%.2f version=%s latency_ms=%.0f",
+        user.id, len(result.continuation), temperature, result.model_version, latency_ms,
+    )  # fmt: skip
+
+
+def _version_id(version: int | str) -> int | None:
+    return version if isinstance(version, int) else None
+
+
+async def temp(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    services = get_services(context)
+    user, message = update.effective_user, update.effective_message
+    if user is None or message is None:
+        return
+    s = services.settings
+    bounds = {
+        "tmin": format_temperature(s.min_temperature),
+        "tmax": format_temperature(s.max_temperature),
+    }
+    raw = command_argument(message)
+    if not raw:
+        current = await _temperature_of(services, user.id)
+        await reply_key(
+            update,
+            "temp_show",
+            temperature=format_temperature(current),
+            default=format_temperature(s.default_temperature),
+            **bounds,
+        )
+        return
+    shown = raw if len(raw) <= 40 else raw[:40] + "…"
+    try:
+        value = parse_number(raw)
+    except NotANumber:
+        await reply_key(update, "temp_not_number", value=shown, **bounds)
+        return
+    if not s.min_temperature <= value <= s.max_temperature:
+        await reply_key(update, "temp_out_of_range", value=shown, **bounds)
+        return
+    await remember_user(services, user)
+    await services.storage.set_temperature(user.id, value)
+    await reply_key(update, "temp_set", temperature=format_temperature(value))
+
+
+async def history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    services = get_services(context)
+    user = update.effective_user
+    if user is None:
+        return
+    rows = await services.storage.user_history(user.id, limit=services.settings.history_limit)
+    lang = lang_of(update)
+    if not rows:
+        await reply_key(update, "history_empty")
+        return
+    lines = [t(lang, "history_header", count=len(rows))]
+    for index, row in enumerate(rows, start=1):
+        seed = row.seed if len(row.seed) <= 80 else row.seed[:80] + "…"
+        lines.append(
+            t(
+                lang,
+                "history_item",
+                index=index,
+                when=row.created_at.strftime("%Y-%m-%d %H:%M UTC"),
+                temperature=format_temperature(row.temperature),
+                seed=seed,
+            )
+        )
+    await reply(update, "\n".join(lines))
+
+
+async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    services = get_services(context)
+    user, message = update.effective_user, update.effective_message
+    if user is None or message is None:
+        return
+    lang = lang_of(update)
+    count = await services.storage.count_generations(user_id=user.id)
+    keyboard = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(t(lang, "forget_yes"), callback_data=f"{FORGET_YES}:{user.id}"),
+                InlineKeyboardButton(t(lang, "forget_no"), callback_data=f"{FORGET_NO}:{user.id}"),
+            ]
+        ]
+    )
+    await message.reply_text(t(lang, "forget_confirm", count=count), reply_markup=keyboard)
+
+
+async def forget_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    if query is None or query.data is None:
+        return
+    services = get_services(context)
+    lang = query.from_user.language_code
+    action, _, owner = query.data.rpartition(":")
+    if str(query.from_user.id) != owner:
+        await query.answer(t(lang, "forget_not_yours"), show_alert=True)
+        return
+    await query.answer()
+    if action == FORGET_YES:
+        deleted = await services.storage.forget_user(query.from_user.id)
+        await query.edit_message_text(t(lang, "forget_done", count=deleted))
+    else:
+        await query.edit_message_text(t(lang, "forget_cancelled"))

@@ -1,0 +1,63 @@
+"""Running the application: start-up, polling, and an orderly stop on a signal.
+
+PTB's ``run_polling`` owns the event loop; this does the same steps on a loop we own, so
+tests can run the real bot in-process and SIGTERM can drain work before closing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from telegram import Update
+
+from bot.app import AppType, build_application, on_shutdown, on_startup
+from bot.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+class RunningBot:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.application: AppType = build_application(settings)
+
+    async def start(self) -> None:
+        app = self.application
+        await app.initialize()
+        try:
+            await on_startup(app)
+        except BaseException:
+            await app.shutdown()
+            raise
+        assert app.updater is not None
+        await app.updater.start_polling(
+            poll_interval=0.0, timeout=10, allowed_updates=Update.ALL_TYPES
+        )
+        await app.start()
+
+    async def stop(self) -> None:
+        app = self.application
+        if app.updater is not None and app.updater.running:
+            await app.updater.stop()  # no new updates from here on
+        if app.running:
+            await app.stop()  # waits for handlers already running
+        await on_shutdown(app)
+        await app.shutdown()
+
+
+async def serve(settings: Settings) -> None:
+    """Run until SIGINT or SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    bot = RunningBot(settings)
+    await bot.start()
+    log.info("polling for updates; stop with Ctrl+C or SIGTERM")
+    try:
+        await stop.wait()
+    finally:
+        log.info("stopping: finishing the requests in progress")
+        await bot.stop()

@@ -1,0 +1,227 @@
+"""The whole database schema, as SQLAlchemy 2 typed ORM models.
+
+The migrations in ``migrations/versions`` are written by hand to match this module;
+``tests/test_storage.py`` compares a migrated database with this metadata, so any
+change here needs a new revision.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    false,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Explicit, deterministic constraint names: SQLite batch migrations can only drop or
+# recreate constraints they can name, and PostgreSQL would otherwise pick its own names.
+NAMING_CONVENTION: dict[str, str] = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC timestamp on every backend.
+
+    SQLite has no timestamp type and hands back naive datetimes even for
+    ``DateTime(timezone=True)``; normalising here keeps ordering and comparisons correct
+    and means callers never see a naive value.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            # A naive value is ambiguous (local time? UTC?); refusing it catches the bug early.
+            raise ValueError("naive datetime given to a UTC timestamp column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class TrainingStatus(StrEnum):
+    """Life cycle of a training run.
+
+    ``running`` is the only non-final state, and at most one run may be in it.
+    From there a run ends as exactly one of:
+
+    - ``succeeded``: a new model version was registered (``model_version_id`` set);
+    - ``rejected``: training finished but the model was worse than the active one and
+      was discarded (``model_version_id`` may point at a kept, inactive version or be null);
+    - ``failed``: an error stopped it (``error`` says why), including runs found still
+      ``running`` at start-up, whose process died;
+    - ``cancelled``: an admin stopped it.
+    """
+
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    REJECTED = "rejected"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class CorpusSource(StrEnum):
+    DEFAULT = "default"
+    UPLOAD = "upload"
+    APPEND = "append"
+
+
+def _in_values(column: str, values: type[StrEnum]) -> str:
+    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON()}
+
+
+class UserRow(Base):
+    __tablename__ = "users"
+
+    # The Telegram user id, so no autoincrement: ids come from Telegram.
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    first_name: Mapped[str] = mapped_column(String(255))
+    last_name: Mapped[str | None] = mapped_column(String(255))
+    username: Mapped[str | None] = mapped_column(String(255))
+    language_code: Mapped[str | None] = mapped_column(String(35))
+    # Null means "use the bot's default", so changing the default reaches everyone who never chose.
+    temperature: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ModelVersionRow(Base):
+    __tablename__ = "model_versions"
+    __table_args__ = (
+        # Backs up the repository's "at most one active version" rule against races.
+        # Both SQLite (3.8+) and PostgreSQL support partial indexes with this syntax.
+        Index(
+            "uq_model_versions_one_active",
+            "is_active",
+            unique=True,
+            sqlite_where=text("is_active"),
+            postgresql_where=text("is_active"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    checkpoint_path: Mapped[str] = mapped_column(Text)
+    checkpoint_sha256: Mapped[str] = mapped_column(String(64))
+    corpus_sha256: Mapped[str] = mapped_column(String(64))
+    corpus_chars: Mapped[int] = mapped_column(Integer)
+    vocab_size: Mapped[int] = mapped_column(Integer)
+    steps: Mapped[int] = mapped_column(Integer)
+    train_loss: Mapped[float | None] = mapped_column(Float)
+    val_loss: Mapped[float | None] = mapped_column(Float)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    note: Mapped[str | None] = mapped_column(Text)
+    corpus_id: Mapped[int | None] = mapped_column(
+        ForeignKey("corpora.id", ondelete="SET NULL"), index=True
+    )
+
+
+class GenerationRow(Base):
+    __tablename__ = "generations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    seed: Mapped[str] = mapped_column(Text)
+    temperature: Mapped[float] = mapped_column(Float)
+    length: Mapped[int] = mapped_column(Integer)
+    output: Mapped[str] = mapped_column(Text)
+    # The seed characters the model's vocabulary did not know and that were left out.
+    dropped_chars: Mapped[str | None] = mapped_column(Text)
+    # SET NULL rather than CASCADE: pruning old checkpoints must not erase users' history.
+    model_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="SET NULL"), index=True
+    )
+    latency_ms: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class CorpusRow(Base):
+    __tablename__ = "corpora"
+    __table_args__ = (CheckConstraint(_in_values("source", CorpusSource), name="source"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    path: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    chars: Mapped[int] = mapped_column(Integer)
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(20))
+    uploaded_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TrainingRunRow(Base):
+    __tablename__ = "training_runs"
+    __table_args__ = (
+        CheckConstraint(_in_values("status", TrainingStatus), name="status"),
+        # "One training at a time", enforced by the database so two concurrent starts
+        # cannot both pass the repository's check.
+        Index(
+            "uq_training_runs_one_running",
+            "status",
+            unique=True,
+            sqlite_where=text("status = 'running'"),
+            postgresql_where=text("status = 'running'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    started_by: Mapped[int | None] = mapped_column(BigInteger)
+    corpus_id: Mapped[int] = mapped_column(ForeignKey("corpora.id"))
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # sha256 of the corpus hash plus the canonical settings JSON: equal keys mean the same
+    # training would be repeated, which the bot can refuse.
+    settings_key: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(Text)
+    model_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="SET NULL")
+    )
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column()
+    final_train_loss: Mapped[float | None] = mapped_column(Float)
+    final_val_loss: Mapped[float | None] = mapped_column(Float)
+
+
+metadata = Base.metadata

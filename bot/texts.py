@@ -1,0 +1,133 @@
+"""Every user-facing string, per language. Add a language by adding a dictionary."""
+
+from __future__ import annotations
+
+from typing import Final
+
+EN: Final[dict[str, str]] = {
+    "start": (
+        "Hello {name}! I write text one character at a time with a small neural network "
+        "(a character-level LSTM) trained on {corpus}.\n\n"
+        "Send /write followed by the beginning of a text, and I will continue it.\n"
+        "Example: /write في صباح يوم جميل\n\n"
+        "/temp sets how adventurous I am (currently {temperature}).\n"
+        "/help lists every command."
+    ),
+    "help": (
+        "Commands:\n"
+        "/write <text> — continue your text ({length} characters; up to {max_seed} "
+        "characters of your own).\n"
+        "/temp <value> — set the temperature, from {tmin} to {tmax}. Lower is safer and "
+        "more repetitive, higher is more varied with more typos. 1 is the model's own "
+        "distribution. Yours: {temperature}.\n"
+        "/temp — show your temperature.\n"
+        "/history — your last generations.\n"
+        "/forget — delete your history and preferences.\n"
+        "/help — this message."
+    ),
+    "write_usage": (
+        "Send the beginning of a text after the command, for example:\n/write في صباح يوم جميل"
+    ),
+    "seed_too_long": (
+        "That seed is {length} characters long; the limit is {limit}. Please send a shorter one."
+    ),
+    "seed_unknown": (
+        "I don't know any of the characters in that seed: I was trained on a different "
+        "alphabet. Try text in the language of my training corpus."
+    ),
+    "dropped_note": "Note: I don't know these characters, so I left them out: {chars}",
+    "busy": "I'm busy with many requests right now. Please try again in a moment.",
+    "restarting": "I'm restarting right now. Please try again in a minute.",
+    "temp_show": "Your temperature is {temperature} (allowed: {tmin} to {tmax}, default {default}).",
+    "temp_set": "Temperature set to {temperature}.",
+    "temp_not_number": (
+        "“{value}” is not a number. Send a value between {tmin} and {tmax}, e.g. /temp 0.8"
+    ),
+    "temp_out_of_range": (
+        "{value} is out of range. The temperature must be between {tmin} and {tmax}."
+    ),
+    "history_empty": "You have no generations yet. Try /write followed by some text.",
+    "history_header": "Your last {count} generations, newest first:",
+    "history_item": "{index}. {when} · temperature {temperature}\n   {seed}",
+    "forget_confirm": (
+        "This deletes your {count} stored generations and your preferences. Are you sure?"
+    ),
+    "forget_yes": "Yes, delete",
+    "forget_no": "Cancel",
+    "forget_done": "Done: I deleted {count} generations and your preferences.",
+    "forget_cancelled": "Cancelled: nothing was deleted.",
+    "forget_not_yours": "This button belongs to someone else.",
+    "error": "Sorry, something went wrong on my side. Please try again.",
+    "not_allowed": "Sorry, you are not allowed to use this command.",
+    "cmd_write": "Continue a text",
+    "cmd_temp": "Set or show the sampling temperature",
+    "cmd_history": "Your last generations",
+    "cmd_forget": "Delete your data",
+    "cmd_help": "How to use the bot",
+    "corpus_default": "original Arabic prose",
+}
+
+AR: Final[dict[str, str]] = {
+    "start": (
+        "مرحبا {name}! أكتب النص حرفا بعد حرف بشبكة عصبية صغيرة (LSTM على مستوى الحروف) "
+        "تدربت على {corpus}.\n\n"
+        "أرسل /write ثم بداية نص، وسأكمله لك.\n"
+        "مثال: /write في صباح يوم جميل\n\n"
+        "الأمر /temp يضبط مقدار المغامرة في الكتابة (قيمتك الآن {temperature}).\n"
+        "الأمر /help يعرض كل الأوامر."
+    ),
+    "help": (
+        "الأوامر:\n"
+        "/write <نص> — أكمل نصك ({length} حرفا؛ وحتى {max_seed} حرفا من نصك).\n"
+        "/temp <قيمة> — اضبط درجة الحرارة بين {tmin} و{tmax}. القيمة المنخفضة أكثر أمانا "
+        "وتكرارا، والمرتفعة أكثر تنوعا وأخطاء. القيمة 1 هي توزيع النموذج نفسه. قيمتك: "
+        "{temperature}.\n"
+        "/temp — اعرض درجة حرارتك.\n"
+        "/history — آخر ما كتبته لك.\n"
+        "/forget — احذف سجلك وتفضيلاتك.\n"
+        "/help — هذه الرسالة."
+    ),
+    "write_usage": "أرسل بداية نص بعد الأمر، مثلا:\n/write في صباح يوم جميل",
+    "seed_too_long": "طول النص {length} حرفا، والحد الأقصى {limit}. أرسل نصا أقصر من فضلك.",
+    "seed_unknown": (
+        "لا أعرف أيا من حروف هذا النص، فقد تدربت على أبجدية أخرى. جرب نصا بلغة مدونة تدريبي."
+    ),
+    "dropped_note": "ملاحظة: لا أعرف هذه الحروف فحذفتها: {chars}",
+    "busy": "لدي طلبات كثيرة الآن. حاول مرة أخرى بعد لحظات من فضلك.",
+    "restarting": "أعيد التشغيل الآن. حاول مرة أخرى بعد دقيقة من فضلك.",
+    "temp_show": "درجة حرارتك {temperature} (المسموح من {tmin} إلى {tmax}، والافتراضي {default}).",
+    "temp_set": "ضبطت درجة الحرارة على {temperature}.",
+    "temp_not_number": "«{value}» ليس رقما. أرسل قيمة بين {tmin} و{tmax}، مثلا: /temp 0.8",
+    "temp_out_of_range": "القيمة {value} خارج المجال. يجب أن تكون درجة الحرارة بين {tmin} و{tmax}.",
+    "history_empty": "لم أكتب لك شيئا بعد. جرب /write ثم بداية نص.",
+    "history_header": "آخر {count} نصوص كتبتها لك، الأحدث أولا:",
+    "history_item": "{index}. {when} · الحرارة {temperature}\n   {seed}",
+    "forget_confirm": "سيحذف هذا {count} نصا محفوظا وتفضيلاتك. هل أنت متأكد؟",
+    "forget_yes": "نعم، احذف",
+    "forget_no": "إلغاء",
+    "forget_done": "تم: حذفت {count} نصا وتفضيلاتك.",
+    "forget_cancelled": "ألغيت العملية: لم يحذف شيء.",
+    "forget_not_yours": "هذا الزر يخص مستخدما آخر.",
+    "error": "عذرا، حدث خطأ من جهتي. حاول مرة أخرى من فضلك.",
+    "not_allowed": "عذرا، لا يسمح لك باستخدام هذا الأمر.",
+    "cmd_write": "أكمل نصا",
+    "cmd_temp": "اضبط درجة الحرارة أو اعرضها",
+    "cmd_history": "آخر ما كتبته لك",
+    "cmd_forget": "احذف بياناتك",
+    "cmd_help": "طريقة الاستخدام",
+    "corpus_default": "نصوص عربية أصلية",
+}
+
+LANGUAGES: Final[dict[str, dict[str, str]]] = {"en": EN, "ar": AR}
+DEFAULT_LANGUAGE: Final = "en"
+
+
+def language_for(code: str | None) -> str:
+    """Telegram sends IETF tags such as "ar" or "ar-EG"; unknown ones fall back to English."""
+    base = (code or "").split("-")[0].lower()
+    return base if base in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def t(lang: str | None, key: str, **values: object) -> str:
+    table = LANGUAGES.get(language_for(lang), EN)
+    return table.get(key, EN[key]).format(**values)

@@ -1,0 +1,34 @@
+"""A fake Telegram Bot API server for end-to-end tests of the bot (see server.py)."""
+
+from .formatting import EntityParseError, format_text, parse_html, parse_markdown_v2
+from .objects import FakeUser, find_bot_commands, utf16_len
+from .server import (
+    SECRET_HEADER,
+    ApiCall,
+    ApiError,
+    FakeBotApi,
+    SentMessage,
+    StoredFile,
+    UploadedFile,
+    WebhookConfig,
+    WebhookDelivery,
+)
+
+__all__ = [
+    "SECRET_HEADER",
+    "ApiCall",
+    "ApiError",
+    "EntityParseError",
+    "FakeBotApi",
+    "FakeUser",
+    "SentMessage",
+    "StoredFile",
+    "UploadedFile",
+    "WebhookConfig",
+    "WebhookDelivery",
+    "find_bot_commands",
+    "format_text",
+    "parse_html",
+    "parse_markdown_v2",
+    "utf16_len",
+]

@@ -1,0 +1,86 @@
+"""The real bot, running in-process against the loopback Bot API server, as tests use it."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot.config import Settings, load_settings
+from bot.runner import RunningBot
+from tests.botapi import FakeBotApi, FakeUser, SentMessage
+
+TEST_TOKEN = "123456789:TESTtokenTESTtokenTESTtokenTESTtoken42"
+ADMIN_ID = 4242
+
+
+def make_settings(api: FakeBotApi, workdir: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "_env_file": None,  # a developer's own .env must not leak into tests
+        "bot_token": TEST_TOKEN,
+        "admin_ids": str(ADMIN_ID),
+        "database_url": f"sqlite+aiosqlite:///{workdir / 'bot.db'}",
+        "checkpoint_dir": workdir / "checkpoints",
+        "corpus_dir": workdir / "corpora",
+        "corpus_path": workdir / "corpus.txt",
+        "telegram_api_url": api.base_url.removesuffix("/bot"),
+        "device": "cpu",
+        "rate_limit": False,
+        "log_level": "DEBUG",
+    }
+    values.update(overrides)
+    return load_settings(**values)
+
+
+def prepare_workdir(workdir: Path, checkpoint: Path, corpus_text: str) -> None:
+    """A data directory as after a first start: the default checkpoint and its corpus."""
+    (workdir / "checkpoints").mkdir(parents=True, exist_ok=True)
+    shutil.copy(checkpoint, workdir / "checkpoints" / "default.pt")
+    (workdir / "corpus.txt").write_text(corpus_text, encoding="utf-8")
+
+
+@dataclass
+class Harness:
+    api: FakeBotApi
+    workdir: Path
+    settings: Settings
+    bot: RunningBot
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+    async def ask(
+        self, user: FakeUser, text: str, count: int = 1, timeout: float = 30.0
+    ) -> list[SentMessage]:
+        """Send ``text`` as ``user`` and wait for ``count`` replies in their chat."""
+        since = self.api.mark(user.chat_id)
+        await self.api.send_text(user, text)
+        return await self.api.wait_for_messages(user.chat_id, count, timeout, since=since)
+
+    async def restart(self, **overrides: Any) -> None:
+        await self.bot.stop()
+        self.overrides.update(overrides)
+        self.settings = make_settings(self.api, self.workdir, **self.overrides)
+        self.bot = RunningBot(self.settings)
+        await self.bot.start()
+
+    @property
+    def services(self) -> Any:
+        return self.bot.application.bot_data["services"]
+
+
+@asynccontextmanager
+async def running_bot(
+    workdir: Path, checkpoint: Path, corpus_text: str, **overrides: Any
+) -> AsyncIterator[Harness]:
+    prepare_workdir(workdir, checkpoint, corpus_text)
+    async with FakeBotApi(TEST_TOKEN) as api:
+        settings = make_settings(api, workdir, **overrides)
+        bot = RunningBot(settings)
+        await bot.start()
+        harness = Harness(api, workdir, settings, bot, dict(overrides))
+        try:
+            yield harness
+        finally:
+            await harness.bot.stop()
