@@ -5,19 +5,23 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from telegram import BotCommand, BotCommandScopeDefault
+from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
+from telegram.error import TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
     CommandHandler,
+    MessageHandler,
+    filters,
 )
 
 from bot.bootstrap import ensure_active_model
 from bot.config import Settings
-from bot.handlers import user
+from bot.handlers import admin, user
 from bot.handlers.errors import on_error
+from bot.retrain.manager import RetrainManager
 from bot.services import KEY, Services, set_services
 from bot.storage import Storage
 from bot.texts import LANGUAGES, t
@@ -28,6 +32,7 @@ log = logging.getLogger(__name__)
 AppType = Application[Any, Any, Any, Any, Any, Any]
 
 USER_COMMANDS = ("write", "temp", "history", "forget", "help")
+ADMIN_COMMANDS = ("retrain", "models", "use", "generations", "export", "stats")
 
 
 async def set_commands(application: AppType) -> None:
@@ -36,12 +41,26 @@ async def set_commands(application: AppType) -> None:
         await application.bot.set_my_commands(
             commands, scope=BotCommandScopeDefault(), language_code=None if lang == "en" else lang
         )
+    settings: Settings = application.bot_data["settings"]
+    admin_menu = [
+        BotCommand(name, t("en", f"cmd_{name}")) for name in USER_COMMANDS + ADMIN_COMMANDS
+    ]
+    for admin_id in sorted(settings.admin_ids):
+        try:
+            await application.bot.set_my_commands(admin_menu, scope=BotCommandScopeChat(admin_id))
+        except TelegramError as exc:  # e.g. the admin has not opened a chat with the bot yet
+            log.info("no admin command menu for %s: %s", admin_id, exc)
 
 
 async def on_startup(application: AppType) -> None:
     settings: Settings = application.bot_data["settings"]
     storage = await Storage.open(settings.database_url, migrate=True)
     try:
+        orphaned = await storage.fail_orphaned_runs("the bot stopped during training")
+        if orphaned:
+            log.warning(
+                "marked %d training run(s) left over from a previous process as failed", orphaned
+            )
         checkpoint, version = await ensure_active_model(settings, storage)
         engine = GenerationEngine(
             checkpoint, version, max_batch=settings.max_batch, max_queue=settings.max_queue
@@ -50,7 +69,11 @@ async def on_startup(application: AppType) -> None:
     except BaseException:
         await storage.close()
         raise
-    set_services(application, Services(settings=settings, storage=storage, engine=engine))
+    retrain = RetrainManager(settings, storage, engine, application.bot, (checkpoint, version))
+    set_services(
+        application,
+        Services(settings=settings, storage=storage, engine=engine, retrain=retrain),
+    )
     await set_commands(application)
     log.info("ready: model version %s on %s", version, engine.device)
 
@@ -60,6 +83,8 @@ async def on_shutdown(application: AppType) -> None:
     if not isinstance(services, Services):
         return
     settings = services.settings
+    if services.retrain is not None:
+        await services.retrain.shutdown()
     await services.engine.stop(drain=True, timeout=settings.shutdown_grace_s)
     await services.storage.close()
     log.info("stopped cleanly")
@@ -81,12 +106,38 @@ def build_application(settings: Settings) -> AppType:
         builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
     application = builder.build()
     application.bot_data["settings"] = settings
-    application.add_handler(CommandHandler("start", user.start))
-    application.add_handler(CommandHandler("help", user.help_command))
-    application.add_handler(CommandHandler("write", user.write))
-    application.add_handler(CommandHandler("temp", user.temp))
-    application.add_handler(CommandHandler("history", user.history))
-    application.add_handler(CommandHandler("forget", user.forget))
+    # New messages only: editing an old /write must not generate (and store) again.
+    new = filters.UpdateType.MESSAGE
+    commands = {
+        "start": user.start,
+        "help": user.help_command,
+        "write": user.write,
+        "temp": user.temp,
+        "history": user.history,
+        "forget": user.forget,
+        "retrain": admin.retrain,
+        "models": admin.models,
+        "use": admin.use,
+        "generations": admin.generations,
+        "export": admin.export,
+        "stats": admin.stats,
+    }
+    for name, callback in commands.items():
+        application.add_handler(CommandHandler(name, callback, filters=new))
+    # A document whose caption is the command: CommandHandler only looks at message text.
+    application.add_handler(
+        MessageHandler(
+            new & filters.Document.ALL & filters.CaptionRegex(r"^/retrain(@\w+)?(\s|$)"),
+            admin.retrain,
+        )
+    )
     application.add_handler(CallbackQueryHandler(user.forget_button, pattern=r"^forget:"))
+    application.add_handler(CallbackQueryHandler(admin.retrain_button, pattern=r"^rt:force:\d+$"))
+    application.add_handler(
+        CallbackQueryHandler(admin.version_button, pattern=r"^mv:(use|discard):\d+$")
+    )
+    application.add_handler(
+        CallbackQueryHandler(admin.generations_button, pattern=r"^gen:\d+:(-|\d+):(-|\d+)$")
+    )
     application.add_error_handler(on_error)
     return application

@@ -49,7 +49,9 @@ async def ensure_active_model(settings: Settings, storage: Storage) -> tuple[Che
             )
             return checkpoint, active.id
         except CheckpointError as exc:
-            log.error("active model version %d cannot be loaded (%s); using the default", active.id, exc)
+            log.error(
+                "active model version %d cannot be loaded (%s); using the default", active.id, exc
+            )
 
     path = settings.default_checkpoint
     if path.exists():

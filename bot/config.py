@@ -48,6 +48,20 @@ class Settings(BaseSettings):
     max_concurrent_updates: int = Field(512, ge=1)
     rate_limit: bool = True
     shutdown_grace_s: float = Field(20.0, ge=0)
+    # /retrain: what a new model is trained with (defaults: the reference recipe).
+    retrain_steps: int = Field(2000, ge=1, le=1_000_000)
+    retrain_seq_len: int = Field(64, ge=2, le=4096)
+    retrain_batch_size: int = Field(32, ge=1, le=4096)
+    retrain_lr: float = Field(3e-3, gt=0, le=1)
+    retrain_val_fraction: float = Field(0.1, gt=0, lt=0.5)
+    retrain_embed_size: int = Field(32, ge=1, le=4096)
+    retrain_hidden_size: int = Field(128, ge=1, le=8192)
+    retrain_device: str = ""  # empty: the engine's DEVICE
+    retrain_threads: int = Field(1, ge=1)
+    # Uploads above this are refused; Telegram itself lets bots download up to 20 MB.
+    max_corpus_bytes: int = Field(10_000_000, ge=1_000, le=20 * 1024 * 1024)
+    progress_edit_interval_s: float = Field(2.0, ge=0)
+    generations_page_size: int = Field(5, ge=1, le=20)
 
     @field_validator("admin_ids", mode="before")
     @classmethod

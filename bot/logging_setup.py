@@ -33,7 +33,9 @@ class RedactingFormatter(logging.Formatter):
 def setup_logging(level: str, token: str | None = None) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
-        RedactingFormatter([token] if token else [], "%(asctime)s %(levelname)s %(name)s: %(message)s")
+        RedactingFormatter(
+            [token] if token else [], "%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
     )
     root = logging.getLogger()
     for old in list(root.handlers):

@@ -33,5 +33,7 @@ def get_services(context: ContextTypes.DEFAULT_TYPE) -> Services:
     return services
 
 
-def set_services(application: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:
+def set_services(
+    application: Application[Any, Any, Any, Any, Any, Any], services: Services
+) -> None:
     application.bot_data[KEY] = services

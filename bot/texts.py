@@ -38,7 +38,9 @@ EN: Final[dict[str, str]] = {
     "dropped_note": "Note: I don't know these characters, so I left them out: {chars}",
     "busy": "I'm busy with many requests right now. Please try again in a moment.",
     "restarting": "I'm restarting right now. Please try again in a minute.",
-    "temp_show": "Your temperature is {temperature} (allowed: {tmin} to {tmax}, default {default}).",
+    "temp_show": (
+        "Your temperature is {temperature} (allowed: {tmin} to {tmax}, default {default})."
+    ),
     "temp_set": "Temperature set to {temperature}.",
     "temp_not_number": (
         "“{value}” is not a number. Send a value between {tmin} and {tmax}, e.g. /temp 0.8"
@@ -65,6 +67,12 @@ EN: Final[dict[str, str]] = {
     "cmd_forget": "Delete your data",
     "cmd_help": "How to use the bot",
     "corpus_default": "original Arabic prose",
+    "cmd_retrain": "Admin: retrain on new text",
+    "cmd_models": "Admin: list model versions",
+    "cmd_use": "Admin: activate a model version",
+    "cmd_generations": "Admin: review generations",
+    "cmd_export": "Admin: export generations as CSV",
+    "cmd_stats": "Admin: usage and model statistics",
 }
 
 AR: Final[dict[str, str]] = {

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.storage.schema import Generation, User
+from bot.storage.schema import GenerationRow as Generation
+from bot.storage.schema import UserRow as User
 from tests.conftest import TINY_TEXT
 from tests.harness import TEST_TOKEN, Harness, running_bot
 
@@ -22,7 +23,7 @@ async def harness(tmp_path: Path, tiny_checkpoint_path: Path) -> AsyncIterator[H
 
 
 async def count_rows(h: Harness, model: type) -> int:
-    async with h.services.storage.session() as session:
+    async with h.services.storage.session_maker() as session:
         return int(await session.scalar(select(func.count()).select_from(model)) or 0)
 
 
@@ -57,7 +58,7 @@ async def test_write_continues_the_seed_as_plain_text_and_stores_it(harness: Har
     assert text.startswith("في الصباح")
     assert len(text) == len("في الصباح") + harness.settings.default_length
     assert reply.parse_mode is None
-    async with harness.services.storage.session() as session:
+    async with harness.services.storage.session_maker() as session:
         row = (await session.scalars(select(Generation))).one()
     assert row.user_id == 1003 and row.chat_id == 1003
     assert row.seed == "في الصباح" and row.output == text
@@ -92,7 +93,7 @@ async def test_unknown_characters_are_dropped_and_mentioned(harness: Harness) ->
     text, note = await harness.ask(user, "/write في Z الصباح", count=2)
     assert (text.text or "").startswith("في  الصباح")
     assert "Z" in (note.text or "") and "left them out" in (note.text or "")
-    async with harness.services.storage.session() as session:
+    async with harness.services.storage.session_maker() as session:
         row = (await session.scalars(select(Generation))).one()
     assert row.dropped_chars == "Z"
 
@@ -147,7 +148,7 @@ async def test_write_uses_the_users_temperature(harness: Harness) -> None:
     user = harness.api.user(1013)
     await harness.ask(user, "/temp 1.7")
     await harness.ask(user, "/write البحر")
-    async with harness.services.storage.session() as session:
+    async with harness.services.storage.session_maker() as session:
         row = (await session.scalars(select(Generation))).one()
     assert row.temperature == pytest.approx(1.7)
 
@@ -225,7 +226,9 @@ async def test_preferences_and_history_survive_a_restart(harness: Harness) -> No
 async def test_fifty_users_at_once_are_each_answered_exactly_once(harness: Harness) -> None:
     users = [harness.api.user(2000 + i) for i in range(50)]
     started = asyncio.get_running_loop().time()
-    await asyncio.gather(*(harness.api.send_text(u, f"/write في الصباح {i}") for i, u in enumerate(users)))
+    await asyncio.gather(
+        *(harness.api.send_text(u, f"/write في الصباح {i}") for i, u in enumerate(users))
+    )
     await asyncio.gather(*(harness.api.wait_for_messages(u.chat_id, 1, timeout=60) for u in users))
     elapsed = asyncio.get_running_loop().time() - started
     await asyncio.sleep(0.5)  # would catch a duplicate reply arriving late

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dtm
+import json
 import re
 import socket
 import struct
@@ -11,6 +12,7 @@ import zlib
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
+import httpx
 import pytest
 from aiohttp import web
 from telegram import (
@@ -136,6 +138,30 @@ async def test_two_polling_instances_conflict_like_telegram(api: FakeBotApi, bot
         await older
 
 
+async def test_raw_http_parameter_encodings(api: FakeBotApi) -> None:
+    user = api.user(21)
+    keyboard = {"inline_keyboard": [[{"text": "A", "callback_data": "a"}]]}
+    async with httpx.AsyncClient(base_url=f"{api.base_url}{TOKEN}/") as http:
+        as_json = await http.post(
+            "sendMessage", json={"chat_id": user.id, "text": "json", "reply_markup": keyboard}
+        )
+        as_form = await http.post(
+            "SENDMESSAGE",  # method names are case-insensitive
+            data={"chat_id": str(user.id), "text": "form", "reply_markup": json.dumps(keyboard)},
+        )
+        as_query = await http.get("sendMessage", params={"chat_id": user.id, "text": "query"})
+        unknown = await http.post("getChatMemberCountOfTheMoon")
+        wrong_token = await http.get(f"{api.base_url}1:bad/getMe")
+
+    for response in (as_json, as_form, as_query):
+        assert response.status_code == 200 and response.json()["ok"] is True
+    assert as_form.json()["result"]["reply_markup"] == keyboard
+    assert [m.callback_data for m in api.messages_to(user.id)] == [["a"], ["a"], []]
+    assert unknown.status_code == 404 and unknown.json()["ok"] is False
+    assert wrong_token.status_code == 401
+    assert wrong_token.json() == {"ok": False, "error_code": 401, "description": "Unauthorized"}
+
+
 @pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
 async def test_send_errors_match_telegram(api: FakeBotApi, bot: Bot) -> None:
     user = api.user(5)
@@ -182,11 +208,13 @@ async def test_html_is_rendered_and_edits_follow_telegram_rules(api: FakeBotApi,
             "<b>Training</b> step 1 &lt;1%&gt;", parse_mode="HTML", reply_markup=keyboard
         )
 
-    edited = await sent.edit_text(
-        "<b>Training</b> step 2", parse_mode="HTML", reply_markup=keyboard
-    )
-    assert isinstance(edited, Message) and edited.text == "Training step 2"
-    assert edited.edit_date is not None
+    async def edit_later() -> None:
+        await asyncio.sleep(0.05)
+        await sent.edit_text("<b>Training</b> step 2", parse_mode="HTML", reply_markup=keyboard)
+
+    editing = asyncio.create_task(edit_later())
+    await api.wait_for_edit(record, lambda m: len(m.edits) == 1, timeout=5)
+    await editing
     # Without reply_markup the keyboard goes away, which is itself a modification.
     await sent.edit_text("<b>Training</b> step 2", parse_mode="HTML")
     assert record.edits == ["Training step 2", "Training step 2"]
@@ -222,6 +250,11 @@ async def test_inline_keyboard_press_and_answer(api: FakeBotApi, bot: Bot) -> No
     assert query is not None and (query.id, query.data) == (query_id, "yes")
     assert isinstance(query.message, Message) and query.message.message_id == record.message_id
     assert query.message.reply_markup == keyboard
+
+    # A reply to the bot's message quotes it, keyboard included.
+    reply = await api.send_text(user, "why?", reply_to=record)
+    quoted = reply["message"]["reply_to_message"]
+    assert (quoted["text"], quoted["from"]["id"]) == ("Sure?", api.bot_user["id"])
 
     await query.answer("Noted", show_alert=True)
     assert (await api.wait_for_callback_answer(query_id))["text"] == "Noted"

@@ -192,7 +192,9 @@ async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     keyboard = InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton(t(lang, "forget_yes"), callback_data=f"{FORGET_YES}:{user.id}"),
+                InlineKeyboardButton(
+                    t(lang, "forget_yes"), callback_data=f"{FORGET_YES}:{user.id}"
+                ),
                 InlineKeyboardButton(t(lang, "forget_no"), callback_data=f"{FORGET_NO}:{user.id}"),
             ]
         ]

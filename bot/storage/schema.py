@@ -106,7 +106,6 @@ def _in_values(column: str, values: type[StrEnum]) -> str:
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON()}
 
 
 class UserRow(Base):
@@ -120,8 +119,8 @@ class UserRow(Base):
     language_code: Mapped[str | None] = mapped_column(String(35))
     # Null means "use the bot's default", so changing the default reaches everyone who never chose.
     temperature: Mapped[float | None] = mapped_column(Float)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
 class ModelVersionRow(Base):
@@ -148,7 +147,7 @@ class ModelVersionRow(Base):
     train_loss: Mapped[float | None] = mapped_column(Float)
     val_loss: Mapped[float | None] = mapped_column(Float)
     is_active: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     note: Mapped[str | None] = mapped_column(Text)
     corpus_id: Mapped[int | None] = mapped_column(
         ForeignKey("corpora.id", ondelete="SET NULL"), index=True
@@ -174,7 +173,7 @@ class GenerationRow(Base):
         ForeignKey("model_versions.id", ondelete="SET NULL"), index=True
     )
     latency_ms: Mapped[float] = mapped_column(Float)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
 class CorpusRow(Base):
@@ -188,7 +187,7 @@ class CorpusRow(Base):
     size_bytes: Mapped[int] = mapped_column(Integer)
     source: Mapped[str] = mapped_column(String(20))
     uploaded_by: Mapped[int | None] = mapped_column(BigInteger)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class TrainingRunRow(Base):
@@ -218,8 +217,8 @@ class TrainingRunRow(Base):
     model_version_id: Mapped[int | None] = mapped_column(
         ForeignKey("model_versions.id", ondelete="SET NULL")
     )
-    started_at: Mapped[datetime] = mapped_column(default=utcnow)
-    finished_at: Mapped[datetime | None] = mapped_column()
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     final_train_loss: Mapped[float | None] = mapped_column(Float)
     final_val_loss: Mapped[float | None] = mapped_column(Float)
 

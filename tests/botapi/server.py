@@ -507,9 +507,10 @@ class FakeBotApi:
 
     def commands_for(
         self, scope: JsonDict | None = None, language_code: str = ""
-    ) -> list[JsonDict] | None:
-        """The commands set for exactly this scope and language, as setMyCommands stored them."""
-        return self.my_commands.get((canonical_json(scope or {"type": "default"}), language_code))
+    ) -> list[JsonDict]:
+        """The commands set for exactly this scope and language (like getMyCommands)."""
+        key = (canonical_json(scope or {"type": "default"}), language_code)
+        return list(self.my_commands.get(key, []))
 
     @property
     def pending_updates(self) -> list[JsonDict]:
@@ -541,6 +542,8 @@ class FakeBotApi:
             lines.append(f"  {call.method} {params} -> {call.status} {call.error or ''}".rstrip())
         mode = f"webhook {self.webhook.url}" if self.webhook else "polling"
         lines.append(f"mode: {mode}; pending updates: {len(self._pending)}")
+        if self.webhook and self._last_webhook_error:
+            lines.append(f"last webhook error: {self._last_webhook_error[1]}")
         return "\n".join(lines)
 
     # -- waiting ----------------------------------------------------------------------------
@@ -965,6 +968,8 @@ class FakeBotApi:
         secret = params.text("secret_token")
         if secret and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
             raise bad_request("secret token contains unallowed characters")
+        if self.webhook is None or self.webhook.url != url:
+            self._last_webhook_error = None
         self.webhook = WebhookConfig(
             url=url,
             secret_token=secret or None,

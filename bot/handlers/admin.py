@@ -1,0 +1,412 @@
+"""Admin commands: /retrain, /models, /use, /generations, /export, /stats.
+
+Admins are the numeric ids in ADMIN_IDS; usernames can change hands, ids cannot.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import io
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.ext import ContextTypes
+
+from bot.handlers.common import lang_of, reply, reply_key
+from bot.parsing import command_argument, format_temperature
+from bot.retrain.corpora import read_stored, store_corpus, validate_text
+from bot.retrain.manager import RetrainManager
+from bot.services import Services, get_services
+from bot.storage import CorpusSource, TrainingAlreadyRunningError
+from bot.texts import t
+from model.errors import ModelError
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
+
+
+def admin_only(handler: Handler) -> Handler:
+    @functools.wraps(handler)
+    async def guarded(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        services = get_services(context)
+        user = update.effective_user
+        if not services.settings.is_admin(user.id if user else None):
+            log.info("refused admin command from user %s", user.id if user else None)
+            if update.callback_query is not None:
+                await update.callback_query.answer(
+                    t(lang_of(update), "not_allowed"), show_alert=True
+                )
+            else:
+                await reply_key(update, "not_allowed")
+            return
+        await handler(update, context)
+
+    return guarded
+
+
+def _manager(services: Services) -> RetrainManager:
+    if services.retrain is None:
+        raise RuntimeError("retraining is not initialised")
+    return services.retrain
+
+
+# --------------------------------------------------------------------- /retrain
+
+
+async def _uploaded_bytes(message: Message, services: Services) -> bytes | str | None:
+    """The new text's bytes (document or replied-to text), None for none, or an error line."""
+    source = message if message.document else message.reply_to_message
+    if source is None:
+        return None
+    if source.document is not None:
+        size = source.document.file_size or 0
+        limit = services.settings.max_corpus_bytes
+        if size > limit:
+            return f"The file is {size:,} bytes; the limit is {limit:,} bytes. Send a shorter text."
+        file = await source.document.get_file()
+        return bytes(await file.download_as_bytearray())
+    if source.text:
+        return source.text.encode("utf-8")
+    return "Reply to a .txt document or a text message, or attach the text as a document."
+
+
+@admin_only
+async def retrain(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    services = get_services(context)
+    manager = _manager(services)
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None:
+        return
+    words = command_argument(message).lower().split()
+    mode = words[0] if words else ""
+    if mode not in ("", "append", "cancel"):
+        await reply(
+            update,
+            "Usage: /retrain (with a .txt document or as a reply), /retrain append, "
+            "/retrain cancel.",
+        )
+        return
+    if mode == "cancel":
+        run = manager.current
+        if run is None or not await manager.cancel():
+            await reply(update, "No training is running.")
+        else:
+            await reply(
+                update,
+                f"Training run #{run.run_id} was cancelled. The current model keeps serving.",
+            )
+        return
+    if manager.running:
+        await reply(update, "A training is already running:\n" + manager.status())
+        return
+
+    s = services.settings
+    uploaded = await _uploaded_bytes(message, services)
+    if isinstance(uploaded, str):
+        await reply(update, uploaded)
+        return
+    active = await services.storage.active_model_version()
+    current = None
+    if active is not None and active.corpus_id is not None:
+        current = await services.storage.get_corpus(active.corpus_id)
+    try:
+        if uploaded is None:
+            if current is None:
+                await reply(update, "There is no current corpus to retrain on; send a text.")
+                return
+            text, source = await read_stored(current), CorpusSource.DEFAULT
+            corpus = current
+        else:
+            text = validate_text(
+                uploaded, s.max_corpus_bytes, s.retrain_seq_len, s.retrain_val_fraction
+            )
+            source = CorpusSource.UPLOAD
+            if mode == "append":
+                if current is None:
+                    await reply(update, "There is no current corpus to append to.")
+                    return
+                text = (await read_stored(current)).rstrip("\n") + "\n" + text
+                source = CorpusSource.APPEND
+            corpus = await store_corpus(services.storage, s.corpus_dir, text, source, user.id)
+    except ModelError as exc:
+        await reply(update, f"I can't train on this text: {exc} Nothing was changed.")
+        return
+
+    previous = await services.storage.find_successful_run(manager.settings_key(corpus))
+    if previous is not None:
+        keyboard = InlineKeyboardMarkup(
+            [[InlineKeyboardButton("Train anyway", callback_data=f"rt:force:{corpus.id}")]]
+        )
+        await message.reply_text(
+            f"This text ({corpus.chars:,} characters) was already trained with the same settings "
+            f"in run #{previous.id} (version {previous.model_version_id}). Train again anyway?",
+            reply_markup=keyboard,
+        )
+        return
+    await _launch(update, services, manager, corpus.id, message)
+
+
+async def _launch(
+    update: Update, services: Services, manager: RetrainManager, corpus_id: int, message: Message
+) -> None:
+    user, chat = update.effective_user, update.effective_chat
+    assert user is not None and chat is not None
+    corpus = await services.storage.get_corpus(corpus_id)
+    if corpus is None:
+        await reply(update, "That corpus no longer exists.")
+        return
+    status = await message.reply_text(
+        f"Training on corpus #{corpus.id} ({corpus.chars:,} characters): starting…"
+    )
+    try:
+        run_id = await manager.start(corpus, user.id, chat.id, status.message_id)
+    except TrainingAlreadyRunningError:
+        await status.edit_text("A training is already running:\n" + manager.status())
+        return
+    log.info("admin %s started training run %d on corpus %d", user.id, run_id, corpus.id)
+
+
+@admin_only
+async def retrain_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    if query is None or query.data is None or query.message is None:
+        return
+    services = get_services(context)
+    manager = _manager(services)
+    await query.answer()
+    corpus_id = int(query.data.rsplit(":", 1)[1])
+    await query.edit_message_reply_markup(None)
+    if manager.running:
+        await reply(update, "A training is already running:\n" + manager.status())
+        return
+    assert isinstance(query.message, Message)
+    await _launch(update, services, manager, corpus_id, query.message)
+
+
+# ------------------------------------------------------------------ versions
+
+
+@admin_only
+async def models(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    services = get_services(context)
+    versions = await services.storage.list_model_versions(limit=20)
+    if not versions:
+        await reply(update, "No model versions yet.")
+        return
+    lines = ["Model versions, newest first:"]
+    for v in versions:
+        val = "n/a" if v.val_loss is None else f"{v.val_loss:.4f}"
+        corpus = f"corpus #{v.corpus_id}" if v.corpus_id is not None else "corpus ?"
+        lines.append(
+            f"#{v.id}{' ✅ active' if v.is_active else ''} · {v.created_at:%Y-%m-%d %H:%M} · "
+            f"{corpus} ({v.corpus_chars:,} chars) · vocab {v.vocab_size} · val loss {val}"
+        )
+    lines.append("Switch with /use <id>.")
+    await reply(update, "\n".join(lines))
+
+
+async def _activate(update: Update, services: Services, raw: str) -> None:
+    try:
+        version_id = int(raw.strip().lstrip("#"))
+    except ValueError:
+        await reply(update, "Usage: /use <version id>, e.g. /use 2 (see /models).")
+        return
+    try:
+        version = await _manager(services).activate(version_id)
+    except LookupError:
+        await reply(update, f"There is no model version {version_id}; see /models.")
+        return
+    except ModelError as exc:
+        await reply(update, f"Version {version_id} cannot be loaded: {exc} Nothing was changed.")
+        return
+    await reply(update, f"Version {version.id} is now active.")
+
+
+@admin_only
+async def use(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    if message is None:
+        return
+    await _activate(update, get_services(context), command_argument(message))
+
+
+@admin_only
+async def version_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    if query is None or query.data is None:
+        return
+    services = get_services(context)
+    await query.answer()
+    _, action, raw_id = query.data.split(":")
+    await query.edit_message_reply_markup(None)
+    if action == "use":
+        await _activate(update, services, raw_id)
+        return
+    try:
+        await _manager(services).discard(int(raw_id))
+    except (LookupError, ValueError) as exc:
+        await reply(update, f"Version {raw_id} was not discarded: {exc}")
+        return
+    await reply(update, f"Version {raw_id} was discarded.")
+
+
+# --------------------------------------------------------------- generations
+
+
+def _parse_filters(raw: str) -> tuple[int | None, int | None] | None:
+    """ "user 123", "model 3", both, or nothing; None when malformed."""
+    words = raw.lower().split()
+    user_id = model_id = None
+    if len(words) % 2:
+        return None
+    for key, value in zip(words[::2], words[1::2], strict=True):
+        if not value.isdigit():
+            return None
+        if key == "user":
+            user_id = int(value)
+        elif key in ("model", "version"):
+            model_id = int(value)
+        else:
+            return None
+    return user_id, model_id
+
+
+FILTER_USAGE = "Filters: user <id> and/or model <version>, e.g. /generations user 12345 model 2."
+
+
+async def _generations_page(
+    services: Services, offset: int, user_id: int | None, model_id: int | None
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    size = services.settings.generations_page_size
+    total = await services.storage.count_generations(user_id=user_id, model_version_id=model_id)
+    rows = await services.storage.list_generations(
+        offset, size, user_id=user_id, model_version_id=model_id
+    )
+    if total == 0:
+        return "No generations match.", None
+    last = min(offset + len(rows), total)
+    lines = [f"Generations {offset + 1}–{last} of {total}, newest first:"]
+    for g in rows:
+        out = g.output[len(g.seed) :] if g.output.startswith(g.seed) else g.output
+        lines.append(
+            f"\n#{g.id} · {g.created_at:%Y-%m-%d %H:%M} · user {g.user_id} · "
+            f"T={format_temperature(g.temperature)} · version {g.model_version_id}\n"
+            f"seed: {g.seed[:60]}\noutput: {out[:120]}…"
+        )
+    flt = f"{user_id if user_id is not None else '-'}:{model_id if model_id is not None else '-'}"
+    buttons = []
+    if offset > 0:
+        buttons.append(
+            InlineKeyboardButton("◀", callback_data=f"gen:{max(0, offset - size)}:{flt}")
+        )
+    if last < total:
+        buttons.append(InlineKeyboardButton("▶", callback_data=f"gen:{offset + size}:{flt}"))
+    return "\n".join(lines), InlineKeyboardMarkup([buttons]) if buttons else None
+
+
+@admin_only
+async def generations(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    services, message = get_services(context), update.effective_message
+    if message is None:
+        return
+    filters_ = _parse_filters(command_argument(message))
+    if filters_ is None:
+        await reply(update, FILTER_USAGE)
+        return
+    text, markup = await _generations_page(services, 0, *filters_)
+    await message.reply_text(text[:4096], reply_markup=markup)
+
+
+@admin_only
+async def generations_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    if query is None or query.data is None:
+        return
+    await query.answer()
+    _, offset, user_raw, model_raw = query.data.split(":")
+    user_id = None if user_raw == "-" else int(user_raw)
+    model_id = None if model_raw == "-" else int(model_raw)
+    text, markup = await _generations_page(get_services(context), int(offset), user_id, model_id)
+    await query.edit_message_text(text[:4096], reply_markup=markup)
+
+
+EXPORT_COLUMNS = (
+    "id", "created_at", "user_id", "chat_id", "model_version_id", "temperature", "length",
+    "latency_ms", "seed", "output", "dropped_chars",
+)  # fmt: skip
+
+
+@admin_only
+async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    services, message = get_services(context), update.effective_message
+    if message is None:
+        return
+    filters_ = _parse_filters(command_argument(message))
+    if filters_ is None:
+        await reply(update, FILTER_USAGE)
+        return
+    user_id, model_id = filters_
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer)
+    writer.writerow(EXPORT_COLUMNS)
+    count = 0
+    async for g in services.storage.iter_generations(user_id=user_id, model_version_id=model_id):
+        writer.writerow(
+            [
+                g.id,
+                g.created_at.isoformat(),
+                g.user_id,
+                g.chat_id,
+                g.model_version_id,
+                g.temperature,
+                g.length,
+                round(g.latency_ms, 1),
+                g.seed,
+                g.output,
+                g.dropped_chars or "",
+            ]
+        )
+        count += 1
+    # The BOM makes spreadsheet programs read the file as UTF-8, so Arabic shows correctly.
+    data = buffer.getvalue().encode("utf-8-sig")
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    await message.reply_document(
+        data, filename=f"generations-{stamp}.csv", caption=f"{count} generations"
+    )
+
+
+@admin_only
+async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    services = get_services(context)
+    storage = services.storage
+    now = datetime.now(UTC)
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    users = await storage.count_users()
+    total = await storage.count_generations()
+    today = await storage.count_generations(since=midnight)
+    latency = await storage.latency_percentiles(now - timedelta(days=1), percentiles=(50, 95))
+    active = await storage.active_model_version()
+    manager = _manager(services)
+    lat = (
+        "no generations in the last 24 h"
+        if not latency
+        else f"p50 {latency[50]:.0f} ms, p95 {latency[95]:.0f} ms (last 24 h)"
+    )
+    model = (
+        "none"
+        if active is None
+        else f"version {active.id}, val loss "
+        + ("n/a" if active.val_loss is None else f"{active.val_loss:.4f}")
+    )
+    engine = services.engine
+    await reply(
+        update,
+        f"Users: {users}\nGenerations: {today} today (UTC), {total} in total\n"
+        f"Latency: {lat}\nActive model: {model}\n"
+        f"Engine: {engine.active_requests} running, {engine.queue_depth} queued\n"
+        f"Training: {manager.status()}",
+    )

@@ -1,0 +1,1 @@
+"""Retraining from Telegram: corpora, the training subprocess, comparison and hot swap."""

@@ -1,0 +1,112 @@
+"""Engines, session makers and programmatic migrations."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import URL, event, make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+# The repository root: migrations ship with the source tree, not inside the package, so
+# they are found relative to this file rather than to whatever the working directory is.
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+ALEMBIC_INI = PROJECT_ROOT / "alembic.ini"
+MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
+DEFAULT_DATABASE_URL = f"sqlite+aiosqlite:///{PROJECT_ROOT / 'var' / 'bot.db'}"
+
+SQLITE_PRAGMAS: tuple[str, ...] = (
+    # WAL lets the bot keep answering (reading) while a write is in progress.
+    "PRAGMA journal_mode=WAL",
+    # SQLite ignores foreign keys (and so ON DELETE CASCADE / SET NULL) unless asked,
+    # on each connection.
+    "PRAGMA foreign_keys=ON",
+    # Wait for a competing writer (a migration, a second process) instead of failing at once.
+    "PRAGMA busy_timeout=5000",
+    # Safe with WAL (only the last commits can be lost on power loss, never corruption)
+    # and far fewer fsyncs than FULL.
+    "PRAGMA synchronous=NORMAL",
+)
+
+
+def is_sqlite(url: str | URL) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def sqlite_file(url: str | URL) -> Path | None:
+    """The database file of a SQLite URL, or None for an in-memory database."""
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        for pragma in SQLITE_PRAGMAS:
+            cursor.execute(pragma)
+    finally:
+        cursor.close()
+
+
+def create_engine(url: str | URL, **kwargs: Any) -> AsyncEngine:
+    """An async engine; for SQLite, with the pragmas above on every connection.
+
+    The parent directory of a SQLite file is created if missing, so a fresh checkout
+    can start with the default ``var/bot.db``.
+    """
+    if not is_sqlite(url):
+        # Connections dropped by the server (restarts, idle timeouts) are replaced
+        # instead of failing the next request.
+        kwargs.setdefault("pool_pre_ping", True)
+        return create_async_engine(url, **kwargs)
+    path = sqlite_file(url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(url, **kwargs)
+    event.listen(engine.sync_engine, "connect", _set_sqlite_pragmas)
+    return engine
+
+
+def create_session_maker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    # Objects stay readable after commit, since they are used after the session has closed.
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def alembic_config(url: str | URL) -> Config:
+    """An Alembic config for this project's migrations that targets ``url``.
+
+    The URL travels in ``config.attributes`` rather than ``sqlalchemy.url``, because the
+    ini parser would try to interpolate ``%`` in URL-encoded passwords.
+    """
+    config = Config(str(ALEMBIC_INI)) if ALEMBIC_INI.exists() else Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["url"] = url if isinstance(url, str) else url.render_as_string(False)
+    # The application owns logging; fileConfig would disable its existing loggers.
+    config.attributes["configure_logger"] = False
+    return config
+
+
+def migrate_to_head_sync(url: str | URL) -> None:
+    """``alembic upgrade head`` on ``url``; a no-op when already at head.
+
+    Must not be called from a thread with a running event loop: ``migrations/env.py``
+    starts its own with ``asyncio.run``. Use :func:`migrate_to_head` from async code.
+    An in-memory SQLite URL cannot be migrated this way (the migration would get its
+    own, separate, database).
+    """
+    command.upgrade(alembic_config(url), "head")
+
+
+async def migrate_to_head(url: str | URL) -> None:
+    """:func:`migrate_to_head_sync` in a worker thread, so it can run its own event loop."""
+    await asyncio.to_thread(migrate_to_head_sync, url)
