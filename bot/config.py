@@ -62,6 +62,41 @@ class Settings(BaseSettings):
     max_corpus_bytes: int = Field(10_000_000, ge=1_000, le=20 * 1024 * 1024)
     progress_edit_interval_s: float = Field(2.0, ge=0)
     generations_page_size: int = Field(5, ge=1, le=20)
+    # Webhook mode (instead of long polling) when WEBHOOK_URL is set.
+    webhook_url: str = ""
+    webhook_secret: SecretStr = SecretStr("")
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = Field(8443, ge=1, le=65535)
+    webhook_cert: Path | None = None
+    webhook_key: Path | None = None
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str) -> str:
+        value = value.strip()
+        if value and not re.match(r"^https?://[^\s/]+(/\S*)?$", value):
+            raise ValueError("must be the public https URL Telegram should post updates to")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr) -> SecretStr:
+        # Telegram's rule for secret_token: 1-256 characters of A-Z, a-z, 0-9, _ and -.
+        if value.get_secret_value() and not re.fullmatch(
+            r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()
+        ):
+            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        return value
+
+    @field_validator("webhook_cert", "webhook_key", mode="before")
+    @classmethod
+    def _empty_path(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def webhook_path(self) -> str:
+        path = re.sub(r"^https?://[^/]+", "", self.webhook_url)
+        return path.strip("/")
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -142,6 +177,11 @@ def load_settings(**overrides: Any) -> Settings:
         settings = Settings(**overrides)
     except ValidationError as exc:
         raise ConfigError(_describe(exc)) from None
+    if settings.webhook_url and not settings.webhook_secret.get_secret_value():
+        raise ConfigError(
+            "WEBHOOK_SECRET is not set: webhook mode needs a secret (1-256 characters of "
+            "A-Z, a-z, 0-9, _ and -) so that only Telegram can post updates"
+        )
     if settings.min_temperature >= settings.max_temperature:
         raise ConfigError("MIN_TEMPERATURE must be below MAX_TEMPERATURE; see .env.example")
     if not settings.min_temperature <= settings.default_temperature <= settings.max_temperature:

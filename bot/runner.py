@@ -32,9 +32,24 @@ class RunningBot:
             await app.shutdown()
             raise
         assert app.updater is not None
-        await app.updater.start_polling(
-            poll_interval=0.0, timeout=10, allowed_updates=Update.ALL_TYPES
-        )
+        s = self.settings
+        if s.webhook_url:
+            await app.updater.start_webhook(
+                listen=s.webhook_listen,
+                port=s.webhook_port,
+                url_path=s.webhook_path,
+                webhook_url=s.webhook_url,
+                secret_token=s.webhook_secret.get_secret_value(),
+                cert=s.webhook_cert,
+                key=s.webhook_key,
+                allowed_updates=Update.ALL_TYPES,
+            )
+            log.info("serving updates by webhook on %s:%d", s.webhook_listen, s.webhook_port)
+        else:
+            await app.updater.start_polling(
+                poll_interval=0.0, timeout=10, allowed_updates=Update.ALL_TYPES
+            )
+            log.info("polling for updates")
         await app.start()
 
     async def stop(self) -> None:
@@ -55,7 +70,7 @@ async def serve(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     bot = RunningBot(settings)
     await bot.start()
-    log.info("polling for updates; stop with Ctrl+C or SIGTERM")
+    log.info("running; stop with Ctrl+C or SIGTERM")
     try:
         await stop.wait()
     finally:

@@ -1,0 +1,111 @@
+"""``python -m bot.ops migrate`` and ``healthcheck``, on SQLite and (when set) PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic import command
+
+from bot import ops
+from bot.storage import alembic_config
+from tests.postgres import fresh_postgres_database, needs_postgres
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=needs_postgres)])
+async def url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'var' / 'bot.db'}"
+        return
+    async with fresh_postgres_database("test_ops") as fresh:
+        yield fresh
+
+
+def run_sync(fn: Callable[..., int], *args: Any, **kwargs: Any) -> tuple[int, str]:
+    out = io.StringIO()
+    return fn(*args, out=out, **kwargs), out.getvalue()
+
+
+async def off_loop(fn: Callable[..., int], *args: Any, **kwargs: Any) -> tuple[int, str]:
+    """``ops.migrate`` / ``ops.healthcheck`` run their own event loop: call them off this one."""
+    return await asyncio.to_thread(run_sync, fn, *args, **kwargs)
+
+
+async def test_healthcheck_fails_before_and_passes_after_migrate(url: str) -> None:
+    code, line = await off_loop(ops.healthcheck, url)
+    assert code == 1 and line.startswith("unhealthy: ")
+    assert line.count("\n") == 1
+
+    code, line = await off_loop(ops.migrate, url)
+    assert (code, line.count("\n")) == (0, 1), line
+    head = ops.expected_heads(url)
+    assert line.startswith("migrated: ") and line.rstrip().endswith(",".join(sorted(head)))
+
+    code, line = await off_loop(ops.migrate, url)  # idempotent
+    assert code == 0, line
+
+    code, line = await off_loop(ops.healthcheck, url)
+    assert code == 0 and line.startswith("healthy: "), line
+
+
+async def test_healthcheck_names_an_old_revision(url: str) -> None:
+    assert (await off_loop(ops.migrate, url))[0] == 0
+    await asyncio.to_thread(command.downgrade, alembic_config(url), "0001")
+    code, line = await off_loop(ops.healthcheck, url)
+    assert code == 1
+    assert "at revision 0001, expected" in line and "python -m bot.ops migrate" in line
+
+
+def test_healthcheck_does_not_create_a_missing_sqlite_file(tmp_path: Path) -> None:
+    db = tmp_path / "missing.db"
+    code, line = run_sync(ops.healthcheck, f"sqlite+aiosqlite:///{db}")
+    assert code == 1 and "does not exist" in line
+    assert not db.exists()
+
+
+def test_unreachable_database_is_reported_without_the_password() -> None:
+    url = "postgresql+asyncpg://bot:s3cret-pw@127.0.0.1:1/bot"
+    code, line = run_sync(ops.healthcheck, url, timeout=5)
+    assert code == 1 and line.startswith("unhealthy: postgresql+asyncpg://bot:***@127.0.0.1:1/bot")
+    assert "s3cret-pw" not in line
+    code, line = run_sync(ops.migrate, url)
+    assert code == 1 and line.startswith("error: migrating ") and "s3cret-pw" not in line
+
+
+def test_url_comes_from_database_url_without_a_bot_token(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no developer .env
+    monkeypatch.delenv("BOT_TOKEN", raising=False)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    assert ops.database_url() == "sqlite+aiosqlite:///var/bot.db"  # Settings' default
+    (tmp_path / ".env").write_text("DATABASE_URL=sqlite+aiosqlite:///from-dotenv.db\n")
+    assert ops.database_url() == "sqlite+aiosqlite:///from-dotenv.db"
+    monkeypatch.setenv("DATABASE_URL", "sqlite+aiosqlite:///from-env.db")
+    assert ops.database_url() == "sqlite+aiosqlite:///from-env.db"
+    assert ops.database_url("sqlite+aiosqlite:///given.db") == "sqlite+aiosqlite:///given.db"
+
+
+def test_the_command_line_imports_neither_torch_nor_telegram(tmp_path: Path) -> None:
+    code = (
+        "import sys, runpy; sys.argv = ['bot.ops', 'healthcheck'];\n"
+        "try: runpy.run_module('bot.ops', run_name='__main__')\n"
+        "except SystemExit as e: code = e.code\n"
+        "heavy = sorted(m for m in ('torch', 'telegram', 'model') if m in sys.modules)\n"
+        "print('heavy:', heavy, 'exit:', code)"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": "sqlite+aiosqlite:///none.db"}
+    run = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert run.stdout.splitlines()[-1] == "heavy: [] exit: 1", run.stdout + run.stderr
