@@ -74,9 +74,7 @@ class _Model:
         self.weights = StepWeights(self.model)
         self.device = self.weights.device
         self.graphs = (
-            _CudaGraphStep(self.weights)
-            if use_cuda_graphs and self.device.type == "cuda"
-            else None
+            _CudaGraphStep(self.weights) if use_cuda_graphs and self.device.type == "cuda" else None
         )
 
     def step(

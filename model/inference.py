@@ -1,68 +1,178 @@
-"""The single LSTM step used by sampling and by the engine, and the sampling decision.
+"""The batched one-character LSTM step shared by sampling and the engine, and the draw.
 
 Sampling is Gumbel-max: ``argmax(logits / T + g)`` with ``g ~ Gumbel(0, 1)`` draws from
 ``softmax(logits / T)``, exactly the distribution of the reference's
 ``torch.multinomial(softmax(logits / T))``, but with the noise supplied from outside
 (see :mod:`model.rng`), so a request samples the same text alone or in a batch, and the
 drawn index stays on the device (no ``.item()`` per character).
+
+**Same row, same bits, whatever the batch.** A fixed RNG seed must give the same text
+from :func:`model.sample.sample` (one row) and from the engine (that row among hundreds).
+Two things in a plain ``nn.LSTM``/``lstm_cell`` step break that: BLAS picks a different
+kernel (so a different summation order) for a 1-row matrix product than for a 64-row one,
+and PyTorch's CPU ``sigmoid`` computes the last few elements of a tensor with a scalar
+formula that differs in the last bit from its vectorised one. So the step here
+
+* pads every matrix product to a multiple of a *row granule*, probed once per weight
+  shape and device (:func:`row_granule`), so that every batch size used gives each row
+  the bits it gets alone;
+* uses only element-wise operations whose result does not depend on where the element
+  sits (``exp``, ``reciprocal``, ``+``, ``*``, gathers): the sigmoid is
+  ``1 / (1 + exp(-z))`` and the tanh ``2 * sigmoid(2z) - 1``, with the sign and the
+  factor 2 folded exactly (powers of two) into the weights;
+* looks the input projection up instead of multiplying: ``embedding @ W_ih + b_ih + b_hh``
+  is one ``(vocab, 4*hidden)`` table, so a step is a gather, one matrix product of the
+  hidden state with ``[W_fc; W_hh]`` (the next logits and the recurrent term together),
+  and the cell arithmetic.
+
+The results agree with ``nn.LSTM`` to float rounding (about 1e-6); they are not bitwise
+those of ``nn.LSTM``, and do not need to be: the engine and ``sample`` share this step.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
+
 import torch
-import torch.nn.functional as F
 
 from model.network import CharGenerator
 
+log = logging.getLogger(__name__)
+
+# Row counts probed for each candidate granule (multiples of it only), and the granules.
+_PROBE_ROWS = (*range(1, 65), 80, 96, 128, 160, 192, 256, 320, 384, 512)
+_GRANULES = (1, 2, 4, 8, 16, 32)
+_granules: dict[tuple[str, int | None, int, int, int], int] = {}
+_granules_lock = threading.Lock()
+
+
+def row_granule(weight_t: torch.Tensor) -> int:
+    """The smallest ``g`` such that ``torch.mm(x, weight_t)`` gives every row the same bits
+    for every row count that is a multiple of ``g`` (up to 512 rows), on this device.
+
+    BLAS libraries switch kernels on the row count (MKL, for example, has special paths
+    for 1-3 rows), and the summation order changes with the kernel; above a small count
+    they settle on one. The answer is cached per device, shape and thread count.
+    """
+    k, n = weight_t.shape
+    dev = weight_t.device
+    key = (dev.type, dev.index, k, n, torch.get_num_threads())
+    with _granules_lock:
+        cached = _granules.get(key)
+        if cached is not None:
+            return cached
+        gen = torch.Generator().manual_seed(0)
+        with torch.inference_mode():
+            x = torch.randn(max(_PROBE_ROWS), k, generator=gen).to(dev)
+            reference = torch.mm(x, weight_t)
+            granule = _GRANULES[-1]
+            for candidate in _GRANULES:
+                rows = [m for m in _PROBE_ROWS if m % candidate == 0]
+                if all(torch.equal(torch.mm(x[:m], weight_t), reference[:m]) for m in rows):
+                    granule = candidate
+                    break
+            else:
+                log.warning(
+                    "matrix products on %s give rows different bits at different batch "
+                    "sizes; fixed-seed texts from the engine may differ from model.sample "
+                    "in rare near-ties",
+                    dev,
+                )
+        _granules[key] = granule
+        return granule
+
+
+def _cell(gates: torch.Tensor, h: torch.Tensor, c: torch.Tensor) -> None:
+    """LSTM cell on pre-activations scaled by -1 (i, f, o) and -2 (g); updates h, c in place."""
+    gates.exp_().add_(1.0).reciprocal_()  # sigmoid(z) for i, f, o; sigmoid(2z) for g
+    i, f, g, o = gates.chunk(4, dim=1)
+    g = g.mul(2.0).sub_(1.0)  # tanh(z) = 2 sigmoid(2z) - 1
+    c.mul_(f).add_(g.mul_(i))
+    t = c.mul(-2.0).exp_().add_(1.0).reciprocal_().mul_(2.0).sub_(1.0)  # tanh(c)
+    torch.mul(o, t, out=h)
+
 
 class StepWeights:
-    """The network's weights, laid out for a fast one-character step."""
+    """The network's weights, laid out for the batched one-character step.
+
+    State is ``(h, c)`` in the ``nn.LSTM`` layout ``(layers, rows, hidden)`` where ``rows``
+    is a multiple of :attr:`granule`; rows beyond the real batch are padding.
+    """
 
     def __init__(self, model: CharGenerator) -> None:
         lstm = model.lstm
         self.num_layers = lstm.num_layers
-        self.hidden_size = lstm.hidden_size
-        self.vocab_size = model.config.vocab_size
+        self.hidden_size = hid = lstm.hidden_size
+        self.vocab_size = vocab = model.config.vocab_size
         self.device = model.embed.weight.device
-        self.embed = model.embed.weight.detach()
-        self.layers: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]] = [
-            (
-                getattr(lstm, f"weight_ih_l{i}").detach(),
-                getattr(lstm, f"weight_hh_l{i}").detach(),
-                getattr(lstm, f"bias_ih_l{i}").detach(),
-                getattr(lstm, f"bias_hh_l{i}").detach(),
-            )
-            for i in range(self.num_layers)
-        ]
-        self.fc_weight = model.fc.weight.detach()
-        self.fc_bias = model.fc.bias.detach()
+        with torch.no_grad():
+            # Gate order is nn.LSTM's (i, f, g, o). Scaling by -1 / -2 is exact.
+            scale = torch.full((4 * hid, 1), -1.0, device=self.device)
+            scale[2 * hid : 3 * hid] = -2.0
 
-    def zero_state(self, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
-        shape = (self.num_layers, batch, self.hidden_size)
+            def param(name: str) -> torch.Tensor:
+                return getattr(lstm, name).detach().float()
+
+            w_ih0 = param("weight_ih_l0")
+            bias0 = param("bias_ih_l0") + param("bias_hh_l0")
+            embed = model.embed.weight.detach().float()
+            self.table = ((embed @ w_ih0.t() + bias0) * scale.t()).contiguous()
+            # Layers above the first: input weights and summed biases.
+            self.input_t: list[torch.Tensor] = []
+            self.input_b: list[torch.Tensor] = []
+            for layer in range(1, self.num_layers):
+                w = param(f"weight_ih_l{layer}") * scale
+                b = (param(f"bias_ih_l{layer}") + param(f"bias_hh_l{layer}")) * scale[:, 0]
+                self.input_t.append(w.t().contiguous())
+                self.input_b.append(b.contiguous())
+            # Recurrent weights of the layers below the top one.
+            self.rec_t = [
+                (param(f"weight_hh_l{layer}") * scale).t().contiguous()
+                for layer in range(self.num_layers - 1)
+            ]
+            # The top layer: next logits and recurrent term in one product.
+            top = self.num_layers - 1
+            fused = torch.cat(
+                [model.fc.weight.detach().float(), param(f"weight_hh_l{top}") * scale]
+            )
+            self.top_t = fused.t().contiguous()  # (hidden, vocab + 4 * hidden)
+            self.fc_b = model.fc.bias.detach().float().clone()
+        granules = [row_granule(self.top_t), *(row_granule(w) for w in self.rec_t)]
+        granules += [row_granule(w) for w in self.input_t]
+        self.granule = max(granules)
+
+    def padded_rows(self, batch: int) -> int:
+        """``batch`` rounded up to the row granule (at least one granule)."""
+        g = self.granule
+        return max(g, -(-batch // g) * g)
+
+    def zero_state(self, rows: int) -> tuple[torch.Tensor, torch.Tensor]:
+        shape = (self.num_layers, rows, self.hidden_size)
         return (
             torch.zeros(shape, device=self.device),
             torch.zeros(shape, device=self.device),
         )
 
-    def step(
-        self, x: torch.Tensor, h: torch.Tensor, c: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Advance every row by the characters ``x`` (shape ``(B,)``); returns logits, h, c.
+    def head(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits of the current state, and the top layer's recurrent term for ``advance``."""
+        y = torch.mm(h[-1], self.top_t)
+        return y[:, : self.vocab_size] + self.fc_b, y[:, self.vocab_size :]
 
-        ``h``/``c`` have the nn.LSTM layout ``(layers, B, hidden)`` and are not modified.
+    def advance(self, x: torch.Tensor, rec: torch.Tensor, h: torch.Tensor, c: torch.Tensor) -> None:
+        """Feed the characters ``x`` (shape ``(rows,)``); updates ``h``/``c`` in place.
+
+        ``rec`` is the second result of :meth:`head` on this same ``h``.
         """
-        inp = F.embedding(x, self.embed)
-        hs: list[torch.Tensor] = []
-        cs: list[torch.Tensor] = []
-        for layer, (w_ih, w_hh, b_ih, b_hh) in enumerate(self.layers):
-            h1, c1 = torch.lstm_cell(inp, (h[layer], c[layer]), w_ih, w_hh, b_ih, b_hh)
-            hs.append(h1)
-            cs.append(c1)
-            inp = h1
-        logits = F.linear(inp, self.fc_weight, self.fc_bias)
-        if self.num_layers == 1:
-            return logits, hs[0].unsqueeze(0), cs[0].unsqueeze(0)
-        return logits, torch.stack(hs), torch.stack(cs)
+        top = self.num_layers - 1
+        for layer in range(self.num_layers):
+            if layer == 0:
+                gates = self.table.index_select(0, x)
+            else:
+                gates = torch.mm(h[layer - 1], self.input_t[layer - 1])
+                gates.add_(self.input_b[layer - 1])
+            gates.add_(rec if layer == top else torch.mm(h[layer], self.rec_t[layer]))
+            _cell(gates, h[layer], c[layer])
 
 
 def top_k_mask(logits: torch.Tensor, top_k: torch.Tensor) -> torch.Tensor:

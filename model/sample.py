@@ -1,4 +1,8 @@
-"""Continue a seed with a trained model: the whole seed primes the LSTM state first."""
+"""Continue a seed with a trained model: the whole seed primes the LSTM state first.
+
+The step is :class:`model.inference.StepWeights`, the one the engine batches, so a fixed
+``rng_seed`` gives the same text here as from the engine, alone or among other requests.
+"""
 
 from __future__ import annotations
 
@@ -38,12 +42,19 @@ def check_params(temperature: float, length: int, top_k: int | None) -> None:
 
 
 @torch.inference_mode()
-def prime(model: CharGenerator, ids: list[int]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Run the whole seed through the LSTM; returns the last logits (1, V) and (h, c)."""
-    device = model.embed.weight.device
-    x = torch.tensor([ids], dtype=torch.long, device=device)
-    logits, (h, c) = model(x)
-    return logits[:, -1, :], h, c
+def prime(weights: StepWeights, ids: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Feed the whole seed through the LSTM from a zero state; returns ``(h, c)``.
+
+    The state has ``weights.padded_rows(1)`` rows; row 0 is the seed's, the rest padding.
+    """
+    rows = weights.padded_rows(1)
+    h, c = weights.zero_state(rows)
+    seq = torch.tensor(ids, dtype=torch.long, device=weights.device).unsqueeze(1)
+    seq = seq.expand(len(ids), rows)
+    for t in range(len(ids)):
+        _, rec = weights.head(h)
+        weights.advance(seq[t], rec, h, c)
+    return h, c
 
 
 @torch.inference_mode()
@@ -60,20 +71,22 @@ def sample(
     check_params(temperature, length, top_k)
     encoded = vocab.encode_seed(seed)
     rng_seed = new_seed() if rng_seed is None else rng_seed
+    if length == 0:
+        return Sample(encoded, "", rng_seed)
     model.eval()
     weights = StepWeights(model)
     device = weights.device
-    logits, h, c = prime(model, encoded.ids)
-    if length == 0:
-        return Sample(encoded, "", rng_seed)
+    h, c = prime(weights, encoded.ids)
+    rows = h.shape[1]
     key = request_key(rng_seed, device)
     noise = gumbel_noise(key, torch.arange(length, device=device), len(vocab))
-    inv_t = torch.full((1, 1), 1.0 / temperature, device=device)
-    k = None if not top_k else torch.tensor([top_k], device=device)
+    inv_t = torch.full((rows, 1), 1.0 / temperature, device=device)
+    k = None if not top_k else torch.full((rows,), top_k, dtype=torch.long, device=device)
     out = torch.empty(length, dtype=torch.long, device=device)
     for t in range(length):
-        nxt = choose(logits, inv_t, noise[t : t + 1], k)
-        out[t : t + 1] = nxt
+        logits, rec = weights.head(h)
+        nxt = choose(logits, inv_t, noise[t].expand(rows, -1), k)
+        out[t : t + 1] = nxt[:1]
         if t + 1 < length:
-            logits, h, c = weights.step(nxt, h, c)
+            weights.advance(nxt, rec, h, c)
     return Sample(encoded, vocab.decode(out.tolist()), rng_seed)

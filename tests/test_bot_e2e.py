@@ -227,7 +227,10 @@ async def test_fifty_users_at_once_are_each_answered_exactly_once(harness: Harne
     users = [harness.api.user(2000 + i) for i in range(50)]
     started = asyncio.get_running_loop().time()
     await asyncio.gather(
-        *(harness.api.send_text(u, "/write في الصباح " + "ب" * (i + 1)) for i, u in enumerate(users))
+        *(
+            harness.api.send_text(u, "/write في الصباح " + "ب" * (i + 1))
+            for i, u in enumerate(users)
+        )
     )
     await asyncio.gather(*(harness.api.wait_for_messages(u.chat_id, 1, timeout=60) for u in users))
     elapsed = asyncio.get_running_loop().time() - started
