@@ -39,10 +39,10 @@ def main() -> None:
         vocab = Vocabulary.from_text(read_corpus(args.corpus))
         model = CharGenerator(len(vocab)).to(device).eval()
     seed = "في الصباح"
-    ref_med, ref_min = best_of(
+    ref_med, _ = best_of(
         lambda: reference_generate(model, vocab, seed, args.length, 0.8), args.repeats
     )
-    new_med, new_min = best_of(
+    new_med, _ = best_of(
         lambda: sample(model, vocab, seed, args.length, 0.8, rng_seed=1), args.repeats
     )
     print(f"device {device}, torch {torch.__version__}, threads {torch.get_num_threads()}")
