@@ -1,52 +1,77 @@
 """The generation engine: one resident model serving every request, batched step by step.
 
-A worker thread owns the model and runs *continuous batching*: requests that arrive
-while others are running join at the next step; every step advances every active
-request by one character in a single batched LSTM step, each row with its own
-temperature, top-k and random stream (:mod:`model.rng`), so a request's text is the one
-:func:`model.sample.sample` gives for the same RNG seed. Finished rows leave the batch
-and their coroutines are resumed with ``call_soon_threadsafe``; no row costs a host
-sync per character. ``swap`` installs a new model for new requests while rows already
-running finish on the model they started with.
+A worker thread owns the model and runs *continuous batching*. Every request is a row of
+preallocated device tensors (LSTM state, inverse temperature, top-k, RNG key, seed,
+output ring); one step advances every row by one character with one batched LSTM step
+(:class:`model.inference.StepWeights`). A new request joins at the next step and primes
+its seed inside the batch: while a row is priming, its input is its next seed character
+instead of the character just drawn, so priming costs no extra pass and never stalls
+the other rows. A row's finishing step is known when it joins (seed length + length), so
+finished rows are found without looking at the device; each one's characters come back
+in one transfer, its row is filled by the last row (compaction) and its coroutine is
+resumed with ``call_soon_threadsafe``.
+
+Each row draws with its own temperature, top-k and counter-based random stream
+(:mod:`model.rng`), and the step gives a row the same bits whatever its batch, so a
+request's text is the one :func:`model.sample.sample` gives for the same RNG seed, alone
+or among hundreds.
+
+On the CPU the noise for every row is hashed for 32 steps at a time, and the priming
+and top-k work is skipped on steps where no row needs it. On CUDA the whole step (noise
+and priming included) is captured as a CUDA graph per batch-size bucket (padded up), so
+a step is one launch; a failed capture falls back to the eager step for good.
+
+``swap`` installs a new model for new requests. Rows are grouped per model, each group
+stepped separately, so requests already running finish on the model they started with;
+a retired model's group is dropped when its last row leaves.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import TracebackType
 from typing import Any
 
 import torch
 
 from model.checkpoint import Checkpoint
-from model.errors import ModelError
+from model.errors import ModelError, SeedError
 from model.inference import StepWeights, choose
 from model.rng import gumbel_noise, new_seed, request_key
-from model.sample import check_params
+from model.sample import MAX_LENGTH, check_params
 from model.vocab import SeedEncoding, Vocabulary
 
 log = logging.getLogger(__name__)
 
 Version = int | str
-# Noise is drawn for this many steps at once per row: one hashing pass per chunk
-# instead of a dozen small integer ops on every step.
-NOISE_CHUNK = 32
-CUDA_GRAPH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
+
+MAX_SEED_CHARS = 10_000  # per row the seed lives in a padded device buffer
+CUDA_GRAPH_BUCKETS = (1, 8, 32, 128, 256)
+NOISE_CHUNK = 32  # steps of noise hashed at once on the eager path
+NOISE_CHUNK_ELEMENTS = 1 << 20  # cap on the noise buffers (rows * chunk * vocab)
+_M32 = 0xFFFFFFFF
 
 
 class EngineBusy(ModelError):
+    """The queue of waiting requests is full."""
+
     def __init__(self) -> None:
         super().__init__("the generator is busy, try again in a moment.")
 
 
 class EngineStopped(ModelError):
-    def __init__(self) -> None:
-        super().__init__("the generator is stopped.")
+    """The engine is not running (not started yet, stopping, or stopped)."""
+
+    def __init__(self, message: str = "the generator is not running; try again shortly.") -> None:
+        super().__init__(message)
 
 
 @dataclass(frozen=True)
@@ -55,200 +80,446 @@ class GenerationResult:
     continuation: str
     model_version: Version
     rng_seed: int
-    queued_s: float
-    latency_s: float
+    queued_s: float  # from generate() to joining the batch
+    latency_s: float  # from generate() to the text being ready
 
     @property
     def text(self) -> str:
+        """The seed as the model saw it, followed by the continuation."""
         return self.seed.text + self.continuation
 
 
 class _Model:
-    """A loaded model version, ready for batched steps on its device."""
+    """One model version, its weights laid out for the batched step."""
 
-    def __init__(self, checkpoint: Checkpoint, version: Version, use_cuda_graphs: bool) -> None:
+    def __init__(self, checkpoint: Checkpoint, version: Version) -> None:
         self.checkpoint = checkpoint
         self.version = version
         self.vocab: Vocabulary = checkpoint.vocab
-        self.model = checkpoint.model.eval()
-        self.weights = StepWeights(self.model)
+        model = checkpoint.model.eval()
+        if model.config.vocab_size != len(self.vocab):
+            raise ModelError("the checkpoint's vocabulary does not match its model.")
+        self.weights = StepWeights(model)
         self.device = self.weights.device
-        self.graphs = (
-            _CudaGraphStep(self.weights) if use_cuda_graphs and self.device.type == "cuda" else None
-        )
-
-    def step(
-        self, x: torch.Tensor, h: torch.Tensor, c: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        if self.graphs is not None:
-            return self.graphs.step(x, h, c)
-        return self.weights.step(x, h, c)
 
 
-class _CudaGraphStep:
-    """The batched step captured as CUDA graphs for a few batch sizes (padded up).
+class _Request:
+    __slots__ = (
+        "cancelled",
+        "encoded",
+        "enqueued",
+        "future",
+        "gen0",
+        "length",
+        "model",
+        "rng_seed",
+        "slot",
+        "started",
+        "temperature",
+        "top_k",
+    )
 
-    A graph replays the step's kernels with one launch, which is what the step costs on
-    a GPU once batches are small. Any capture failure falls back to eager mode for good.
+    def __init__(
+        self,
+        model: _Model,
+        encoded: SeedEncoding,
+        temperature: float,
+        length: int,
+        top_k: int,
+        rng_seed: int,
+        future: asyncio.Future[GenerationResult],
+    ) -> None:
+        self.model = model
+        self.encoded = encoded
+        self.temperature = temperature
+        self.length = length
+        self.top_k = top_k
+        self.rng_seed = rng_seed
+        self.future = future
+        self.enqueued = time.perf_counter()
+        self.started = 0.0
+        self.slot = -1  # row in its group while running
+        self.gen0 = 0  # the group step that draws the first character
+        self.cancelled = False
+
+
+def _settle(future: asyncio.Future[GenerationResult], value: object) -> None:
+    if future.done():  # the caller gave up
+        return
+    if isinstance(value, BaseException):
+        future.set_exception(value)
+    else:
+        assert isinstance(value, GenerationResult)
+        future.set_result(value)
+
+
+def _deliver(request: _Request, value: GenerationResult | BaseException) -> None:
+    """Resolve a request's future from any thread."""
+    with contextlib.suppress(RuntimeError):  # its event loop is closed: nobody is waiting
+        request.future.get_loop().call_soon_threadsafe(_settle, request.future, value)
+
+
+def _set_thread_local_num_threads(n: int) -> None:
+    """``torch.set_num_threads(n)`` for the calling thread only.
+
+    It sets this thread's OpenMP and MKL thread counts, but also the process-wide default
+    that threads starting torch work later inherit; a short-lived helper thread puts that
+    default back.
+    """
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    if before != n:
+        helper = threading.Thread(target=torch.set_num_threads, args=(before,))
+        helper.start()
+        helper.join()
+
+
+class _NoiseHasher:
+    """:func:`model.rng.gumbel_noise` for a block of rows and steps, computed in place in
+    buffers kept from call to call: the same integer and float operations in the same
+    order, so the same bits, without allocating a fresh tensor for each of its ~30
+    operations (at 64 rows that allocation churn was a quarter of a step)."""
+
+    def __init__(self, rows: int, chunk: int, vocab: int, device: torch.device) -> None:
+        self.x = torch.empty(rows, chunk, vocab, dtype=torch.long, device=device)
+        self.t = torch.empty_like(self.x)
+        self.v_term = torch.arange(vocab, dtype=torch.long, device=device) * 0x85EBCA6B
+
+    @staticmethod
+    def _mix32(x: torch.Tensor, t: torch.Tensor) -> None:
+        # model.rng._mix32, in place
+        x.bitwise_xor_(torch.bitwise_right_shift(x, 16, out=t))
+        x.mul_(0x7FEB352D).bitwise_and_(_M32)
+        x.bitwise_xor_(torch.bitwise_right_shift(x, 15, out=t))
+        x.mul_(0x846CA68B).bitwise_and_(_M32)
+        x.bitwise_xor_(torch.bitwise_right_shift(x, 16, out=t))
+
+    def __call__(self, keys: torch.Tensor, steps: torch.Tensor, out: torch.Tensor) -> None:
+        """Noise for ``keys`` (n,) at ``steps`` (n, chunk) into ``out`` (n, chunk, vocab)."""
+        n = keys.shape[0]
+        x, t = self.x[:n], self.t[:n]
+        base = keys.unsqueeze(1) + steps * 0x9E3779B9
+        torch.add(base.unsqueeze(2), self.v_term, out=x).bitwise_and_(_M32)
+        self._mix32(x, t)
+        x.bitwise_xor_(keys.view(n, 1, 1))
+        self._mix32(x, t)
+        out.copy_(x.bitwise_right_shift_(8))
+        out.add_(0.5).mul_(1.0 / 16777216.0).log_().neg_().log_().neg_()
+
+
+def _graphs_available(device: torch.device) -> bool:
+    return device.type == "cuda"
+
+
+class _Views:
+    """The first ``rows`` rows of a group's buffers (views made once per row count)."""
+
+    def __init__(self, group: _Group, rows: int) -> None:
+        self.h = group.h[:, :rows]
+        self.c = group.c[:, :rows]
+        self.inv_t = group.inv_t[:rows]
+        self.top_k = group.top_k[:rows]
+        self.keys = group.keys[:rows]
+        self.admit = group.admit[:rows]
+        self.gen0 = group.gen0[:rows]
+        self.seeds = group.seeds[:rows]
+        self.hist = group.hist[:rows]
+        self.noise = group.noise[:rows]
+        self.noise_cols = list(self.noise.unbind(1))
+        self.step = group.model.weights.bind(self.h, self.c)
+
+
+class _Group:
+    """Every running row of one model version, in preallocated device tensors.
+
+    Rows ``0 .. len(rows)-1`` are live; the step runs on that many rows rounded up to the
+    weights' row granule (or to a CUDA graph bucket), the rest being padding.
     """
 
-    def __init__(self, weights: StepWeights) -> None:
-        self.weights = weights
-        self.graphs: dict[int, tuple[Any, tuple[torch.Tensor, ...], tuple[torch.Tensor, ...]]] = {}
-        self.broken = False
-
-    def _capture(self, size: int) -> tuple[Any, tuple[torch.Tensor, ...], tuple[torch.Tensor, ...]]:
-        w = self.weights
-        x = torch.zeros(size, dtype=torch.long, device=w.device)
-        h, c = w.zero_state(size)
-        stream = torch.cuda.Stream()
-        stream.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(stream):
-            for _ in range(3):  # warm-up, as capture requires
-                w.step(x, h, c)
-        torch.cuda.current_stream().wait_stream(stream)
-        graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph):
-            outputs = w.step(x, h, c)
-        return graph, (x, h, c), outputs
-
-    def step(
-        self, x: torch.Tensor, h: torch.Tensor, c: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        size = x.shape[0]
-        bucket = next((b for b in CUDA_GRAPH_BUCKETS if b >= size), None)
-        if self.broken or bucket is None:
-            return self.weights.step(x, h, c)
-        if bucket not in self.graphs:
-            try:
-                self.graphs[bucket] = self._capture(bucket)
-            except Exception:
-                log.warning("CUDA graph capture failed; stepping eagerly", exc_info=True)
-                self.broken = True
-                return self.weights.step(x, h, c)
-        graph, (sx, sh, sc), (logits, h1, c1) = self.graphs[bucket]
-        sx[:size].copy_(x)
-        sh[:, :size].copy_(h)
-        sc[:, :size].copy_(c)
-        graph.replay()
-        return logits[:size].clone(), h1[:, :size].clone(), c1[:, :size].clone()
-
-
-@dataclass(eq=False)
-class _Request:
-    model: _Model
-    encoded: SeedEncoding
-    temperature: float
-    length: int
-    top_k: int
-    rng_seed: int
-    loop: asyncio.AbstractEventLoop
-    future: asyncio.Future[GenerationResult]
-    enqueued: float = field(default_factory=time.perf_counter)
-    started: float = 0.0
-    done_steps: int = 0
-    out: list[torch.Tensor] = field(default_factory=list)  # (1,) device tensors per step
-    cancelled: bool = False
-
-
-class _Batch:
-    """Every running row of one model version, as stacked device tensors."""
-
-    def __init__(self, model: _Model) -> None:
+    def __init__(self, model: _Model, max_batch: int, use_cuda_graphs: bool) -> None:
         self.model = model
+        w = model.weights
+        dev = self.device = w.device
+        self.vocab_size = w.vocab_size
+        self.use_graphs = use_cuda_graphs and _graphs_available(dev)
+        if self.use_graphs:
+            sizes = {w.padded_rows(b) for b in CUDA_GRAPH_BUCKETS if b < max_batch}
+            self.buckets = sorted(sizes | {w.padded_rows(max_batch)})
+            capacity = self.buckets[-1]
+        else:
+            self.buckets = []
+            capacity = w.padded_rows(max_batch)
+        self.capacity = capacity
+        self.h, self.c = w.zero_state(capacity)
+        self.inv_t = torch.zeros(capacity, 1, device=dev)
+        self.top_k = torch.zeros(capacity, dtype=torch.long, device=dev)
+        self.keys = torch.zeros(capacity, dtype=torch.long, device=dev)
+        self.admit = torch.zeros(capacity, dtype=torch.long, device=dev)  # step it joined
+        self.gen0 = torch.zeros(capacity, dtype=torch.long, device=dev)  # step of 1st draw
+        self.seed_cols = 0
+        self.seeds = torch.zeros(capacity, 0, dtype=torch.int32, device=dev)
+        self.hist_cols = MAX_LENGTH  # ring of drawn ids, indexed by step
+        self.hist = torch.zeros(capacity, self.hist_cols, dtype=torch.int32, device=dev)
         self.rows: list[_Request] = []
-        dev = model.device
-        h, c = model.weights.zero_state(0)
-        self.h, self.c = h, c
-        self.logits = torch.empty(0, model.weights.vocab_size, device=dev)
-        self.inv_t = torch.empty(0, 1, device=dev)
-        self.top_k = torch.empty(0, dtype=torch.long, device=dev)
-        self.keys = torch.empty(0, dtype=torch.long, device=dev)
-        self.noise = torch.empty(0, NOISE_CHUNK, model.weights.vocab_size, device=dev)
-        self.tick = 0  # position inside the current noise chunk
-        self.outs: list[torch.Tensor] = []  # chosen ids per step since the last flush
+        self._views: dict[int, _Views] = {}
+        self.padded = 0  # rows the eager step runs on
+        self._draws: list[torch.Tensor] = []  # ids drawn since the last flush to ``hist``
+        self._draws_from = 0  # the step of the first of them
+        self.step_no = 0  # steps taken by this group
+        self.finish_at: dict[int, list[_Request]] = {}
+        self.prime_until = 0  # no row primes from this step on
+        self.n_top_k = 0
+        # CUDA graphs, one per bucket; the step counter lives on the device for them.
+        self.graphs: dict[int, Any] = {}
+        self.graphs_broken = False
+        self.step_dev = torch.zeros((), dtype=torch.long, device=dev)
+        self.step_dev_value = 0
+        self._pool: Any = None
+        self._noise_buffer(eager=not self.use_graphs)
 
     def __len__(self) -> int:
         return len(self.rows)
 
-    def _noise_for(self, keys: torch.Tensor, first_steps: torch.Tensor) -> torch.Tensor:
-        # Columns tick..NOISE_CHUNK-1 of the chunk are steps first, first+1, ...
-        offsets = torch.arange(NOISE_CHUNK, device=keys.device) - self.tick
-        steps = first_steps.unsqueeze(1) + offsets.unsqueeze(0)
-        return gumbel_noise(keys.unsqueeze(1), steps, self.model.weights.vocab_size)
+    def views(self, rows: int) -> _Views:
+        v = self._views.get(rows)
+        if v is None:
+            v = self._views[rows] = _Views(self, rows)
+        return v
 
-    def admit(self, requests: list[_Request]) -> None:
-        """Prime the seeds of new rows (batched by seed length) and append them."""
-        self._flush()
-        model, dev = self.model, self.model.device
-        by_length: dict[int, list[_Request]] = {}
-        for r in requests:
-            by_length.setdefault(len(r.encoded.ids), []).append(r)
-        logits, hs, cs, ordered = [self.logits], [self.h], [self.c], []
-        for group in by_length.values():
-            x = torch.tensor([r.encoded.ids for r in group], dtype=torch.long, device=dev)
-            out, (h, c) = model.model(x)
-            logits.append(out[:, -1, :])
-            hs.append(h)
-            cs.append(c)
-            ordered.extend(group)
-        self.rows.extend(ordered)
-        self.logits = torch.cat(logits)
-        self.h, self.c = torch.cat(hs, dim=1), torch.cat(cs, dim=1)
-        new_inv_t = torch.tensor([[1.0 / r.temperature] for r in ordered], device=dev)
-        new_k = torch.tensor([r.top_k for r in ordered], dtype=torch.long, device=dev)
-        new_keys = torch.stack([request_key(r.rng_seed, dev) for r in ordered])
-        self.inv_t = torch.cat([self.inv_t, new_inv_t])
-        self.top_k = torch.cat([self.top_k, new_k])
-        self.keys = torch.cat([self.keys, new_keys])
-        zeros = torch.zeros(len(ordered), dtype=torch.long, device=dev)
-        self.noise = torch.cat([self.noise, self._noise_for(new_keys, zeros)])
+    # ---------------------------------------------------------------- rows in/out
 
-    def step(self) -> None:
-        """Choose one character for every row, then advance the LSTM where still needed."""
-        if self.tick == NOISE_CHUNK:
-            self._flush()
-            first = torch.tensor([r.done_steps for r in self.rows], device=self.keys.device)
-            self.tick = 0
-            self.noise = self._noise_for(self.keys, first)
-        k = self.top_k if bool(self.rows) and any(r.top_k for r in self.rows) else None
-        chosen = choose(self.logits, self.inv_t, self.noise[:, self.tick], k)
-        self.outs.append(chosen)
-        self.tick += 1
-        for r in self.rows:
-            r.done_steps += 1
-        if any(r.done_steps < r.length for r in self.rows):
-            self.logits, self.h, self.c = self.model.step(chosen, self.h, self.c)
+    def _grow_seeds(self, cols: int) -> None:
+        new_cols = max(64, 1 << (cols - 1).bit_length())
+        seeds = torch.zeros(self.capacity, new_cols, dtype=torch.int32, device=self.device)
+        seeds[:, : self.seed_cols] = self.seeds
+        self.seeds, self.seed_cols = seeds, new_cols
+        self._views.clear()
+        self.graphs.clear()  # they read the old buffer: captured again on demand
 
     def _flush(self) -> None:
-        """Move the ids chosen since the last flush to each row's list (one copy)."""
-        if not self.outs:
+        """Write the ids drawn since the last flush into the ring ``hist`` (one copy for
+        up to a chunk of steps instead of one per step)."""
+        draws = self._draws
+        if not draws:
             return
-        block = torch.stack(self.outs, dim=1)  # (rows, steps)
-        for i, r in enumerate(self.rows):
-            r.out.append(block[i])
-        self.outs = []
+        block = torch.stack(draws, dim=1)
+        rows, n = block.shape
+        start = self._draws_from % self.hist_cols
+        first = min(n, self.hist_cols - start)
+        self.hist[:rows, start : start + first] = block[:, :first]
+        if first < n:
+            self.hist[:rows, : n - first] = block[:, first:]
+        self._draws = []
 
-    def finished(self) -> list[_Request]:
-        """Remove and return rows that are done (or whose caller gave up)."""
-        keep = [i for i, r in enumerate(self.rows) if r.done_steps < r.length and not r.cancelled]
-        if len(keep) == len(self.rows):
-            return []
+    def _noise_buffer(self, eager: bool) -> None:
+        """The eager step reads noise hashed a chunk of steps ahead; graphs hash in-graph."""
+        if eager:
+            fit = NOISE_CHUNK_ELEMENTS // (self.capacity * self.vocab_size)
+            self.chunk = max(1, min(NOISE_CHUNK, fit))
+            shape = (self.capacity, self.chunk, self.vocab_size)
+            self.hasher = _NoiseHasher(self.capacity, self.chunk, self.vocab_size, self.device)
+        else:
+            self.chunk, shape = 1, (self.capacity, 1, 1)
+        self.noise = torch.zeros(shape, device=self.device)
+        self.chunk_steps = torch.arange(self.chunk, device=self.device)
+        self._views.clear()
+        live = len(self.rows)
+        if eager and live:
+            start = self.step_no - self.step_no % self.chunk
+            self._hash_noise(slice(0, live), start)
+
+    def _resized(self) -> None:
+        self.padded = self.model.weights.padded_rows(len(self.rows))
+
+    def _hash_noise(self, rows: slice, first_step: int) -> None:
+        """Noise of ``rows`` for the chunk whose column 0 is step ``first_step``: each row's
+        draw ``k`` (at step ``gen0 + k``) uses the noise of ``gumbel_noise(key, k)``."""
+        steps = (self.chunk_steps + first_step).unsqueeze(0) - self.gen0[rows].unsqueeze(1)
+        self.hasher(self.keys[rows], steps, out=self.noise[rows])
+
+    def admit_rows(self, requests: list[_Request]) -> None:
         self._flush()
-        done = [r for i, r in enumerate(self.rows) if i not in set(keep)]
-        index = torch.tensor(keep, dtype=torch.long, device=self.keys.device)
-        self.rows = [self.rows[i] for i in keep]
-        self.h = self.h.index_select(1, index)
-        self.c = self.c.index_select(1, index)
-        self.logits = self.logits.index_select(0, index)
-        self.inv_t = self.inv_t.index_select(0, index)
-        self.top_k = self.top_k.index_select(0, index)
-        self.keys = self.keys.index_select(0, index)
-        self.noise = self.noise.index_select(0, index)
-        return done
+        n = len(requests)
+        first = len(self.rows)
+        dev, step = self.device, self.step_no
+        longest = max(len(r.encoded.ids) for r in requests)
+        if longest > self.seed_cols:
+            self._grow_seeds(longest)
+        seeds = torch.zeros(n, self.seed_cols, dtype=torch.int32)
+        for i, r in enumerate(requests):
+            seeds[i, : len(r.encoded.ids)] = torch.tensor(r.encoded.ids, dtype=torch.int32)
+        lengths = [len(r.encoded.ids) for r in requests]
+        rows = slice(first, first + n)
+        self.seeds[rows] = seeds.to(dev)
+        self.h[:, rows] = 0.0
+        self.c[:, rows] = 0.0
+        self.inv_t[rows] = torch.tensor([[1.0 / r.temperature] for r in requests]).to(dev)
+        self.top_k[rows] = torch.tensor([r.top_k for r in requests], dtype=torch.long).to(dev)
+        self.keys[rows] = torch.stack([request_key(r.rng_seed) for r in requests]).to(dev)
+        self.admit[rows] = step
+        self.gen0[rows] = torch.tensor([step + k for k in lengths], dtype=torch.long).to(dev)
+        if not self.use_graphs:
+            self._hash_noise(rows, step - step % self.chunk)
+        for i, r in enumerate(requests):
+            r.slot = first + i
+            r.gen0 = step + lengths[i]
+            self.finish_at.setdefault(r.gen0 + r.length - 1, []).append(r)
+            self.n_top_k += r.top_k > 0
+        self.rows.extend(requests)
+        self._resized()
+        self.prime_until = max(self.prime_until, step + longest)
+
+    def remove_rows(self, leaving: list[_Request]) -> None:
+        """Take rows out and fill the holes with the last rows, keeping rows dense."""
+        self._flush()
+        gone = {r.slot for r in leaving}
+        for r in leaving:
+            r.slot = -1
+            self.n_top_k -= r.top_k > 0
+        size = len(self.rows)
+        keep = size - len(gone)
+        holes = sorted(s for s in gone if s < keep)
+        movers = [s for s in range(keep, size) if s not in gone]
+        if holes:
+            dst = torch.tensor(holes, dtype=torch.long, device=self.device)
+            src = torch.tensor(movers, dtype=torch.long, device=self.device)
+            for buf in (self.h, self.c):
+                buf.index_copy_(1, dst, buf.index_select(1, src))
+            for buf in (
+                self.inv_t,
+                self.top_k,
+                self.keys,
+                self.admit,
+                self.gen0,
+                self.seeds,
+                self.hist,
+                self.noise,
+            ):
+                buf.index_copy_(0, dst, buf.index_select(0, src))
+            for hole, mover in zip(holes, movers, strict=True):
+                r = self.rows[mover]
+                r.slot = hole
+                self.rows[hole] = r
+        del self.rows[keep:]
+        self._resized()
+
+    def take_finished(self) -> list[tuple[_Request, list[int]]]:
+        """Rows whose last character was drawn by the step just taken, with their ids."""
+        due = self.finish_at.pop(self.step_no - 1, None)
+        if not due:
+            return []
+        done = [r for r in due if r.slot >= 0]
+        self._flush()
+        out: list[tuple[_Request, list[int]]] = []
+        for r in done:
+            start = r.gen0 % self.hist_cols
+            end = start + r.length
+            row = self.hist[r.slot]
+            if end <= self.hist_cols:
+                ids = row[start:end]
+            else:
+                ids = torch.cat([row[start:], row[: end - self.hist_cols]])
+            out.append((r, ids.tolist()))  # the one device-to-host copy of the request
+        self.remove_rows(done)
+        return out
+
+    # ---------------------------------------------------------------------- steps
+
+    def step(self) -> None:
+        if self.use_graphs and not self.graphs_broken:
+            bucket = next(b for b in self.buckets if b >= len(self.rows))
+            graph = self.graphs.get(bucket)
+            if graph is None:
+                graph = self._capture(bucket)
+            if graph is not None:
+                if self.step_dev_value != self.step_no:
+                    self.step_dev.fill_(self.step_no)
+                graph.replay()
+                self.step_no += 1
+                self.step_dev_value = self.step_no
+                return
+        self._eager_step()
+
+    def _eager_step(self) -> None:
+        v = self.views(self.padded)
+        step = self.step_no
+        col = step % self.chunk
+        if col == 0:
+            self._hash_noise(slice(0, len(self.rows)), step)
+        logits = v.step.head()
+        drawn = choose(logits, v.inv_t, v.noise_cols[col], v.top_k if self.n_top_k else None)
+        if not self._draws:
+            self._draws_from = step
+        self._draws.append(drawn)
+        if step < self.prime_until:
+            pos = torch.rsub(v.admit, step).clamp_(0, self.seed_cols - 1)
+            forced = v.seeds.gather(1, pos.unsqueeze(1)).squeeze(1)
+            drawn = torch.where(v.gen0 > step, forced, drawn)
+        v.step.advance(drawn)
+        self.step_no = step + 1
+        if len(self._draws) >= NOISE_CHUNK:
+            self._flush()
+
+    def _graph_body(self, rows: int) -> None:
+        """The whole step on device tensors only (step counter included), for capture."""
+        v = self.views(rows)
+        step = self.step_dev
+        noise = gumbel_noise(v.keys, step - v.gen0, self.vocab_size)
+        drawn = choose(v.step.head(), v.inv_t, noise, v.top_k)
+        col = torch.remainder(step, self.hist_cols).view(1, 1).expand(rows, 1)
+        v.hist.scatter_(1, col, drawn.view(rows, 1).to(torch.int32))
+        pos = (step - v.admit).clamp_(0, max(self.seed_cols - 1, 0))
+        if self.seed_cols:
+            forced = v.seeds.gather(1, pos.unsqueeze(1)).squeeze(1)
+            drawn = torch.where(v.gen0 > step, forced, drawn)
+        v.step.advance(drawn)
+        step.add_(1)
+
+    def _capture(self, rows: int) -> Any:
+        """Capture the step for ``rows`` rows; None (and eager from now on) if that fails."""
+        saved = [t.clone() for t in (self.h, self.c, self.hist)]
+        try:
+            self.step_dev.fill_(self.step_no)
+            side = torch.cuda.Stream(self.device)  # type: ignore[no-untyped-call]
+            side.wait_stream(torch.cuda.current_stream(self.device))
+            with torch.cuda.stream(side):
+                for _ in range(2):  # warm-up, as capture requires; its writes are undone below
+                    self._graph_body(rows)
+            torch.cuda.current_stream(self.device).wait_stream(side)
+            if self._pool is None:
+                self._pool = torch.cuda.graph_pool_handle()
+            graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(graph, pool=self._pool, capture_error_mode="thread_local"):
+                self._graph_body(rows)
+        except Exception:
+            log.warning("CUDA graph capture failed; stepping eagerly", exc_info=True)
+            graph = None
+        finally:
+            for t, s in zip((self.h, self.c, self.hist), saved, strict=True):
+                t.copy_(s)
+            self.step_dev.fill_(self.step_no)
+            self.step_dev_value = self.step_no
+        if graph is None:
+            self.graphs_broken = True
+            self.graphs.clear()
+            self._noise_buffer(eager=True)
+        else:
+            self.graphs[rows] = graph
+        return graph
 
 
 class GenerationEngine:
+    """Serves ``generate`` calls from one resident model with continuous batching.
+
+    ``max_batch`` rows run at once (over all model versions) and up to ``max_queue``
+    more wait to join; beyond that :class:`EngineBusy`, at once. Validation happens in
+    the caller's coroutine, against the model that will run the request.
+    ``use_cuda_graphs`` only matters on CUDA. ``num_threads`` is the worker thread's
+    intra-op thread count (``torch.set_num_threads`` there; other threads keep theirs):
+    one is fastest for this model's small matrices and leaves the other cores to the
+    event loop; ``None`` keeps torch's setting.
+    """
+
     def __init__(
         self,
         checkpoint: Checkpoint,
@@ -257,24 +528,31 @@ class GenerationEngine:
         max_batch: int = 256,
         max_queue: int = 1024,
         use_cuda_graphs: bool = True,
+        num_threads: int | None = 1,
     ) -> None:
+        if max_batch < 1 or max_queue < 0:
+            raise ValueError("max_batch must be at least 1 and max_queue at least 0")
         self.max_batch = max_batch
         self.max_queue = max_queue
         self.use_cuda_graphs = use_cuda_graphs
-        self._current = _Model(checkpoint, version, use_cuda_graphs)
+        self.num_threads = num_threads
+        self._current = _Model(checkpoint, version)
         self._pending: deque[_Request] = deque()
-        self._batches: dict[int, _Batch] = {}  # id(_Model) -> its running rows
+        self._cancels: deque[_Request] = deque()
+        self._commands: deque[Callable[[], None]] = deque()
+        self._groups: dict[_Model, _Group] = {}
         self._cond = threading.Condition()
-        self._accepting = False
-        self._stop = False
         self._thread: threading.Thread | None = None
-        self._idle = threading.Event()
-        self._idle.set()
-        self.steps = 0
+        self._accepting = False
+        self._halt = False
+        self._active = 0
+        # Counters for /stats and the tests.
+        self.steps = 0  # group steps taken
         self.max_batch_seen = 0
         self.completed = 0
+        self.chars_generated = 0
 
-    # ------------------------------------------------------------------ state
+    # ---------------------------------------------------------------- properties
 
     @property
     def version(self) -> Version:
@@ -294,53 +572,110 @@ class GenerationEngine:
 
     @property
     def queue_depth(self) -> int:
+        """Requests waiting to join the batch."""
         return len(self._pending)
 
     @property
     def active_requests(self) -> int:
-        return sum(len(b) for b in list(self._batches.values()))
+        """Requests in the batch now (over all model versions)."""
+        return self._active
+
+    @property
+    def running(self) -> bool:
+        return self._accepting
 
     def encode_seed(self, seed: str) -> SeedEncoding:
+        """The seed as the current model would see it; raises SeedError."""
         return self._current.vocab.encode_seed(seed)
 
-    # -------------------------------------------------------------- lifecycle
+    # ----------------------------------------------------------------- lifecycle
 
     async def start(self) -> None:
         if self._thread is not None:
             return
-        self._accepting, self._stop = True, False
+        self._halt = False
         self._thread = threading.Thread(target=self._work, name="generation-engine", daemon=True)
         self._thread.start()
+        self._accepting = True
 
     async def stop(self, drain: bool = True, timeout: float = 10.0) -> None:
-        """Stop taking requests; finish the ones in hand (within ``timeout``) or cancel them."""
+        """Stop taking requests; finish those in hand within ``timeout`` (``drain``), and
+        fail whatever is left with :class:`EngineStopped`. The worker thread is gone after."""
         self._accepting = False
+        thread = self._thread
+        if thread is None:
+            self._fail_everything()
+            return
+        deadline = time.monotonic() + max(0.0, timeout)
         if drain:
-            deadline = time.monotonic() + timeout
-            while not self._idle.is_set() and time.monotonic() < deadline:
-                await asyncio.sleep(0.01)
+            while (self._pending or self._active) and thread.is_alive():
+                if time.monotonic() >= deadline:
+                    log.warning("engine stop: %d request(s) unfinished, cancelling", self._active)
+                    break
+                await asyncio.sleep(0.005)
         with self._cond:
-            self._stop = True
+            self._halt = True
             self._cond.notify_all()
-        if self._thread is not None:
-            await asyncio.to_thread(self._thread.join)
-            self._thread = None
-        self._fail_all()
+        give_up = time.monotonic() + 30.0  # a step is milliseconds; a capture or load, seconds
+        while thread.is_alive() and time.monotonic() < give_up:
+            await asyncio.sleep(0.002)
+        if thread.is_alive():
+            log.error("the engine's worker thread did not stop")
+        else:
+            thread.join()
+        self._thread = None
+        self._fail_everything()
 
     async def __aenter__(self) -> GenerationEngine:
         await self.start()
         return self
 
-    async def __aexit__(self, *exc: object) -> None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         await self.stop()
 
     async def swap(self, checkpoint: Checkpoint, version: Version) -> None:
-        """New requests use ``checkpoint`` from now on; running ones finish on theirs."""
-        model = await asyncio.to_thread(_Model, checkpoint, version, self.use_cuda_graphs)
-        self._current = model
-        log.info("engine now serves model version %s", version)
+        """Serve new requests with ``checkpoint`` from now on; running ones finish on theirs.
 
-    # ----------------------------------------------------------------- serving
+        The weights are laid out on the worker thread (the one that owns the device),
+        between two steps.
+        """
+        thread = self._thread
+        if thread is None or not thread.is_alive():
+            model = _Model(checkpoint, version)
+        else:
+            loop = asyncio.get_running_loop()
+            done: asyncio.Future[_Model] = loop.create_future()
+
+            def build() -> None:
+                try:
+                    value: _Model | BaseException = _Model(checkpoint, version)
+                except Exception as exc:
+                    value = exc
+
+                def settle() -> None:
+                    if done.done():
+                        return
+                    if isinstance(value, BaseException):
+                        done.set_exception(value)
+                    else:
+                        done.set_result(value)
+
+                with contextlib.suppress(RuntimeError):
+                    loop.call_soon_threadsafe(settle)
+
+            with self._cond:
+                self._commands.append(build)
+                self._cond.notify()
+            model = await done
+        self._current = model
+        log.info("the engine serves model version %s from now on", version)
+
+    # ------------------------------------------------------------------- serving
 
     async def generate(
         self,
@@ -350,118 +685,185 @@ class GenerationEngine:
         top_k: int | None = None,
         rng_seed: int | None = None,
     ) -> GenerationResult:
+        """Continue ``seed`` by ``length`` characters with the current model.
+
+        Raises SeedError / SamplingError (bad input, before queueing), EngineBusy (queue
+        full) and EngineStopped (not running).
+        """
         if not self._accepting:
             raise EngineStopped()
         check_params(temperature, length, top_k)
         model = self._current
         encoded = model.vocab.encode_seed(seed)
+        if len(encoded.ids) > MAX_SEED_CHARS:
+            raise SeedError(
+                f"the seed is too long: {len(encoded.ids)} characters; "
+                f"at most {MAX_SEED_CHARS} are accepted."
+            )
         rng_seed = new_seed() if rng_seed is None else rng_seed
+        if length == 0:
+            return GenerationResult(encoded, "", model.version, rng_seed, 0.0, 0.0)
         loop = asyncio.get_running_loop()
         request = _Request(
-            model, encoded, temperature, length, top_k or 0, rng_seed, loop, loop.create_future()
+            model, encoded, temperature, length, top_k or 0, rng_seed, loop.create_future()
         )
-        if length == 0:
-            return self._result(request, [])
         with self._cond:
-            if len(self._pending) + self.active_requests >= self.max_queue:
+            # Up to max_queue may wait beyond the rows the batch can still take.
+            if len(self._pending) >= self.max_queue + max(0, self.max_batch - self._active):
                 raise EngineBusy()
             self._pending.append(request)
-            self._idle.clear()
             self._cond.notify()
         try:
-            return await asyncio.shield(request.future)
+            return await request.future
         except asyncio.CancelledError:
-            request.cancelled = True  # the worker drops the row at its next step
+            request.cancelled = True
+            with self._cond:
+                self._cancels.append(request)
+                self._cond.notify()
             raise
 
-    def _result(self, r: _Request, ids: list[int]) -> GenerationResult:
-        now = time.perf_counter()
-        return GenerationResult(
-            seed=r.encoded,
-            continuation=r.model.vocab.decode(ids),
-            model_version=r.model.version,
-            rng_seed=r.rng_seed,
-            queued_s=(r.started or now) - r.enqueued,
-            latency_s=now - r.enqueued,
-        )
+    # -------------------------------------------------------------------- worker
 
-    # ------------------------------------------------------------------ worker
+    def _work(self) -> None:
+        try:
+            if self.num_threads is not None:
+                _set_thread_local_num_threads(self.num_threads)
+            with torch.inference_mode():
+                while self._work_once():
+                    pass
+        except BaseException:  # pragma: no cover - a bug; keep callers from hanging
+            log.exception("the engine's worker thread died")
+            self._accepting = False
+            self._fail_everything()
+
+    def _work_once(self) -> bool:
+        if not (self._halt or self._pending or self._commands or self._cancels) and self._active:
+            self._step_groups()  # the usual case: nothing new, keep stepping (no lock)
+            return True
+        with self._cond:
+            while not (
+                self._halt or self._pending or self._commands or self._cancels or self._active
+            ):
+                self._cond.wait()
+            if self._halt:
+                return False
+            commands = list(self._commands)
+            self._commands.clear()
+            cancels = list(self._cancels)
+            self._cancels.clear()
+            new = self._take_pending()
+        for command in commands:
+            command()
+        if cancels:
+            self._drop(cancels)
+        if new:
+            self._admit(new)
+        self._step_groups()
+        return True
 
     def _take_pending(self) -> list[_Request]:
-        room = self.max_batch - self.active_requests
+        """Under the lock: requests that fit in the batch, counted active *before* they
+        leave the queue, so ``stop(drain=True)`` never sees them in neither place."""
+        room = self.max_batch - self._active
         taken: list[_Request] = []
         while self._pending and len(taken) < room:
+            self._active += 1
             r = self._pending.popleft()
-            if not r.cancelled:
+            if r.cancelled:
+                self._active -= 1
+            else:
                 taken.append(r)
         return taken
 
-    def _work(self) -> None:
-        with torch.inference_mode():
-            while True:
-                with self._cond:
-                    while not self._stop and not self._pending and not self._batches:
-                        self._idle.set()
-                        self._cond.wait()
-                    if self._stop:
-                        return
-                    new = self._take_pending()
-                try:
-                    self._admit(new)
-                    self._step_all()
-                except Exception as exc:  # a broken step must fail its requests, not hang them
-                    log.exception("generation step failed")
-                    self._fail_batches(exc)
+    def _group(self, model: _Model) -> _Group:
+        group = self._groups.get(model)
+        if group is None:
+            group = self._groups[model] = _Group(model, self.max_batch, self.use_cuda_graphs)
+        return group
 
     def _admit(self, new: list[_Request]) -> None:
         now = time.perf_counter()
-        groups: dict[int, list[_Request]] = {}
+        by_model: dict[_Model, list[_Request]] = {}
         for r in new:
+            if r.cancelled:  # given up on while it was being taken from the queue
+                self._active -= 1
+                continue
             r.started = now
-            groups.setdefault(id(r.model), []).append(r)
-        for key, requests in groups.items():
-            batch = self._batches.get(key)
-            if batch is None:
-                batch = self._batches[key] = _Batch(requests[0].model)
-            batch.admit(requests)
+            by_model.setdefault(r.model, []).append(r)
+        for model, requests in by_model.items():
+            try:
+                self._group(model).admit_rows(requests)
+            except Exception as exc:  # e.g. out of memory: fail this model's rows, not hang
+                log.exception("could not start %d generation(s)", len(requests))
+                error = functools.partial(ModelError, f"generation failed: {exc}")
+                group = self._groups.pop(model, None)
+                failed = {id(r) for r in group.rows} if group is not None else set()
+                if group is not None:
+                    self._fail_group(group, error)
+                for r in requests:
+                    if id(r) not in failed:
+                        self._active -= 1
+                        _deliver(r, error())
 
-    def _step_all(self) -> None:
-        for key, batch in list(self._batches.items()):
-            if len(batch):
-                batch.step()
+    def _drop(self, cancels: list[_Request]) -> None:
+        for model, group in self._groups.items():
+            leaving = [r for r in cancels if r.model is model and r.slot >= 0]
+            if leaving:
+                group.remove_rows(leaving)
+                self._active -= len(leaving)
+
+    def _step_groups(self) -> None:
+        for model, group in list(self._groups.items()):
+            if group.rows:
+                self.max_batch_seen = max(self.max_batch_seen, len(group.rows))
+                try:
+                    group.step()
+                    finished = group.take_finished()
+                except Exception as exc:
+                    log.exception("a generation step failed")
+                    message = f"generation failed: {exc}"
+                    self._fail_group(group, functools.partial(ModelError, message))
+                    del self._groups[model]
+                    continue
                 self.steps += 1
-                self.max_batch_seen = max(self.max_batch_seen, len(batch))
-            for r in batch.finished():
-                if not r.cancelled:
-                    ids = torch.cat(r.out).tolist()[: r.length] if r.out else []
-                    self._resolve(r, self._result(r, ids))
-                self.completed += 1
-            if not len(batch):
-                del self._batches[key]
+                for r, ids in finished:
+                    self._active -= 1
+                    self.completed += 1
+                    self.chars_generated += len(ids)
+                    now = time.perf_counter()
+                    result = GenerationResult(
+                        seed=r.encoded,
+                        continuation=model.vocab.decode(ids),
+                        model_version=model.version,
+                        rng_seed=r.rng_seed,
+                        queued_s=r.started - r.enqueued,
+                        latency_s=now - r.enqueued,
+                    )
+                    _deliver(r, result)
+            if not group.rows and model is not self._current:
+                del self._groups[model]  # a retired model: free its buffers
 
-    def _resolve(self, r: _Request, value: GenerationResult | BaseException) -> None:
-        def deliver() -> None:
-            if r.future.done():
-                return
-            if isinstance(value, BaseException):
-                r.future.set_exception(value)
-            else:
-                r.future.set_result(value)
+    def _fail_group(self, group: _Group, error: Callable[[], BaseException]) -> None:
+        rows, group.rows = group.rows, []
+        self._active -= len(rows)  # before the callers wake up
+        for r in rows:
+            r.slot = -1
+            _deliver(r, error())
 
-        with contextlib.suppress(RuntimeError):  # the caller's loop is already closed
-            r.loop.call_soon_threadsafe(deliver)
+    def _fail_everything(self) -> None:
+        """After the worker is gone: every request still held gets EngineStopped."""
 
-    def _fail_batches(self, exc: Exception) -> None:
-        for batch in self._batches.values():
-            for r in batch.rows:
-                self._resolve(r, ModelError(f"generation failed: {exc}"))
-        self._batches.clear()
+        def stopped() -> EngineStopped:
+            return EngineStopped("the generator stopped before finishing this text.")
 
-    def _fail_all(self) -> None:
-        for batch in self._batches.values():
-            for r in batch.rows:
-                self._resolve(r, EngineStopped())
-        self._batches.clear()
-        while self._pending:
-            self._resolve(self._pending.popleft(), EngineStopped())
-        self._idle.set()
+        for group in self._groups.values():
+            self._fail_group(group, stopped)
+        self._groups.clear()
+        self._active = 0
+        with self._cond:
+            pending = list(self._pending)
+            self._pending.clear()
+            self._cancels.clear()
+            self._commands.clear()
+        for r in pending:
+            _deliver(r, stopped())

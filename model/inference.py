@@ -17,16 +17,19 @@ formula that differs in the last bit from its vectorised one. So the step here
   shape and device (:func:`row_granule`), so that every batch size used gives each row
   the bits it gets alone;
 * uses only element-wise operations whose result does not depend on where the element
-  sits (``exp``, ``reciprocal``, ``+``, ``*``, gathers): the sigmoid is
-  ``1 / (1 + exp(-z))`` and the tanh ``2 * sigmoid(2z) - 1``, with the sign and the
-  factor 2 folded exactly (powers of two) into the weights;
+  sits (``exp``, ``tanh``, ``reciprocal``, ``+``, ``*``, gathers): the gates' sigmoid is
+  ``1 / (1 + exp(-z))`` and the candidate's tanh ``2 * sigmoid(2z) - 1`` (one ``exp``
+  for all four gates), with the sign and the factor 2 folded exactly (powers of two)
+  into the weights;
 * looks the input projection up instead of multiplying: ``embedding @ W_ih + b_ih + b_hh``
   is one ``(vocab, 4*hidden)`` table, so a step is a gather, one matrix product of the
   hidden state with ``[W_fc; W_hh]`` (the next logits and the recurrent term together),
   and the cell arithmetic.
 
-The results agree with ``nn.LSTM`` to float rounding (about 1e-6); they are not bitwise
+The results agree with ``nn.LSTM`` to float rounding (about 1e-7); they are not bitwise
 those of ``nn.LSTM``, and do not need to be: the engine and ``sample`` share this step.
+The granule is probed with this thread's torch thread count; the engine's worker runs
+with one thread, and the tests check its texts against ``sample`` run with the default.
 """
 
 from __future__ import annotations
@@ -83,28 +86,68 @@ def row_granule(weight_t: torch.Tensor) -> int:
         return granule
 
 
-def _cell(gates: torch.Tensor, h: torch.Tensor, c: torch.Tensor) -> None:
-    """LSTM cell on pre-activations scaled by -1 (i, f, o) and -2 (g); updates h, c in place."""
-    gates.exp_().add_(1.0).reciprocal_()  # sigmoid(z) for i, f, o; sigmoid(2z) for g
-    i, f, g, o = gates.chunk(4, dim=1)
-    g = g.mul(2.0).sub_(1.0)  # tanh(z) = 2 sigmoid(2z) - 1
-    c.mul_(f).add_(g.mul_(i))
-    t = c.mul(-2.0).exp_().add_(1.0).reciprocal_().mul_(2.0).sub_(1.0)  # tanh(c)
-    torch.mul(o, t, out=h)
+class BoundStep:
+    """The step bound to one state ``(h, c)``: buffers and views made once, so a step
+    allocates nothing and slices nothing (in eager mode each costs microseconds)."""
+
+    def __init__(self, weights: StepWeights, h: torch.Tensor, c: torch.Tensor) -> None:
+        rows, hidden, vocab, dev = h.shape[1], weights.hidden_size, weights.vocab_size, h.device
+        self.w = weights
+        self.h, self.c = h, c
+        self.h_layers, self.c_layers = list(h.unbind(0)), list(c.unbind(0))
+        self.y = torch.empty(rows, vocab + 4 * hidden, device=dev)
+        self.y_logits, self.rec = self.y[:, :vocab], self.y[:, vocab:]
+        self.logits = torch.empty(rows, vocab, device=dev)
+        self.gates = torch.empty(rows, 4 * hidden, device=dev)
+        self.tanh_c = torch.empty(rows, hidden, device=dev)
+        # Views of the gates in nn.LSTM's order (i, f, g, o).
+        self.i, self.f, self.g, self.o = self.gates.chunk(4, dim=1)
+        # Constants as 0-d tensors: a Python float costs a conversion per call.
+        self.one = torch.tensor(1.0, device=dev)
+        self.two = torch.tensor(2.0, device=dev)
+
+    def head(self) -> torch.Tensor:
+        """Logits of the current state (a buffer that the next call overwrites)."""
+        torch.mm(self.h_layers[-1], self.w.top_t, out=self.y)
+        return torch.add(self.y_logits, self.w.fc_b, out=self.logits)
+
+    def advance(self, x: torch.Tensor) -> None:
+        """Feed the characters ``x`` (shape ``(rows,)``); call after :meth:`head`, whose
+        product holds the top layer's recurrent term. Updates the state in place."""
+        w, gates, one, two = self.w, self.gates, self.one, self.two
+        top = w.num_layers - 1
+        for layer in range(w.num_layers):
+            if layer == 0:
+                torch.index_select(w.table, 0, x, out=gates)
+            else:
+                torch.mm(self.h_layers[layer - 1], w.input_t[layer - 1], out=gates)
+                gates.add_(w.input_b[layer - 1])
+            if layer == top:
+                gates.add_(self.rec)
+            else:
+                gates.add_(torch.mm(self.h_layers[layer], w.rec_t[layer]))
+            # Pre-activations are scaled by -1 (i, f, o) and -2 (g): one exp for all four.
+            gates.exp_().add_(one).reciprocal_()  # sigmoid(z); sigmoid(2z) for g
+            self.g.mul_(two).sub_(one)  # tanh(z) = 2 sigmoid(2z) - 1
+            cell = self.c_layers[layer]
+            cell.mul_(self.f).add_(self.g.mul_(self.i))
+            torch.tanh(cell, out=self.tanh_c)
+            torch.mul(self.o, self.tanh_c, out=self.h_layers[layer])
 
 
 class StepWeights:
     """The network's weights, laid out for the batched one-character step.
 
     State is ``(h, c)`` in the ``nn.LSTM`` layout ``(layers, rows, hidden)`` where ``rows``
-    is a multiple of :attr:`granule`; rows beyond the real batch are padding.
+    is a multiple of :attr:`granule`; rows beyond the real batch are padding. Step a
+    state through :meth:`bind`: ``logits = s.head()``, draw ``x`` from them, ``s.advance(x)``.
     """
 
     def __init__(self, model: CharGenerator) -> None:
         lstm = model.lstm
         self.num_layers = lstm.num_layers
         self.hidden_size = hid = lstm.hidden_size
-        self.vocab_size = vocab = model.config.vocab_size
+        self.vocab_size = model.config.vocab_size
         self.device = model.embed.weight.device
         with torch.no_grad():
             # Gate order is nn.LSTM's (i, f, g, o). Scaling by -1 / -2 is exact.
@@ -112,7 +155,8 @@ class StepWeights:
             scale[2 * hid : 3 * hid] = -2.0
 
             def param(name: str) -> torch.Tensor:
-                return getattr(lstm, name).detach().float()
+                value: torch.Tensor = getattr(lstm, name)
+                return value.detach().float()
 
             w_ih0 = param("weight_ih_l0")
             bias0 = param("bias_ih_l0") + param("bias_hh_l0")
@@ -154,25 +198,9 @@ class StepWeights:
             torch.zeros(shape, device=self.device),
         )
 
-    def head(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Logits of the current state, and the top layer's recurrent term for ``advance``."""
-        y = torch.mm(h[-1], self.top_t)
-        return y[:, : self.vocab_size] + self.fc_b, y[:, self.vocab_size :]
-
-    def advance(self, x: torch.Tensor, rec: torch.Tensor, h: torch.Tensor, c: torch.Tensor) -> None:
-        """Feed the characters ``x`` (shape ``(rows,)``); updates ``h``/``c`` in place.
-
-        ``rec`` is the second result of :meth:`head` on this same ``h``.
-        """
-        top = self.num_layers - 1
-        for layer in range(self.num_layers):
-            if layer == 0:
-                gates = self.table.index_select(0, x)
-            else:
-                gates = torch.mm(h[layer - 1], self.input_t[layer - 1])
-                gates.add_(self.input_b[layer - 1])
-            gates.add_(rec if layer == top else torch.mm(h[layer], self.rec_t[layer]))
-            _cell(gates, h[layer], c[layer])
+    def bind(self, h: torch.Tensor, c: torch.Tensor) -> BoundStep:
+        """The step on state ``(h, c)``, which it updates in place."""
+        return BoundStep(self, h, c)
 
 
 def top_k_mask(logits: torch.Tensor, top_k: torch.Tensor) -> torch.Tensor:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 
 from model.errors import SamplingError
-from model.inference import StepWeights, choose
+from model.inference import BoundStep, StepWeights, choose
 from model.network import CharGenerator
 from model.rng import gumbel_noise, new_seed, request_key
 from model.vocab import SeedEncoding, Vocabulary
@@ -42,19 +42,19 @@ def check_params(temperature: float, length: int, top_k: int | None) -> None:
 
 
 @torch.inference_mode()
-def prime(weights: StepWeights, ids: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Feed the whole seed through the LSTM from a zero state; returns ``(h, c)``.
+def prime(weights: StepWeights, ids: list[int]) -> BoundStep:
+    """Feed the whole seed through the LSTM from a zero state; returns the primed step.
 
-    The state has ``weights.padded_rows(1)`` rows; row 0 is the seed's, the rest padding.
+    The state has ``weights.padded_rows(1)`` rows: row 0 is the seed's, the rest padding.
     """
     rows = weights.padded_rows(1)
-    h, c = weights.zero_state(rows)
+    step = weights.bind(*weights.zero_state(rows))
     seq = torch.tensor(ids, dtype=torch.long, device=weights.device).unsqueeze(1)
     seq = seq.expand(len(ids), rows)
     for t in range(len(ids)):
-        _, rec = weights.head(h)
-        weights.advance(seq[t], rec, h, c)
-    return h, c
+        step.head()  # the product also holds the recurrent term advance() needs
+        step.advance(seq[t])
+    return step
 
 
 @torch.inference_mode()
@@ -76,17 +76,16 @@ def sample(
     model.eval()
     weights = StepWeights(model)
     device = weights.device
-    h, c = prime(weights, encoded.ids)
-    rows = h.shape[1]
+    step = prime(weights, encoded.ids)
+    rows = step.h.shape[1]
     key = request_key(rng_seed, device)
     noise = gumbel_noise(key, torch.arange(length, device=device), len(vocab))
     inv_t = torch.full((rows, 1), 1.0 / temperature, device=device)
     k = None if not top_k else torch.full((rows,), top_k, dtype=torch.long, device=device)
     out = torch.empty(length, dtype=torch.long, device=device)
     for t in range(length):
-        logits, rec = weights.head(h)
-        nxt = choose(logits, inv_t, noise[t].expand(rows, -1), k)
+        nxt = choose(step.head(), inv_t, noise[t].expand(rows, -1), k)
         out[t : t + 1] = nxt[:1]
         if t + 1 < length:
-            weights.advance(nxt, rec, h, c)
+            step.advance(nxt)
     return Sample(encoded, vocab.decode(out.tolist()), rng_seed)

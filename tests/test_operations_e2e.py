@@ -107,10 +107,10 @@ async def test_sigterm_during_a_burst_keeps_every_answered_generation(
         assert "stopped cleanly" in log
         assert TEST_TOKEN not in log
         answered = {
-            u.id: m.text
+            u.id: m.raw_text
             for u in users
             for m in api.messages_to(u.chat_id)
-            if (m.text or "").startswith("في الصباح")
+            if (m.raw_text or "").startswith("في الصباح")
         }
     with sqlite3.connect(db) as conn:
         stored = dict(conn.execute("SELECT user_id, output FROM generations").fetchall())

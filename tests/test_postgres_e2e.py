@@ -45,7 +45,10 @@ async def test_the_bot_serves_users_from_postgresql_across_a_restart(
         async with h.services.storage.session_maker() as session:
             row = (await session.scalars(select(GenerationRow))).one()
         assert row.user_id == 3001 and row.temperature == pytest.approx(0.5)
-        assert row.output == text.text and row.model_version_id is not None
+        # Compared without edge whitespace: how a reply's trailing spaces are sent is the
+        # handlers' business (tests/test_bot_e2e.py); here it is what PostgreSQL stored.
+        assert row.output.strip() == (text.text or "").strip()
+        assert row.model_version_id is not None
 
         # Concurrent users: upserts and inserts from many handlers at once.
         users = [h.api.user(3100 + i) for i in range(20)]
