@@ -103,7 +103,8 @@ def build_application(settings: Settings) -> AppType:
         .post_shutdown(on_shutdown)
     )
     if settings.rate_limit:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+        limiter: Any = AIORateLimiter(max_retries=3)  # typed for the builder's generics
+        builder = builder.rate_limiter(limiter)
     application = builder.build()
     application.bot_data["settings"] = settings
     # New messages only: editing an old /write must not generate (and store) again.

@@ -12,7 +12,7 @@ from bot.storage import Storage
 from model.engine import GenerationEngine
 
 if TYPE_CHECKING:
-    from bot.retrain import RetrainManager
+    from bot.retrain.manager import RetrainManager
 
 KEY = "services"
 

@@ -54,7 +54,7 @@ async def test_command_menu_is_registered_in_both_languages(harness: Harness) ->
 async def test_write_continues_the_seed_as_plain_text_and_stores_it(harness: Harness) -> None:
     user = harness.api.user(1003, "Omar")
     [reply] = await harness.ask(user, "/write في الصباح")
-    text = reply.text or ""
+    text = reply.raw_text or ""
     assert text.startswith("في الصباح")
     assert len(text) == len("في الصباح") + harness.settings.default_length
     assert reply.parse_mode is None
