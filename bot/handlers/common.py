@@ -7,6 +7,7 @@ from telegram.constants import ChatAction
 
 from bot.parsing import split_message
 from bot.services import Services
+from bot.storage import User as StoredUser
 from bot.texts import t
 
 
@@ -29,8 +30,9 @@ async def reply_key(update: Update, key: str, **values: object) -> None:
     await reply(update, t(lang_of(update), key, **values))
 
 
-async def remember_user(services: Services, user: User) -> None:
-    await services.storage.upsert_user(
+async def remember_user(services: Services, user: User) -> StoredUser:
+    """Create or refresh the user's row; returns it, preferences included."""
+    return await services.storage.upsert_user(
         user.id, user.first_name, user.last_name, user.username, user.language_code
     )
 

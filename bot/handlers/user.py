@@ -75,8 +75,12 @@ async def write(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if len(seed) > limit:
         await reply_key(update, "seed_too_long", length=len(seed), limit=limit)
         return
-    await remember_user(services, user)
-    temperature = await _temperature_of(services, user.id)
+    profile = await remember_user(services, user)
+    temperature = (
+        services.settings.default_temperature
+        if profile.temperature is None
+        else profile.temperature
+    )
     try:
         services.engine.encode_seed(seed)
     except SeedError:
