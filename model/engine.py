@@ -143,20 +143,40 @@ class _Request:
         self.cancelled = False
 
 
-def _settle(future: asyncio.Future[GenerationResult], value: object) -> None:
+def _settle(future: asyncio.Future[Any], value: object) -> None:
     if future.done():  # the caller gave up
         return
     if isinstance(value, BaseException):
         future.set_exception(value)
     else:
-        assert isinstance(value, GenerationResult)
         future.set_result(value)
 
 
-def _deliver(request: _Request, value: GenerationResult | BaseException) -> None:
-    """Resolve a request's future from any thread."""
+def _resolve(future: asyncio.Future[Any], value: object) -> None:
+    """Resolve a future from any thread."""
     with contextlib.suppress(RuntimeError):  # its event loop is closed: nobody is waiting
-        request.future.get_loop().call_soon_threadsafe(_settle, request.future, value)
+        future.get_loop().call_soon_threadsafe(_settle, future, value)
+
+
+def _deliver(request: _Request, value: GenerationResult | BaseException) -> None:
+    _resolve(request.future, value)
+
+
+class _Command:
+    """Work for the worker thread between two steps, with a future for its result."""
+
+    def __init__(self, run: Callable[[], object], future: asyncio.Future[Any]) -> None:
+        self.run_fn, self.future = run, future
+
+    def run(self) -> None:
+        try:
+            value = self.run_fn()
+        except Exception as exc:
+            value = exc
+        _resolve(self.future, value)
+
+    def fail(self, error: BaseException) -> None:
+        _resolve(self.future, error)
 
 
 def _set_thread_local_num_threads(n: int) -> None:
@@ -539,7 +559,7 @@ class GenerationEngine:
         self._current = _Model(checkpoint, version)
         self._pending: deque[_Request] = deque()
         self._cancels: deque[_Request] = deque()
-        self._commands: deque[Callable[[], None]] = deque()
+        self._commands: deque[_Command] = deque()
         self._groups: dict[_Model, _Group] = {}
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
@@ -648,28 +668,9 @@ class GenerationEngine:
         if thread is None or not thread.is_alive():
             model = _Model(checkpoint, version)
         else:
-            loop = asyncio.get_running_loop()
-            done: asyncio.Future[_Model] = loop.create_future()
-
-            def build() -> None:
-                try:
-                    value: _Model | BaseException = _Model(checkpoint, version)
-                except Exception as exc:
-                    value = exc
-
-                def settle() -> None:
-                    if done.done():
-                        return
-                    if isinstance(value, BaseException):
-                        done.set_exception(value)
-                    else:
-                        done.set_result(value)
-
-                with contextlib.suppress(RuntimeError):
-                    loop.call_soon_threadsafe(settle)
-
+            done: asyncio.Future[_Model] = asyncio.get_running_loop().create_future()
             with self._cond:
-                self._commands.append(build)
+                self._commands.append(_Command(lambda: _Model(checkpoint, version), done))
                 self._cond.notify()
             model = await done
         self._current = model
@@ -753,7 +754,7 @@ class GenerationEngine:
             self._cancels.clear()
             new = self._take_pending()
         for command in commands:
-            command()
+            command.run()
         if cancels:
             self._drop(cancels)
         if new:
@@ -864,6 +865,9 @@ class GenerationEngine:
             pending = list(self._pending)
             self._pending.clear()
             self._cancels.clear()
+            commands = list(self._commands)
             self._commands.clear()
         for r in pending:
             _deliver(r, stopped())
+        for command in commands:
+            command.fail(EngineStopped("the generator stopped before the swap."))

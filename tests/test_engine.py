@@ -270,6 +270,27 @@ async def test_hot_swap_new_requests_use_the_new_model_running_ones_finish_on_th
     await wait_for(lambda: len(engine._groups) == 1)  # the retired model's rows are gone
 
 
+async def test_a_swap_to_an_unusable_checkpoint_keeps_the_current_model(
+    engine: GenerationEngine, latin: TrainResult
+) -> None:
+    broken = Checkpoint(CharGenerator(len(latin.vocab) + 3), latin.vocab)
+    with pytest.raises(ModelError):
+        await engine.swap(broken, 3)
+    assert engine.version == 1
+    assert len((await engine.generate("في", 1.0, 10)).continuation) == 10
+
+
+async def test_a_swap_before_start_is_used_from_the_start(
+    trained_tiny: TrainResult, latin: TrainResult
+) -> None:
+    eng = GenerationEngine(Checkpoint.from_result(trained_tiny), 1)
+    await eng.swap(Checkpoint.from_result(latin), 2)
+    async with eng:
+        result = await eng.generate("the", 0.5, 40, rng_seed=3)
+    assert result.model_version == 2
+    assert result.text == expected(latin, "the", 40, 0.5, None, 3)
+
+
 # ---------------------------------------------------------------------- stop and cancel
 
 
