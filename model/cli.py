@@ -73,6 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--embed-size", type=_positive_int, default=defaults.embed_size)
     t.add_argument("--hidden-size", type=_positive_int, default=defaults.hidden_size)
     t.add_argument("--num-layers", type=_positive_int, default=defaults.num_layers)
+    t.add_argument(
+        "--last",
+        action="store_true",
+        help="keep the last step's weights instead of those with the best validation loss",
+    )
     t.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:1 ...")
     t.add_argument("--progress", choices=("bar", "jsonl", "none"), default="bar")
 
@@ -123,6 +128,7 @@ def run_train(args: argparse.Namespace) -> int:
         embed_size=args.embed_size,
         hidden_size=args.hidden_size,
         num_layers=args.num_layers,
+        keep_best=not args.last,
     )
     text = read_corpus(args.corpus)
     device = pick_device(args.device)
@@ -179,9 +185,11 @@ def run_train(args: argparse.Namespace) -> int:
     else:
         val = summary["val_loss"]
         bpc = f" ({val / math.log(2):.3f} bits/char)" if val is not None else ""
+        if result.best_step is not None:
+            bpc += f", best at step {result.best_step}"
         print(
             f"trained {config.steps} steps in {result.elapsed_s:.1f}s on {device}: "
-            f"train loss {result.train_loss:.4f}, val loss "
+            f"last train loss {result.train_loss:.4f}, val loss "
             f"{'n/a' if val is None else f'{val:.4f}'}{bpc}; wrote {args.out}"
         )
     return 0

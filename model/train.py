@@ -37,6 +37,10 @@ class TrainConfig:
     hidden_size: int = 128
     num_layers: int = 1
     max_val_windows: int = 512  # caps validation cost on very large corpora
+    # Return the weights of the best validation loss seen, not the last step's: the
+    # reference recipe (2000 steps) overfits a corpus of a few tens of thousands of
+    # characters long before it ends.
+    keep_best: bool = True
 
     def __post_init__(self) -> None:
         checks = [
@@ -83,6 +87,8 @@ class TrainResult:
     elapsed_s: float
     history: list[dict[str, float | int | None]] = field(default_factory=list)
     unigram_val_loss: float | None = None
+    best_step: int | None = None
+    last_val_loss: float | None = None
 
     def metrics(self) -> dict[str, Any]:
         return {
@@ -95,6 +101,8 @@ class TrainResult:
             "elapsed_s": self.elapsed_s,
             "history": self.history,
             "unigram_val_loss": self.unigram_val_loss,
+            "best_step": self.best_step,
+            "last_val_loss": self.last_val_loss,
         }
 
 
@@ -201,6 +209,7 @@ def train(
     first_loss = math.nan
     running, running_n = 0.0, 0
     val_loss: float | None = None
+    best: tuple[float, int, dict[str, torch.Tensor]] | None = None
     train_loss = math.nan
     started = time.perf_counter()
     model.train()
@@ -230,6 +239,9 @@ def train(
             if is_eval and val_ids is not None:
                 val_now = evaluate(model, val_ids, config.seq_len, config.max_val_windows)
                 val_loss = val_now
+                if config.keep_best and (best is None or val_now < best[0]):
+                    weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                    best = (val_now, step, weights)
                 model.train()
             elapsed = time.perf_counter() - started
             eta = elapsed / step * (config.steps - step)
@@ -237,6 +249,11 @@ def train(
             if on_progress is not None:
                 on_progress(Progress(step, config.steps, train_loss, val_now, elapsed, eta))
 
+    last_val = val_loss
+    best_step = None
+    if best is not None:
+        val_loss, best_step, weights = best
+        model.load_state_dict(weights)
     model.eval()
     baseline = unigram_loss(train_text, val_text) if val_text else None
     return TrainResult(
@@ -251,4 +268,6 @@ def train(
         elapsed_s=time.perf_counter() - started,
         history=history,
         unigram_val_loss=baseline,
+        best_step=best_step,
+        last_val_loss=last_val,
     )

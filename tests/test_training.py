@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from model.errors import CorpusError
-from model.train import Progress, TrainConfig, min_corpus_chars, split_text, train
+from model.train import Progress, TrainConfig, evaluate, min_corpus_chars, split_text, train
 
 FAST = TrainConfig(steps=20, seq_len=16, batch_size=8, hidden_size=32, embed_size=8, eval_every=10)
 
@@ -61,3 +61,15 @@ def test_should_stop_interrupts_training(tiny_text: str) -> None:
 def test_invalid_settings_are_refused(field: str, value: float) -> None:
     with pytest.raises(ValueError):
         TrainConfig(**{field: value})
+
+
+def test_the_best_validation_weights_are_kept_not_the_last(tiny_text: str) -> None:
+    config = TrainConfig(
+        steps=60, seq_len=16, batch_size=8, hidden_size=32, embed_size=8, eval_every=10, lr=0.05
+    )
+    result = train(tiny_text, config)
+    vals = [h["val_loss"] for h in result.history if h["val_loss"] is not None]
+    assert result.val_loss == min(vals)
+    assert result.best_step in {h["step"] for h in result.history}
+    ids = torch.tensor(result.vocab.encode(split_text(tiny_text, 0.1)[1]))
+    assert evaluate(result.model, ids, 16) == pytest.approx(min(vals))
