@@ -34,6 +34,9 @@ test: lint typecheck unit
 
 bench: setup
 	$(BIN)/python -m benchmarks.sampling
+	$(BIN)/python -m benchmarks.engine
+	$(BIN)/python -m benchmarks.bot_load burst --users 200
+	$(BIN)/python -m benchmarks.bot_load retrain
 
 train-default: setup
 	$(BIN)/python -m model train --corpus data/arabic_text.txt --out var/checkpoints/default.pt
