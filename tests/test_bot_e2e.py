@@ -257,3 +257,28 @@ async def test_the_token_never_appears_in_logs_even_at_debug(
     err = capfd.readouterr().err
     assert "getUpdates" in err  # httpx's request lines were logged...
     assert TEST_TOKEN not in err and TEST_TOKEN.split(":")[1] not in err  # ...redacted
+
+
+async def test_first_start_without_a_checkpoint_trains_the_default_model(
+    tmp_path: Path, tiny_checkpoint_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from bot.runner import RunningBot
+    from tests.botapi import FakeBotApi
+    from tests.harness import make_settings
+
+    (tmp_path / "corpus.txt").write_text(TINY_TEXT, encoding="utf-8")
+    caplog.set_level(logging.INFO)
+    async with FakeBotApi(TEST_TOKEN) as api:
+        bot = RunningBot(make_settings(api, tmp_path, default_train_steps=20))
+        await bot.start()
+        try:
+            assert (tmp_path / "checkpoints" / "default.pt").exists()
+            user = api.user(1040)
+            await api.send_text(user, "/write البحر")
+            [reply] = await api.wait_for_messages(1040, 1)
+            assert (reply.raw_text or "").startswith("البحر")
+            version = await bot.application.bot_data["services"].storage.active_model_version()
+            assert version.id == 1 and version.note == "default model"
+        finally:
+            await bot.stop()
+    assert any("training the default model: step 20/20" in r.getMessage() for r in caplog.records)
