@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +16,7 @@ import torch
 
 from model.device import pick_device
 from model.errors import CheckpointError
+from model.files import write_atomically
 from model.network import CharGenerator, ModelConfig
 from model.train import TrainResult
 from model.vocab import Vocabulary
@@ -53,21 +52,10 @@ class Checkpoint:
 
 def save_checkpoint(checkpoint: Checkpoint, path: str | Path) -> str:
     """Write atomically; returns the SHA-256 of the written file."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
     torch.save(checkpoint.to_payload(), buffer)
     data = buffer.getvalue()
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    target = write_atomically(path, data)
     digest = hashlib.sha256(data).hexdigest()
     checkpoint.path, checkpoint.sha256 = target, digest
     return digest

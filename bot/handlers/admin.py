@@ -309,14 +309,19 @@ async def _generations_page(
     return "\n".join(lines), InlineKeyboardMarkup([buttons]) if buttons else None
 
 
+async def _filters_or_usage(update: Update) -> tuple[int | None, int | None] | None:
+    message = update.effective_message
+    filters_ = _parse_filters(command_argument(message)) if message is not None else None
+    if filters_ is None:
+        await reply(update, FILTER_USAGE)
+    return filters_
+
+
 @admin_only
 async def generations(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     services, message = get_services(context), update.effective_message
-    if message is None:
-        return
-    filters_ = _parse_filters(command_argument(message))
-    if filters_ is None:
-        await reply(update, FILTER_USAGE)
+    filters_ = await _filters_or_usage(update)
+    if message is None or filters_ is None:
         return
     text, markup = await _generations_page(services, 0, *filters_)
     await message.reply_text(text[:4096], reply_markup=markup)
@@ -344,11 +349,8 @@ EXPORT_COLUMNS = (
 @admin_only
 async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     services, message = get_services(context), update.effective_message
-    if message is None:
-        return
-    filters_ = _parse_filters(command_argument(message))
-    if filters_ is None:
-        await reply(update, FILTER_USAGE)
+    filters_ = await _filters_or_usage(update)
+    if message is None or filters_ is None:
         return
     user_id, model_id = filters_
     buffer = io.StringIO(newline="")

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import tempfile
 from pathlib import Path
 
 from bot.storage import Corpus, CorpusSource, Storage
 from model.errors import CorpusError
+from model.files import write_atomically
 from model.text import decode_corpus, read_corpus, sha256_text
 from model.train import check_corpus_length
 
@@ -30,20 +29,6 @@ def validate_text(data: bytes, max_bytes: int, seq_len: int, val_fraction: float
     return text
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 async def store_corpus(
     storage: Storage,
     corpus_dir: Path,
@@ -57,7 +42,7 @@ async def store_corpus(
     if existing is not None and Path(existing.path).exists():
         return existing
     path = corpus_dir / f"{digest}.txt"
-    await asyncio.to_thread(_write_atomically, path, text)
+    await asyncio.to_thread(write_atomically, path, text.encode("utf-8"))
     return await storage.add_corpus(
         path=str(path),
         sha256=digest,
