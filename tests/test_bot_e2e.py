@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -282,3 +282,30 @@ async def test_first_start_without_a_checkpoint_trains_the_default_model(
         finally:
             await bot.stop()
     assert any("training the default model: step 20/20" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_full_queue_gets_a_polite_busy_reply_and_stores_nothing(
+    tmp_path: Path, tiny_checkpoint_path: Path
+) -> None:
+    async with running_bot(
+        tmp_path, tiny_checkpoint_path, TINY_TEXT, max_batch=1, max_queue=1, default_length=4000
+    ) as h:
+        engine = h.services.engine
+
+        async def until(condition: Callable[[], bool]) -> None:
+            deadline = asyncio.get_running_loop().time() + 30
+            while not condition():
+                assert asyncio.get_running_loop().time() < deadline
+                await asyncio.sleep(0.001)
+
+        running, waiting, refused = h.api.user(1050), h.api.user(1051), h.api.user(1052)
+        await h.api.send_text(running, "/write البحر")
+        await until(lambda: engine.active_requests == 1)
+        await h.api.send_text(waiting, "/write المدينة")
+        await until(lambda: engine.queue_depth == 1)
+        [busy] = await h.ask(refused, "/write الحاسوب")
+        assert "busy" in (busy.text or "")
+        for user in (running, waiting):
+            [done] = await h.api.wait_for_messages(user.chat_id, 1)
+            assert len(done.raw_text or "") > 4000
+        assert await count_rows(h, Generation) == 2
