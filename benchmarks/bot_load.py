@@ -22,6 +22,7 @@ from pathlib import Path
 import torch
 
 from bot.runner import RunningBot
+from bot.storage.repository import percentile as sorted_percentile
 from model.checkpoint import Checkpoint, save_checkpoint
 from model.network import CharGenerator
 from model.text import read_corpus
@@ -33,11 +34,7 @@ CORPUS = Path("data/arabic_text.txt")
 
 
 def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    rank = (len(ordered) - 1) * p / 100
-    low = int(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+    return sorted_percentile(sorted(values), p)
 
 
 def prepare(workdir: Path) -> None:

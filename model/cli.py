@@ -13,14 +13,12 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
-import torch
-
 from model.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from model.device import pick_device
-from model.errors import CorpusError, ModelError
+from model.errors import ModelError
 from model.sample import sample
 from model.text import read_corpus
-from model.train import Progress, TrainConfig, evaluate, train
+from model.train import Progress, TrainConfig, evaluate_known, train
 
 EXIT_USAGE = 2
 EXIT_CANCELLED = 3
@@ -217,16 +215,9 @@ def run_eval(args: argparse.Namespace) -> int:
     text = read_corpus(args.corpus)
     vocab = checkpoint.vocab
     unknown = sorted({c for c in text if c not in vocab})
-    kept = "".join(c for c in text if c in vocab)
-    if len(kept) < 2:
-        raise CorpusError(
-            "the text has fewer than 2 characters the model knows; nothing to evaluate."
-        )
-    device = checkpoint.model.embed.weight.device
-    ids = torch.tensor(vocab.encode(kept), dtype=torch.long, device=device)
     seq_len = int(checkpoint.train_config.get("seq_len", 64))
     started = time.perf_counter()
-    loss = evaluate(checkpoint.model, ids, seq_len)
+    loss, kept = evaluate_known(checkpoint.model, vocab, text, seq_len)
     report = {
         "loss": loss,
         "bits_per_char": loss / math.log(2),

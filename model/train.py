@@ -177,6 +177,24 @@ def evaluate(
     return total / chars
 
 
+def evaluate_known(
+    model: CharGenerator, vocab: Vocabulary, text: str, seq_len: int
+) -> tuple[float, str]:
+    """Loss on the characters of ``text`` the model knows, and those characters.
+
+    Characters outside the vocabulary are skipped (a model cannot be scored on them);
+    callers report how many. Raises CorpusError when fewer than 2 are known.
+    """
+    kept = "".join(c for c in text if c in vocab)
+    if len(kept) < 2:
+        raise CorpusError(
+            "the text has fewer than 2 characters the model knows; nothing to evaluate."
+        )
+    device = model.embed.weight.device
+    ids = torch.tensor(vocab.encode(kept), dtype=torch.long, device=device)
+    return evaluate(model, ids, seq_len), kept
+
+
 def train(
     text: str,
     config: TrainConfig | None = None,

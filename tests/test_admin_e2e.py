@@ -323,3 +323,19 @@ async def test_a_restart_during_training_marks_the_orphaned_run_failed(
         async with h.services.storage.session_maker() as session:
             row = (await session.scalars(select(TrainingRunRow))).one()
         assert row.status == "failed" and "stopped during training" in (row.error or "")
+
+
+async def test_stopping_the_bot_cancels_a_running_training_and_records_why(
+    tmp_path: Path, tiny_checkpoint_path: Path
+) -> None:
+    overrides = {**FAST_TRAINING, "retrain_steps": 1_000_000}
+    async with running_bot(tmp_path, tiny_checkpoint_path, TINY_TEXT, **overrides) as h:
+        await upload(h, h.api.user(ADMIN_ID), NEW_TEXT.encode())
+        await eventually(lambda: h.services.retrain.current is not None)
+        run = h.services.retrain.current
+        await eventually(lambda: run.last is not None, 60)
+        await h.restart()
+        async with h.services.storage.session_maker() as session:
+            row = (await session.scalars(select(TrainingRunRow))).one()
+        assert row.status == "cancelled" and row.error == "the bot was stopped"
+        assert run.process._proc is not None and run.process._proc.returncode is not None

@@ -9,7 +9,6 @@ e.g. ``postgresql+asyncpg://postgres@127.0.0.1:5432/postgres``.
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -24,7 +23,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, delete, insert, inspect, make_url, select, text, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.storage import (
     CorpusSource,
@@ -43,15 +42,9 @@ from bot.storage import (
     migrate_to_head,
 )
 from bot.storage.schema import GenerationRow, ModelVersionRow, TrainingRunRow, UserRow
+from tests.postgres import fresh_postgres_database, needs_postgres
 
-POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL")
-BACKENDS = [
-    "sqlite",
-    pytest.param(
-        "postgresql",
-        marks=pytest.mark.skipif(not POSTGRES_URL, reason="TEST_POSTGRES_URL is not set"),
-    ),
-]
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=needs_postgres)]
 SETTINGS = {"steps": 200, "seq_len": 64, "batch_size": 32, "lr": 0.002, "val_fraction": 0.1}
 
 
@@ -61,17 +54,8 @@ async def fresh_database(backend: str, directory: Path) -> AsyncIterator[str]:
     if backend == "sqlite":
         yield f"sqlite+aiosqlite:///{directory / f'{uuid.uuid4().hex}.db'}"
         return
-    assert POSTGRES_URL is not None
-    name = f"test_storage_{uuid.uuid4().hex}"
-    admin = create_async_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'CREATE DATABASE "{name}"'))
-        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
+    async with fresh_postgres_database("test_storage") as url:
+        yield url
 
 
 @pytest.fixture(params=BACKENDS)

@@ -21,9 +21,12 @@ FORGET_YES = "forget:yes"
 FORGET_NO = "forget:no"
 
 
-async def _temperature_of(services: Services, user_id: int) -> float:
-    stored = await services.storage.get_temperature(user_id)
+def _effective(services: Services, stored: float | None) -> float:
     return services.settings.default_temperature if stored is None else stored
+
+
+async def _temperature_of(services: Services, user_id: int) -> float:
+    return _effective(services, await services.storage.get_temperature(user_id))
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -76,21 +79,12 @@ async def write(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await reply_key(update, "seed_too_long", length=len(seed), limit=limit)
         return
     profile = await remember_user(services, user)
-    temperature = (
-        services.settings.default_temperature
-        if profile.temperature is None
-        else profile.temperature
-    )
-    try:
-        services.engine.encode_seed(seed)
-    except SeedError:
-        await reply_key(update, "seed_unknown")
-        return
+    temperature = _effective(services, profile.temperature)
     await typing(update)
     length = services.settings.default_length
     try:
         result = await services.engine.generate(seed, temperature, length)
-    except SeedError:  # a swap to a model with another alphabet happened meanwhile
+    except SeedError:  # checked by the engine against the vocabulary of the model serving
         await reply_key(update, "seed_unknown")
         return
     except EngineBusy:

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import torch
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, TelegramError
 
@@ -29,9 +28,9 @@ from bot.retrain.process import TrainingArgs, TrainingOutcome, TrainingProcess
 from bot.storage import Corpus, ModelVersion, Storage, TrainingStatus, make_settings_key
 from model.checkpoint import Checkpoint, load_checkpoint
 from model.engine import GenerationEngine
-from model.errors import CheckpointError, ModelError
+from model.errors import CheckpointError, CorpusError, ModelError
 from model.sample import sample
-from model.train import evaluate, split_text
+from model.train import evaluate_known, split_text
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +49,7 @@ class ActiveRun:
     last: dict[str, Any] | None = None
     last_edit: float = 0.0
     task: asyncio.Task[None] | None = None
+    cancel_reason: str = "cancelled by an admin"
 
 
 @dataclass(frozen=True)
@@ -167,16 +167,13 @@ class RetrainManager:
         run = self.current
         if run is None:
             return
+        run.cancel_reason = "the bot was stopped"
         await run.process.cancel(grace_s=5.0)
         if run.task is not None:
             try:
                 await asyncio.wait_for(asyncio.gather(run.task, return_exceptions=True), 15)
             except TimeoutError:
-                run.task.cancel()
-        with contextlib.suppress(Exception):
-            await self.storage.set_run_status(
-                run.run_id, TrainingStatus.CANCELLED, "the bot was stopped"
-            )
+                run.task.cancel()  # the row stays "running"; start-up marks it failed
 
     # ------------------------------------------------------------- the run
 
@@ -238,7 +235,7 @@ class RetrainManager:
         if outcome.status == "cancelled":
             Path(run.process.args.out).unlink(missing_ok=True)
             await self.storage.finish_training_run(
-                run.run_id, TrainingStatus.CANCELLED, error="cancelled by an admin"
+                run.run_id, TrainingStatus.CANCELLED, error=run.cancel_reason
             )
             await self._edit_status(run, f"Training run #{run.run_id} was cancelled.")
             return
@@ -392,11 +389,8 @@ def _finite_or_none(value: Any) -> float | None:
 
 def _loss_on(checkpoint: Checkpoint, text: str, seq_len: int) -> tuple[float, float]:
     """(loss on the characters the model knows, share of characters it knows)."""
-    vocab = checkpoint.vocab
-    kept = [vocab.stoi[c] for c in text if c in vocab.stoi]
-    coverage = len(kept) / max(1, len(text))
-    if len(kept) < 2:
-        return math.inf, coverage
-    device = checkpoint.model.embed.weight.device
-    ids = torch.tensor(kept, dtype=torch.long, device=device)
-    return evaluate(checkpoint.model, ids, seq_len), coverage
+    try:
+        loss, kept = evaluate_known(checkpoint.model, checkpoint.vocab, text, seq_len)
+    except CorpusError:
+        return math.inf, sum(c in checkpoint.vocab for c in text) / max(1, len(text))
+    return loss, len(kept) / max(1, len(text))
