@@ -161,7 +161,8 @@ def _describe(error: ValidationError) -> str:
     first = error.errors()[0]
     name = str(first["loc"][0]).upper() if first["loc"] else "a setting"
     if name == "BOT_TOKEN":
-        if first["type"] == "missing":
+        # `BOT_TOKEN=` as copied from .env.example is as unset as a missing line.
+        if first["type"] == "missing" or not str(first.get("input", "")).strip():
             return f"BOT_TOKEN is not set: {BOTFATHER_HINT}"
         return f"BOT_TOKEN is malformed: {BOTFATHER_HINT}"
     if first["type"] == "missing":

@@ -1,0 +1,64 @@
+"""Start-up settings: a bad one is one clear line naming it, never echoing its value."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, load_settings
+
+TOKEN = "123456789:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+
+
+def settings(**values: object) -> object:
+    return load_settings(_env_file=None, **values)
+
+
+@pytest.mark.parametrize("token", [None, "", "   "])
+def test_a_missing_or_empty_token_says_where_to_get_one(token: str | None) -> None:
+    values = {} if token is None else {"bot_token": token}
+    with pytest.raises(ConfigError, match=r"^BOT_TOKEN is not set: .*@BotFather"):
+        settings(**values)
+
+
+def test_a_malformed_token_is_named_without_echoing_it() -> None:
+    with pytest.raises(ConfigError, match=r"^BOT_TOKEN is malformed") as info:
+        settings(bot_token="12345:short-secret-value")
+    assert "short-secret-value" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "field,value,expected",
+    [
+        ("admin_ids", "1, two", "ADMIN_IDS is malformed"),
+        ("default_temperature", "3", "DEFAULT_TEMPERATURE is malformed"),
+        ("telegram_api_url", "ftp://x", "TELEGRAM_API_URL is malformed"),
+        ("log_level", "LOUD", "LOG_LEVEL is malformed"),
+    ],
+)
+def test_malformed_settings_name_the_variable(field: str, value: str, expected: str) -> None:
+    with pytest.raises(ConfigError, match=f"^{expected}"):
+        settings(bot_token=TOKEN, **{field: value})
+
+
+def test_webhook_mode_requires_a_secret() -> None:
+    with pytest.raises(ConfigError, match=r"^WEBHOOK_SECRET is not set"):
+        settings(bot_token=TOKEN, webhook_url="https://bot.example.org/hook")
+
+
+def test_admin_ids_are_parsed_from_a_comma_separated_list() -> None:
+    loaded = settings(bot_token=TOKEN, admin_ids="1, 22,333")
+    assert loaded.admin_ids == frozenset({1, 22, 333})  # type: ignore[attr-defined]
+
+
+def test_python_m_bot_without_a_token_prints_one_line_and_exits_2(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("BOT_TOKEN=\n", encoding="utf-8")
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot"], cwd=tmp_path, env=env, capture_output=True, text=True,
+        timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "BOT_TOKEN is not set" in proc.stderr
+    assert "Traceback" not in proc.stderr
