@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 
 from bot.runner import RunningBot
-from bot.storage.repository import percentile as sorted_percentile
+from bot.storage.session import percentile as sorted_percentile
 from model.checkpoint import Checkpoint, save_checkpoint
 from model.network import CharGenerator
 from model.text import read_corpus

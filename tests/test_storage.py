@@ -198,6 +198,9 @@ async def add_corpus(storage: Storage, sha: str = "a" * 64) -> int:
 
 # ------------------------------------------------------------------------ migrations
 
+# The newest file in migrations/versions; a new revision updates this line.
+LATEST_REVISION = "0005"
+
 
 @pytest.mark.parametrize("backend", BACKENDS)
 async def test_migrations_reach_head_on_an_empty_database_and_rerunning_is_a_no_op(
@@ -205,7 +208,7 @@ async def test_migrations_reach_head_on_an_empty_database_and_rerunning_is_a_no_
 ) -> None:
     async with fresh_database(backend, tmp_path) as url:
         await migrate_to_head(url)
-        assert await run_on(url, current_revision) == head_revision() == "0002"
+        assert await run_on(url, current_revision) == head_revision() == LATEST_REVISION
         tables = await run_on(url, lambda c: set(inspect(c).get_table_names()))
         assert set(metadata.tables) | {"alembic_version"} == tables
 
@@ -214,7 +217,7 @@ async def test_migrations_reach_head_on_an_empty_database_and_rerunning_is_a_no_
         await storage.close()
 
         await migrate_to_head(url)
-        assert await run_on(url, current_revision) == "0002"
+        assert await run_on(url, current_revision) == LATEST_REVISION
         again = await Storage.open(url)
         assert await again.count_users() == 1
         await again.close()
@@ -225,7 +228,7 @@ async def test_migrations_find_their_scripts_from_any_working_directory(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     await migrate_to_head(sqlite_url)
-    assert await run_on(sqlite_url, current_revision) == "0002"
+    assert await run_on(sqlite_url, current_revision) == LATEST_REVISION
 
 
 async def test_migrated_schema_has_no_drift_from_the_orm_models(

@@ -12,7 +12,7 @@ from bot.storage.database import (
     migrate_to_head,
     migrate_to_head_sync,
 )
-from bot.storage.repository import (
+from bot.storage.records import (
     Corpus,
     CorpusNotFoundError,
     Generation,
@@ -20,7 +20,6 @@ from bot.storage.repository import (
     ModelVersionActiveError,
     ModelVersionNotFoundError,
     NotFoundError,
-    Storage,
     StorageError,
     TrainingAlreadyRunningError,
     TrainingRun,
@@ -28,9 +27,10 @@ from bot.storage.repository import (
     TrainingRunStateError,
     User,
     UserNotFoundError,
-    make_settings_key,
 )
+from bot.storage.repository import Storage
 from bot.storage.schema import Base, CorpusSource, TrainingStatus, metadata
+from bot.storage.session import make_settings_key
 
 __all__ = [
     "DEFAULT_DATABASE_URL",

@@ -1,0 +1,166 @@
+"""Generations: storing, listing, exporting, latency statistics."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from bot.storage.records import (
+    Generation,
+    ModelVersionNotFoundError,
+    UserNotFoundError,
+    _generation,
+)
+from bot.storage.schema import (
+    GenerationRow,
+    ModelVersionRow,
+    UserRow,
+)
+from bot.storage.session import (
+    Queries,
+    _generation_filters,
+    percentile,
+)
+
+
+class GenerationQueries(Queries):
+    """Generations."""
+
+    # ------------------------------------------------------------------ generations
+
+    async def add_generation(
+        self,
+        user_id: int,
+        chat_id: int,
+        seed: str,
+        temperature: float,
+        length: int,
+        output: str,
+        model_version_id: int | None,
+        latency_ms: float,
+        dropped_chars: str | None = None,
+    ) -> int:
+        """Record one answered generation and return its id.
+
+        Raises UserNotFoundError / ModelVersionNotFoundError if the user or version
+        does not exist.
+        """
+        row = GenerationRow(
+            user_id=user_id,
+            chat_id=chat_id,
+            seed=seed,
+            temperature=temperature,
+            length=length,
+            output=output,
+            dropped_chars=dropped_chars,
+            model_version_id=model_version_id,
+            latency_ms=latency_ms,
+        )
+        try:
+            async with self._sessions() as session, session.begin():
+                session.add(row)
+                await session.flush()
+                return row.id
+        except IntegrityError:
+            # Name the missing parent instead of surfacing a driver-specific message.
+            async with self._sessions() as session:
+                if await session.get(UserRow, user_id) is None:
+                    raise UserNotFoundError(user_id) from None
+                if (
+                    model_version_id is not None
+                    and await session.get(ModelVersionRow, model_version_id) is None
+                ):
+                    raise ModelVersionNotFoundError(model_version_id) from None
+            raise
+
+    async def user_history(self, user_id: int, limit: int = 10) -> list[Generation]:
+        """The user's latest generations, newest first."""
+        return await self.list_generations(offset=0, limit=limit, user_id=user_id)
+
+    async def list_generations(
+        self,
+        offset: int = 0,
+        limit: int = 50,
+        user_id: int | None = None,
+        model_version_id: int | None = None,
+        since: datetime | None = None,
+    ) -> list[Generation]:
+        """One page of generations, newest first, optionally filtered."""
+        filters = _generation_filters(user_id, model_version_id, since)
+        stmt = (
+            select(GenerationRow)
+            .where(*filters)
+            # id breaks ties between rows written within the clock's resolution.
+            .order_by(GenerationRow.created_at.desc(), GenerationRow.id.desc())
+        )
+        async with self._sessions() as session:
+            rows = await session.scalars(stmt.offset(offset).limit(limit))
+            return [_generation(row) for row in rows]
+
+    async def count_generations(
+        self,
+        user_id: int | None = None,
+        model_version_id: int | None = None,
+        since: datetime | None = None,
+    ) -> int:
+        filters = _generation_filters(user_id, model_version_id, since)
+        stmt = select(func.count()).select_from(GenerationRow).where(*filters)
+        async with self._sessions() as session:
+            return (await session.scalar(stmt)) or 0
+
+    async def iter_generations(
+        self,
+        user_id: int | None = None,
+        model_version_id: int | None = None,
+        *,
+        since: datetime | None = None,
+        chunk_size: int = 500,
+    ) -> AsyncIterator[Generation]:
+        """Every matching generation, oldest first (by id), fetched ``chunk_size`` at a time.
+
+        Keyset pagination with a short session per chunk: an export of any size never
+        holds a transaction open while the caller writes the CSV.
+        """
+        if chunk_size < 1:
+            raise ValueError("chunk_size must be positive")
+        filters = _generation_filters(user_id, model_version_id, since)
+        after = 0
+        while True:
+            stmt = (
+                select(GenerationRow)
+                .where(*filters, GenerationRow.id > after)
+                .order_by(GenerationRow.id)
+                .limit(chunk_size)
+            )
+            async with self._sessions() as session:
+                chunk = [_generation(row) for row in await session.scalars(stmt)]
+            for generation in chunk:
+                yield generation
+            if len(chunk) < chunk_size:
+                return
+            after = chunk[-1].id
+
+    async def latency_percentiles(
+        self, since: datetime, percentiles: Iterable[float] = (50, 95)
+    ) -> dict[int, float] | None:
+        """Latency percentiles (ms) of generations since ``since``; None if there were none.
+
+        Computed in Python so that SQLite (which has no percentile function) and
+        PostgreSQL give identical answers; the windows used by /stats are small.
+        Keys are the requested percentiles as ints (50, 95, ...).
+        """
+        wanted = list(percentiles)
+        for p in wanted:
+            if not 0 <= p <= 100:
+                raise ValueError(f"percentile out of range: {p!r}")
+        filters = _generation_filters(None, None, since)
+        async with self._sessions() as session:
+            values = sorted(
+                (await session.scalars(select(GenerationRow.latency_ms).where(*filters))).all()
+            )
+        if not values:
+            return None
+        return {int(p): percentile(values, p) for p in wanted}

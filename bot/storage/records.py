@@ -1,0 +1,227 @@
+"""What the storage layer returns and raises: frozen records (never ORM objects, so callers
+can keep them after the session is gone) and its own errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.storage.schema import (
+    CorpusRow,
+    CorpusSource,
+    GenerationRow,
+    ModelVersionRow,
+    TrainingRunRow,
+    TrainingStatus,
+    UserRow,
+)
+
+# ---------------------------------------------------------------------------- errors
+
+
+class StorageError(Exception):
+    """Base class for the storage layer's own errors."""
+
+
+class NotFoundError(StorageError, LookupError):
+    """A row the operation needs does not exist."""
+
+
+class UserNotFoundError(NotFoundError):
+    def __init__(self, user_id: int) -> None:
+        super().__init__(f"user {user_id} does not exist (call upsert_user first)")
+        self.user_id = user_id
+
+
+class ModelVersionNotFoundError(NotFoundError):
+    def __init__(self, version_id: int) -> None:
+        super().__init__(f"model version {version_id} does not exist")
+        self.version_id = version_id
+
+
+class CorpusNotFoundError(NotFoundError):
+    def __init__(self, corpus_id: int) -> None:
+        super().__init__(f"corpus {corpus_id} does not exist")
+        self.corpus_id = corpus_id
+
+
+class TrainingRunNotFoundError(NotFoundError):
+    def __init__(self, run_id: int) -> None:
+        super().__init__(f"training run {run_id} does not exist")
+        self.run_id = run_id
+
+
+class ModelVersionActiveError(StorageError, ValueError):
+    def __init__(self, version_id: int) -> None:
+        super().__init__(f"model version {version_id} is active and cannot be discarded")
+        self.version_id = version_id
+
+
+class TrainingAlreadyRunningError(StorageError):
+    """Only one training run may be ``running`` at a time."""
+
+    def __init__(self, run_id: int | None) -> None:
+        which = "another run" if run_id is None else f"run {run_id}"
+        super().__init__(f"{which} is already training; one training at a time")
+        self.run_id = run_id
+
+
+class TrainingRunStateError(StorageError):
+    """The run is not in a state that allows the requested change."""
+
+
+# --------------------------------------------------------------------------- records
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: int
+    first_name: str
+    last_name: str | None
+    username: str | None
+    language_code: str | None
+    temperature: float | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Generation:
+    id: int
+    user_id: int
+    chat_id: int
+    seed: str
+    temperature: float
+    length: int
+    output: str
+    dropped_chars: str | None
+    model_version_id: int | None
+    latency_ms: float
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ModelVersion:
+    id: int
+    checkpoint_path: str
+    checkpoint_sha256: str
+    corpus_sha256: str
+    corpus_chars: int
+    vocab_size: int
+    steps: int
+    train_loss: float | None
+    val_loss: float | None
+    is_active: bool
+    created_at: datetime
+    note: str | None
+    corpus_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Corpus:
+    id: int
+    path: str
+    sha256: str
+    chars: int
+    size_bytes: int
+    source: CorpusSource
+    uploaded_by: int | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingRun:
+    id: int
+    started_by: int | None
+    corpus_id: int
+    settings: dict[str, Any]
+    settings_key: str
+    status: TrainingStatus
+    error: str | None
+    model_version_id: int | None
+    started_at: datetime
+    finished_at: datetime | None
+    final_train_loss: float | None
+    final_val_loss: float | None
+
+    @property
+    def finished(self) -> bool:
+        return self.status is not TrainingStatus.RUNNING
+
+
+def _user(row: UserRow) -> User:
+    return User(
+        id=row.id,
+        first_name=row.first_name,
+        last_name=row.last_name,
+        username=row.username,
+        language_code=row.language_code,
+        temperature=row.temperature,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _generation(row: GenerationRow) -> Generation:
+    return Generation(
+        id=row.id,
+        user_id=row.user_id,
+        chat_id=row.chat_id,
+        seed=row.seed,
+        temperature=row.temperature,
+        length=row.length,
+        output=row.output,
+        dropped_chars=row.dropped_chars,
+        model_version_id=row.model_version_id,
+        latency_ms=row.latency_ms,
+        created_at=row.created_at,
+    )
+
+
+def _model_version(row: ModelVersionRow) -> ModelVersion:
+    return ModelVersion(
+        id=row.id,
+        checkpoint_path=row.checkpoint_path,
+        checkpoint_sha256=row.checkpoint_sha256,
+        corpus_sha256=row.corpus_sha256,
+        corpus_chars=row.corpus_chars,
+        vocab_size=row.vocab_size,
+        steps=row.steps,
+        train_loss=row.train_loss,
+        val_loss=row.val_loss,
+        is_active=row.is_active,
+        created_at=row.created_at,
+        note=row.note,
+        corpus_id=row.corpus_id,
+    )
+
+
+def _corpus(row: CorpusRow) -> Corpus:
+    return Corpus(
+        id=row.id,
+        path=row.path,
+        sha256=row.sha256,
+        chars=row.chars,
+        size_bytes=row.size_bytes,
+        source=CorpusSource(row.source),
+        uploaded_by=row.uploaded_by,
+        created_at=row.created_at,
+    )
+
+
+def _training_run(row: TrainingRunRow) -> TrainingRun:
+    return TrainingRun(
+        id=row.id,
+        started_by=row.started_by,
+        corpus_id=row.corpus_id,
+        settings=dict(row.settings),
+        settings_key=row.settings_key,
+        status=TrainingStatus(row.status),
+        error=row.error,
+        model_version_id=row.model_version_id,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        final_train_loss=row.final_train_loss,
+        final_val_loss=row.final_val_loss,
+    )

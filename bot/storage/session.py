@@ -1,0 +1,74 @@
+"""What every query module shares: the session maker, and small SQL helpers."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.storage.records import StorageError
+from bot.storage.schema import (
+    GenerationRow,
+)
+
+# --------------------------------------------------------------------------- helpers
+
+
+def make_settings_key(corpus_sha256: str, settings: Mapping[str, Any]) -> str:
+    """The ``settings_key`` of a training: equal keys mean an identical training.
+
+    Canonical JSON (sorted keys, no whitespace) so that dict order and formatting
+    cannot make two identical trainings look different.
+    """
+    canonical = json.dumps(dict(settings), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(f"{corpus_sha256}\n{canonical}".encode()).hexdigest()
+
+
+def percentile(sorted_values: list[float], p: float) -> float:
+    """Linear interpolation between closest ranks (numpy's default method)."""
+    rank = (len(sorted_values) - 1) * p / 100
+    low = math.floor(rank)
+    high = min(low + 1, len(sorted_values) - 1)
+    return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (rank - low)
+
+
+def _require_aware(value: datetime | None, name: str) -> None:
+    if value is not None and value.tzinfo is None:
+        raise ValueError(f"{name} must be timezone-aware (UTC)")
+
+
+def _upsert_insert(session: AsyncSession) -> Any:
+    """The dialect's INSERT construct, which has ``on_conflict_do_update``."""
+    name = session.get_bind().dialect.name
+    if name == "sqlite":
+        return sqlite.insert
+    if name == "postgresql":
+        return postgresql.insert
+    raise StorageError(f"unsupported database dialect {name!r}; use SQLite or PostgreSQL")
+
+
+def _generation_filters(
+    user_id: int | None, model_version_id: int | None, since: datetime | None
+) -> list[ColumnElement[bool]]:
+    _require_aware(since, "since")
+    filters: list[ColumnElement[bool]] = []
+    if user_id is not None:
+        filters.append(GenerationRow.user_id == user_id)
+    if model_version_id is not None:
+        filters.append(GenerationRow.model_version_id == model_version_id)
+    if since is not None:
+        filters.append(GenerationRow.created_at >= since)
+    return filters
+
+
+class Queries:
+    """Base of the query modules: each public method runs one session (one transaction)."""
+
+    _sessions: async_sessionmaker[AsyncSession]

@@ -1,0 +1,124 @@
+"""Model versions: registering, activating, discarding."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+
+from bot.storage.records import (
+    ModelVersion,
+    ModelVersionActiveError,
+    ModelVersionNotFoundError,
+    _model_version,
+)
+from bot.storage.schema import (
+    GenerationRow,
+    ModelVersionRow,
+    TrainingRunRow,
+)
+from bot.storage.session import (
+    Queries,
+)
+
+
+class ModelVersionQueries(Queries):
+    """Model versions."""
+
+    # --------------------------------------------------------------- model versions
+
+    async def register_model_version(
+        self,
+        *,
+        checkpoint_path: str,
+        checkpoint_sha256: str,
+        corpus_sha256: str,
+        corpus_chars: int,
+        vocab_size: int,
+        steps: int,
+        train_loss: float | None = None,
+        val_loss: float | None = None,
+        note: str | None = None,
+        corpus_id: int | None = None,
+        activate: bool = False,
+    ) -> ModelVersion:
+        """Record a trained checkpoint; with ``activate``, it becomes the only active one."""
+        async with self._sessions() as session, session.begin():
+            if activate:
+                # Before the insert: the partial unique index allows one active row at a time.
+                await session.execute(
+                    update(ModelVersionRow)
+                    .where(ModelVersionRow.is_active.is_(True))
+                    .values(is_active=False)
+                )
+            row = ModelVersionRow(
+                checkpoint_path=checkpoint_path,
+                checkpoint_sha256=checkpoint_sha256,
+                corpus_sha256=corpus_sha256,
+                corpus_chars=corpus_chars,
+                vocab_size=vocab_size,
+                steps=steps,
+                train_loss=train_loss,
+                val_loss=val_loss,
+                is_active=activate,
+                note=note,
+                corpus_id=corpus_id,
+            )
+            session.add(row)
+            await session.flush()
+            return _model_version(row)
+
+    async def activate_model_version(self, version_id: int) -> ModelVersion:
+        """Make ``version_id`` the active version and deactivate the rest, atomically."""
+        async with self._sessions() as session, session.begin():
+            row = await session.get(ModelVersionRow, version_id)
+            if row is None:
+                raise ModelVersionNotFoundError(version_id)
+            await session.execute(
+                update(ModelVersionRow)
+                .where(ModelVersionRow.is_active.is_(True), ModelVersionRow.id != version_id)
+                .values(is_active=False)
+            )
+            row.is_active = True
+            await session.flush()
+            return _model_version(row)
+
+    async def active_model_version(self) -> ModelVersion | None:
+        async with self._sessions() as session:
+            row = await session.scalar(
+                select(ModelVersionRow).where(ModelVersionRow.is_active.is_(True))
+            )
+            return None if row is None else _model_version(row)
+
+    async def get_model_version(self, version_id: int) -> ModelVersion | None:
+        async with self._sessions() as session:
+            row = await session.get(ModelVersionRow, version_id)
+            return None if row is None else _model_version(row)
+
+    async def list_model_versions(self, limit: int | None = None) -> list[ModelVersion]:
+        """Model versions, newest first."""
+        stmt = select(ModelVersionRow).order_by(ModelVersionRow.id.desc()).limit(limit)
+        async with self._sessions() as session:
+            return [_model_version(row) for row in await session.scalars(stmt)]
+
+    async def discard_model_version(self, version_id: int) -> ModelVersion:
+        """Delete an inactive version's row and return it (so the caller can delete the file).
+
+        Generations and training runs keep existing, unlinked from the version. Raises
+        ModelVersionNotFoundError, or ModelVersionActiveError for the active version.
+        """
+        async with self._sessions() as session, session.begin():
+            row = await session.get(ModelVersionRow, version_id, with_for_update=True)
+            if row is None:
+                raise ModelVersionNotFoundError(version_id)
+            if row.is_active:
+                raise ModelVersionActiveError(version_id)
+            discarded = _model_version(row)
+            # Done here as well as by ON DELETE SET NULL, so that history survives even
+            # on a SQLite connection opened without the foreign_keys pragma.
+            for table in (GenerationRow, TrainingRunRow):
+                await session.execute(
+                    update(table)
+                    .where(table.model_version_id == version_id)
+                    .values(model_version_id=None)
+                )
+            await session.delete(row)
+            return discarded
