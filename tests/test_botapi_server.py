@@ -26,7 +26,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, RetryAfter
+from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, RetryAfter, TimedOut
 from telegram.ext import Application, ApplicationBuilder, CommandHandler, ContextTypes
 
 from tests.botapi import SECRET_HEADER, FakeBotApi, parse_html, parse_markdown_v2
@@ -493,3 +493,16 @@ def test_html_parser(markup: str, text: str, entities: list[tuple[str, int, int]
 def test_markdown_v2_errors_match_tdlib(markup: str, error: str) -> None:
     with pytest.raises(ValueError, match="^" + re.escape(error)):
         parse_markdown_v2(markup)
+
+
+async def test_an_injected_delay_holds_the_answer_and_a_short_read_timeout_expires(
+    api: FakeBotApi, bot: Bot
+) -> None:
+    user = api.user(9)
+    api.inject_delay("sendMessage", 0.5)
+    with pytest.raises(TimedOut):
+        await bot.send_message(user.id, "slow", read_timeout=0.1)
+    await bot.send_message(user.id, "fast", read_timeout=5)
+    await api.wait_for_messages(user.id, 2, timeout=5)
+    # Telegram delivers a message whose answer the client gave up on: both arrive.
+    assert sorted(m.text or "" for m in api.messages_to(user.id)) == ["fast", "slow"]

@@ -388,6 +388,7 @@ class FakeBotApi:
         self._query_numbers = itertools.count(1)
         self._blocked: set[int] = set()
         self._injected: dict[str, list[ApiError]] = {}
+        self._delays: dict[str, list[float]] = {}
 
         # Updates stay here until confirmed (getUpdates offset) or delivered (webhook).
         self._pending: list[JsonDict] = []
@@ -654,6 +655,16 @@ class FakeBotApi:
         error = ApiError(error_code, description, retry_after)
         self._injected.setdefault(method.lower(), []).extend([error] * times)
 
+    def inject_delay(self, method: str, seconds: float, times: int = 1) -> None:
+        """Makes the next ``times`` calls of ``method`` answer only after ``seconds`` (a slow
+        or hanging Telegram: the bot's read timeout may expire first). Delays run before any
+        injected error, so a slow 500 is ``inject_delay`` plus ``inject_error``."""
+        self._delays.setdefault(method.lower(), []).extend([seconds] * times)
+
+    def injected_left(self, method: str) -> int:
+        """How many injected errors for ``method`` have not been served yet."""
+        return len(self._injected.get(method.lower(), []))
+
     async def enqueue_update(self, update: JsonDict) -> JsonDict:
         """Queues a raw update (for getUpdates or the webhook); assigns ``update_id``."""
         update = dict(update)
@@ -871,6 +882,9 @@ class FakeBotApi:
                 # since PTB turns any 404 into a puzzling InvalidToken.
                 raise ApiError(404, f"Not Found: FakeBotApi does not implement {name}")
             self._notify()
+            delays = self._delays.get(call.method.lower())
+            if delays:
+                await asyncio.sleep(delays.pop(0))
             injected = self._injected.get(call.method.lower())
             if injected:
                 raise injected.pop(0)
