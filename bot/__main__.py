@@ -2,6 +2,11 @@
 
 ``python -m bot migrate`` and ``python -m bot healthcheck`` are the operations commands
 of :mod:`bot.ops` (database URL only: no token, no torch).
+
+A start-up failure is one line on stderr (``error: ...``) and an exit status: 2 for a
+setting or a file the operator must fix, 1 for a Bot API that stayed unreachable (see
+bot/startup.py). Anything unexpected is printed by the redacting hooks of bot/crash.py,
+installed first, so not even a bug can print the token.
 """
 
 from __future__ import annotations
@@ -9,12 +14,20 @@ from __future__ import annotations
 import asyncio
 import sys
 
+from bot import crash
 from bot.config import ConfigError, load_settings
+from bot.redact import redact, register_secret
 
 OPS_COMMANDS = ("migrate", "healthcheck")
 
 
+def _fail(line: str, code: int) -> int:
+    print(f"error: {redact(line)}", file=sys.stderr)
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
+    crash.install()
     args = sys.argv[1:] if argv is None else argv
     if args and args[0] in OPS_COMMANDS:
         # Imported here so that the ops commands load neither torch nor telegram.
@@ -28,19 +41,21 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings()
     except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return _fail(str(exc), 2)
+    register_secret(settings.token)
 
     from bot.logging_setup import setup_logging
     from bot.runner import serve
+    from bot.startup import StartupError
     from model.errors import ModelError
 
     setup_logging(settings.log_level, settings.token)
     try:
         asyncio.run(serve(settings))
+    except StartupError as exc:
+        return _fail(str(exc), exc.exit_code)
     except ModelError as exc:  # e.g. an unreadable corpus for the first training
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return _fail(str(exc), 2)
     return 0
 
 

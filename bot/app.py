@@ -21,6 +21,7 @@ from bot.bootstrap import ensure_active_model
 from bot.config import Settings
 from bot.handlers import admin, user
 from bot.handlers.errors import on_error
+from bot.request import RedactingRequest
 from bot.retrain.manager import RetrainManager
 from bot.services import KEY, Services, set_services
 from bot.storage import Storage
@@ -97,8 +98,8 @@ def build_application(settings: Settings) -> AppType:
         .base_url(settings.api_base_url)
         .base_file_url(settings.api_base_file_url)
         .concurrent_updates(settings.max_concurrent_updates)
-        .connection_pool_size(64)
-        .pool_timeout(30.0)
+        # issue 9: the token's secret is redacted from every parameter the bot sends.
+        .request(RedactingRequest(connection_pool_size=64, pool_timeout=30.0))
         .post_init(on_startup)
         .post_shutdown(on_shutdown)
     )

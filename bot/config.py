@@ -6,6 +6,7 @@ import math
 import re
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -69,6 +70,10 @@ class Settings(BaseSettings):
     webhook_port: int = Field(8443, ge=1, le=65535)
     webhook_cert: Path | None = None
     webhook_key: Path | None = None
+    # issue 9: start-up. How long to keep retrying a Bot API that does not answer (a
+    # network blip at boot), and each attempt's connect/read timeout.
+    startup_retry_s: float = Field(60.0, ge=0, le=3600)
+    startup_timeout_s: float = Field(10.0, gt=0, le=300)
 
     @field_validator("webhook_url")
     @classmethod
@@ -120,6 +125,11 @@ class Settings(BaseSettings):
     def _api_url(cls, value: str) -> str:
         if not re.match(r"^https?://[^\s/]+", value):
             raise ValueError("must be an http(s) URL such as https://api.telegram.org")
+        # issue 9: ".../bot<token>" pasted from a request URL: refuse it (without echoing).
+        if re.search(r"/bot\d+(:|%3[Aa])", urlsplit(value).path):
+            raise ValueError(
+                "must be the server's address without /bot<token>, e.g. https://api.telegram.org"
+            )
         return value.rstrip("/")
 
     @field_validator("log_level")
@@ -142,12 +152,18 @@ class Settings(BaseSettings):
         return self.bot_token.get_secret_value()
 
     @property
+    def telegram_api_root(self) -> str:
+        """TELEGRAM_API_URL without a trailing ``/bot``, which the bot adds itself (issue 9:
+        self-hosted servers are often documented as ``https://host/bot``)."""
+        return self.telegram_api_url.removesuffix("/bot")
+
+    @property
     def api_base_url(self) -> str:
-        return f"{self.telegram_api_url}/bot"
+        return f"{self.telegram_api_root}/bot"
 
     @property
     def api_base_file_url(self) -> str:
-        return f"{self.telegram_api_url}/file/bot"
+        return f"{self.telegram_api_root}/file/bot"
 
     @property
     def default_checkpoint(self) -> Path:

@@ -23,11 +23,17 @@ from typing import TextIO
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy import Connection, make_url, pool
+from sqlalchemy import Connection, pool
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.config import Settings
-from bot.storage.database import alembic_config, is_sqlite, migrate_to_head_sync, sqlite_file
+from bot.storage.database import (
+    alembic_config,
+    is_sqlite,
+    migrate_to_head_sync,
+    safe_url,
+    sqlite_file,
+)
 
 DEFAULT_TIMEOUT_S = 10.0
 
@@ -47,14 +53,6 @@ def database_url(settings_or_url: Settings | str | None = None) -> str:
     if settings_or_url:
         return settings_or_url
     return _DatabaseSettings().database_url
-
-
-def safe_url(url: str) -> str:
-    """``url`` with any password masked, for messages."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return "<unparseable DATABASE_URL>"
 
 
 def _one_line(exc: BaseException) -> str:

@@ -10,10 +10,21 @@ import asyncio
 import logging
 import signal
 
+from sqlalchemy.exc import SQLAlchemyError
 from telegram import Update
+from telegram.error import InvalidToken
 
+from bot import crash
 from bot.app import AppType, build_application, on_shutdown, on_startup
 from bot.config import Settings
+from bot.startup import (
+    TOKEN_REJECTED,
+    StartupCancelled,
+    StartupError,
+    check_writable_paths,
+    database_error,
+    wait_for_bot_api,
+)
 
 log = logging.getLogger(__name__)
 
@@ -23,13 +34,29 @@ class RunningBot:
         self.settings = settings
         self.application: AppType = build_application(settings)
 
-    async def start(self) -> None:
+    async def start(self, stop: asyncio.Event | None = None) -> None:
+        """Check, connect, load; a failure is a StartupError (one line), see bot/startup.py.
+
+        ``stop`` set while the Bot API is being waited for ends the wait with
+        StartupCancelled.
+        """
         app = self.application
-        await app.initialize()
+        s = self.settings
+        if s.telegram_api_root != s.telegram_api_url:
+            log.info("TELEGRAM_API_URL ends with /bot; using %s (the bot adds /bot itself)",
+                     s.telegram_api_root)  # fmt: skip
+        check_writable_paths(s)
+        await wait_for_bot_api(app.bot, s, stop)
+        try:
+            await app.initialize()
+        except InvalidToken:  # revoked between the check and now
+            raise StartupError(TOKEN_REJECTED) from None
         try:
             await on_startup(app)
-        except BaseException:
+        except BaseException as exc:
             await app.shutdown()
+            if isinstance(exc, SQLAlchemyError):
+                raise database_error(s.database_url, exc) from None
             raise
         assert app.updater is not None
         s = self.settings
@@ -66,10 +93,15 @@ async def serve(settings: Settings) -> None:
     """Run until SIGINT or SIGTERM."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    crash.install_on_loop(loop)
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     bot = RunningBot(settings)
-    await bot.start()
+    try:
+        await bot.start(stop)
+    except StartupCancelled:
+        log.info("stopped before start-up finished")
+        return
     log.info("running; stop with Ctrl+C or SIGTERM")
     try:
         await stop.wait()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 from pathlib import Path
 from typing import Any
 
@@ -41,12 +43,68 @@ def is_sqlite(url: str | URL) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+def safe_url(url: str | URL) -> str:
+    """``url`` with any password masked, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<unparseable DATABASE_URL>"
+
+
 def sqlite_file(url: str | URL) -> Path | None:
     """The database file of a SQLite URL, or None for an in-memory database."""
     database = make_url(url).database
     if not database or database == ":memory:" or database.startswith("file:"):
         return None
     return Path(database)
+
+
+def directory_write_problem(directory: Path) -> tuple[Path, OSError] | None:
+    """Why this process cannot create files in ``directory`` (creating it if missing).
+
+    Tried for real (a file created and removed) rather than with ``os.access``: root
+    passes every permission check but still cannot write a read-only mount, and an ACL
+    or a wrong owner shows only when the write is attempted.
+    """
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        # The first missing ancestor is what could not be created; name the directory.
+        return directory, exc
+    probe = directory / f".write-test-{os.getpid()}"
+    try:
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return None  # a leftover of an earlier probe: creating files worked then
+    except OSError as exc:
+        return directory, exc
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        probe.unlink()
+    return None
+
+
+def sqlite_write_problem(url: str | URL) -> tuple[Path, OSError] | None:
+    """Why a SQLite database at ``url`` could not be written; None if it can (or is not
+    a SQLite file). SQLite in WAL mode writes the file itself and creates ``-wal`` and
+    ``-shm`` files next to it, so the directory must be writable too."""
+    if not is_sqlite(url):
+        return None
+    path = sqlite_file(url)
+    if path is None:
+        return None
+    problem = directory_write_problem(path.parent)
+    if problem is not None:
+        return problem
+    for candidate in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            fd = os.open(candidate, os.O_RDWR)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            return candidate, exc
+        os.close(fd)
+    return None
 
 
 def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -360,8 +360,10 @@ class FakeBotApi:
         bot_id: int = 7000000001,
         bot_username: str = "test_char_bot",
         bot_first_name: str = "Test Char Bot",
+        port: int = 0,
     ):
         self.token = token
+        self._wanted_port = port  # 0: any free port; a fixed one lets a test start it late
         self.bot_user: JsonDict = {
             "id": bot_id,
             "is_bot": True,
@@ -443,7 +445,7 @@ class FakeBotApi:
         # return as soon as _closing is set.
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        await web.TCPSite(self._runner, "127.0.0.1", self._wanted_port).start()
         self._port = int(self._runner.addresses[0][1])
         self._session = aiohttp.ClientSession()
         self._closing = False
