@@ -5,7 +5,8 @@ the secret is what must never be printed. It travels in every Bot API URL, and n
 always with a literal colon: python-telegram-bot percent-encodes the ``:`` in file
 download URLs (``/file/bot123%3ASECRET/...``), a proxy may percent-encode the whole
 path, a JSON dump may ``\\u``-escape it. So :func:`redact` matches the *secret itself*,
-each of its characters either literal or escaped (``%41``, ``\\x41``, ``\\u0041``),
+each of its characters either literal or escaped (``%41``, ``\\x41``, ``\\u0041``), in
+either letter case (PTB lower-cases some error messages, URL included),
 wherever it stands, and replaces it; a token-shaped string of some other bot (a stale
 ``.env``) is replaced too.
 
@@ -30,15 +31,10 @@ _secrets: set[str] = set()
 _pattern: re.Pattern[str] | None = None
 
 
-def _hex(code: int, width: int) -> str:
-    """``code`` in hex as a regex that accepts either letter case."""
-    return "".join(f"[{d.lower()}{d.upper()}]" if d.isalpha() else d for d in f"{code:0{width}x}")
-
-
 def _escaped(char: str) -> str:
     """A regex matching ``char`` literally or in any escaped form."""
     code = ord(char)
-    forms = [re.escape(char), "%" + _hex(code, 2), r"\\x" + _hex(code, 2), r"\\u" + _hex(code, 4)]
+    forms = [re.escape(char), f"%{code:02x}", rf"\\x{code:02x}", rf"\\u{code:04x}"]
     return "(?:" + "|".join(forms) + ")"
 
 
@@ -59,7 +55,11 @@ def register_secret(token: str) -> None:
         _secrets.add(secret)
         # Longest first, so a secret that contains another is replaced whole.
         ordered = sorted(_secrets, key=len, reverse=True)
-        _pattern = re.compile("|".join("".join(_escaped(c) for c in s) for s in ordered))
+        # Case-insensitive: PTB rewrites the case of some error messages ("Bad Request:
+        # ..." comes back lower-cased), and a 30+ character secret stays unambiguous.
+        _pattern = re.compile(
+            "|".join("".join(_escaped(c) for c in s) for s in ordered), re.IGNORECASE
+        )
 
 
 def forget_secrets() -> None:

@@ -17,6 +17,7 @@ from telegram.error import InvalidToken
 from bot import crash
 from bot.app import AppType, build_application, on_shutdown, on_startup
 from bot.config import Settings
+from bot.redact import register_secret
 from bot.startup import (
     TOKEN_REJECTED,
     StartupCancelled,
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 class RunningBot:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        register_secret(settings.token)  # for every text this process writes or sends
         self.application: AppType = build_application(settings)
 
     async def start(self, stop: asyncio.Event | None = None) -> None:
