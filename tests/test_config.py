@@ -62,3 +62,40 @@ def test_python_m_bot_without_a_token_prints_one_line_and_exits_2(tmp_path: Path
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "BOT_TOKEN is not set" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+# issue 9: TELEGRAM_API_URL and the start-up retry settings.
+
+
+@pytest.mark.parametrize(
+    "given", ["http://127.0.0.1:8081/bot", "http://127.0.0.1:8081/bot/", "http://127.0.0.1:8081/"]
+)
+def test_an_api_url_ending_with_bot_is_normalised(given: str) -> None:
+    loaded = settings(bot_token=TOKEN, telegram_api_url=given)
+    assert loaded.telegram_api_root == "http://127.0.0.1:8081"  # type: ignore[attr-defined]
+    assert loaded.api_base_url == "http://127.0.0.1:8081/bot"  # type: ignore[attr-defined]
+    assert loaded.api_base_file_url == "http://127.0.0.1:8081/file/bot"  # type: ignore[attr-defined]
+
+
+def test_a_path_prefix_that_merely_starts_with_bot_is_kept() -> None:
+    loaded = settings(bot_token=TOKEN, telegram_api_url="https://proxy.example/botapi")
+    assert loaded.api_base_url == "https://proxy.example/botapi/bot"  # type: ignore[attr-defined]
+    loaded = settings(bot_token=TOKEN, telegram_api_url="https://bothost.example")
+    assert loaded.api_base_url == "https://bothost.example/bot"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("sep", [":", "%3A"])
+def test_an_api_url_with_a_token_in_it_is_refused_without_echoing_it(sep: str) -> None:
+    url = f"https://api.telegram.org/bot{TOKEN.replace(':', sep)}/"
+    with pytest.raises(ConfigError, match=r"^TELEGRAM_API_URL is malformed: .*without /bot<token>"):
+        settings(bot_token=TOKEN, telegram_api_url=url)
+    with pytest.raises(ConfigError) as info:
+        settings(bot_token=TOKEN, telegram_api_url=url)
+    assert TOKEN.split(":")[1] not in str(info.value)
+
+
+def test_startup_retry_settings_have_bounded_defaults() -> None:
+    loaded = settings(bot_token=TOKEN)
+    assert loaded.startup_retry_s == 60 and loaded.startup_timeout_s == 10  # type: ignore[attr-defined]
+    with pytest.raises(ConfigError, match=r"^STARTUP_TIMEOUT_S is malformed"):
+        settings(bot_token=TOKEN, startup_timeout_s="0")

@@ -8,6 +8,7 @@ reads everything it printed.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import shutil
 import socket
@@ -16,6 +17,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -176,9 +178,9 @@ async def test_a_bot_api_that_comes_up_during_the_retry_window_is_used(
         await api.stop()
 
 
-def settings_for_port(workdir: Path, port: int) -> Settings:
+def settings_for_port(workdir: Path, port: int, **overrides: Any) -> Settings:
     """The harness's settings for a server that is not running yet (its port is fixed)."""
-    return load_settings(
+    values: dict[str, Any] = dict(
         _env_file=None,
         bot_token=TEST_TOKEN,
         database_url=f"sqlite+aiosqlite:///{workdir / 'bot.db'}",
@@ -191,6 +193,7 @@ def settings_for_port(workdir: Path, port: int) -> Settings:
         startup_retry_s=30,
         startup_timeout_s=1,
     )
+    return load_settings(**{**values, **overrides})
 
 
 # --------------------------------------------------------------------------- the files
@@ -292,3 +295,28 @@ async def test_a_database_that_fails_at_start_is_one_line(tmp_path: Path) -> Non
     assert line.startswith("error: the database DATABASE_URL=sqlite+aiosqlite:///")
     assert "file is not a database" in line
     assert_no_secret(output)
+
+
+# --------------------------------------------------------------------------- the URL
+
+
+async def test_a_telegram_api_url_ending_with_bot_still_polls(
+    tmp_path: Path, tiny_checkpoint_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    async with FakeBotApi(TEST_TOKEN) as api:
+        given = api.base_url + "/"  # http://127.0.0.1:<port>/bot/
+        prepare_workdir(tmp_path, tiny_checkpoint_path, TINY_TEXT)
+        bot = RunningBot(settings_for_port(tmp_path, api.port, telegram_api_url=given))
+        await bot.start()
+        try:
+            user = api.user(5002)
+            await api.send_text(user, "/write البحر")
+            [reply] = await api.wait_for_messages(user.chat_id, 1)
+            assert (reply.raw_text or "").startswith("البحر")
+        finally:
+            await bot.stop()
+    assert not [c for c in api.calls if c.status is not None and c.status >= 500]
+    notes = [r.getMessage() for r in caplog.records if "ends with /bot" in r.getMessage()]
+    assert notes == [f"TELEGRAM_API_URL ends with /bot; using http://127.0.0.1:{api.port} "
+                     "(the bot adds /bot itself)"]  # fmt: skip
