@@ -57,11 +57,6 @@ async def on_startup(application: AppType) -> None:
     settings: Settings = application.bot_data["settings"]
     storage = await Storage.open(settings.database_url, migrate=True)
     try:
-        orphaned = await storage.fail_orphaned_runs("the bot stopped during training")
-        if orphaned:
-            log.warning(
-                "marked %d training run(s) left over from a previous process as failed", orphaned
-            )
         checkpoint, version = await ensure_active_model(settings, storage)
         engine = GenerationEngine(
             checkpoint, version, max_batch=settings.max_batch, max_queue=settings.max_queue
@@ -71,6 +66,9 @@ async def on_startup(application: AppType) -> None:
         await storage.close()
         raise
     retrain = RetrainManager(settings, storage, engine, application.bot, (checkpoint, version))
+    # issue 10: runs left by a previous process (failed, resumed or announced), stale
+    # temporary files, and checkpoints/corpora nothing refers to.
+    await retrain.recover()
     set_services(
         application,
         Services(settings=settings, storage=storage, engine=engine, retrain=retrain),

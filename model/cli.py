@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
 import math
+import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,6 +25,41 @@ from model.train import Progress, TrainConfig, evaluate_known, train
 
 EXIT_USAGE = 2
 EXIT_CANCELLED = 3
+EXIT_ORPHANED = 4  # the parent (the bot) died: nobody is left to use the result
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def exit_with_parent() -> None:
+    """Make this process end within moments of its parent's death (``--exit-with-parent``).
+
+    Two independent ways, since either alone has a gap: on Linux the kernel sends
+    SIGKILL when the parent dies (``prctl(PR_SET_PDEATHSIG)``); everywhere, a watchdog
+    thread reads stdin, a pipe only the parent holds, and exits on end-of-file, which
+    the kernel delivers when the parent dies however it dies. Exiting without cleanup
+    is deliberate: a half-written temporary file is swept by the bot's next start.
+    """
+    parent = os.getppid()
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass  # no prctl: the watchdog still works
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(EXIT_ORPHANED)
+
+    def watch_stdin() -> None:
+        # os.read on the raw descriptor: a daemon thread blocked inside sys.stdin's
+        # buffered reader would hold its lock and abort the interpreter at exit.
+        try:
+            while os.read(0, 4096):
+                pass
+        except OSError:
+            pass
+        os._exit(EXIT_ORPHANED)
+
+    threading.Thread(target=watch_stdin, name="parent-watchdog", daemon=True).start()
 
 
 def _positive_float(value: str) -> float:
@@ -78,6 +116,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:1 ...")
     t.add_argument("--progress", choices=("bar", "jsonl", "none"), default="bar")
+    t.add_argument(
+        "--exit-with-parent",
+        action="store_true",
+        help="stop at once when the parent process dies or closes stdin (for the bot)",
+    )
 
     g = sub.add_parser("generate", help="continue a seed with a trained model")
     g.add_argument("--checkpoint", required=True)
@@ -128,6 +171,8 @@ def run_train(args: argparse.Namespace) -> int:
         num_layers=args.num_layers,
         keep_best=not args.last,
     )
+    if args.exit_with_parent:
+        exit_with_parent()
     text = read_corpus(args.corpus)
     device = pick_device(args.device)
     jsonl = args.progress == "jsonl"

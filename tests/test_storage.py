@@ -608,11 +608,12 @@ async def test_corpora_are_found_by_hash_and_latest_first(storage: Storage) -> N
     found = await storage.find_corpus_by_sha("a" * 64)
     assert found is not None and found.id == again
     latest = await storage.latest_corpus()
-    assert latest is not None and latest.id == again
+    assert latest is not None and latest.id == upload.id
     assert await storage.get_corpus(upload.id) == upload
     assert upload.source is CorpusSource.UPLOAD and upload.uploaded_by == 77
     assert await storage.find_corpus_by_sha("c" * 64) is None
-    assert first != again
+    # issue 10: the same text is one corpus (corpora.sha256 is unique; add is an upsert).
+    assert first == again
 
 
 async def test_unknown_corpus_source_is_rejected(storage: Storage) -> None:

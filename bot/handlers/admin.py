@@ -14,14 +14,23 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot.handlers.common import lang_of, reply, reply_key
 from bot.parsing import command_argument, format_temperature
-from bot.retrain.corpora import read_stored, store_corpus, validate_text
-from bot.retrain.manager import RetrainManager
+from bot.retrain.cleanup import collect_corpus
+from bot.retrain.corpora import CorpusStoreError, read_stored, store_corpus, validate_text
+from bot.retrain.download import DownloadError, TooLargeError, download_limited
+from bot.retrain.manager import CancelResult, RetrainManager
 from bot.services import Services, get_services
-from bot.storage import CorpusSource, TrainingAlreadyRunningError
+from bot.storage import (
+    CorpusNotFoundError,
+    CorpusSource,
+    TrainingAlreadyRunningError,
+    TrainingRun,
+    TrainingStatus,
+)
 from bot.texts import t
 from model.errors import ModelError
 
@@ -59,20 +68,64 @@ def _manager(services: Services) -> RetrainManager:
 
 
 async def _uploaded_bytes(message: Message, services: Services) -> bytes | str | None:
-    """The new text's bytes (document or replied-to text), None for none, or an error line."""
+    """The new text's bytes (document or replied-to text), None for none, or an error line.
+
+    The size limit is enforced on the bytes as they arrive (a message's ``file_size`` is
+    optional), and Telegram's own refusal of big files is answered as such.
+    """
     source = message if message.document else message.reply_to_message
     if source is None:
         return None
     if source.document is not None:
-        size = source.document.file_size or 0
         limit = services.settings.max_corpus_bytes
-        if size > limit:
+        size = source.document.file_size
+        if size is not None and size > limit:
             return f"The file is {size:,} bytes; the limit is {limit:,} bytes. Send a shorter text."
-        file = await source.document.get_file()
-        return bytes(await file.download_as_bytearray())
+        try:
+            file = await source.document.get_file()
+        except BadRequest as exc:
+            if "too big" in exc.message.lower():
+                return (
+                    "Telegram does not let bots download files over 20 MB, so I cannot read "
+                    f"this one. The limit is {limit:,} bytes; send a shorter text."
+                )
+            return f"Telegram could not give me the file ({exc.message}). Send it again."
+        try:
+            return await download_limited(file, limit)
+        except TooLargeError:
+            return f"The file is over the limit of {limit:,} bytes. Send a shorter text."
+        except DownloadError as exc:
+            return f"I could not download the file: {exc}. Send it again."
     if source.text:
         return source.text.encode("utf-8")
     return "Reply to a .txt document or a text message, or attach the text as a document."
+
+
+def _cancel_reply(result: CancelResult) -> str:
+    if result.outcome == "none" or result.run_id is None:
+        return "No training is running."
+    serving = "The current model" if result.serving is None else f"Version {result.serving}"
+    if result.outcome == "cancelled":
+        return f"Training run #{result.run_id} was cancelled. {serving} keeps serving."
+    run = result.run
+    if run is not None and run.status is TrainingStatus.SUCCEEDED:
+        return (
+            f"Too late to cancel training run #{result.run_id}: it had already finished "
+            f"training. {serving} is now active; /use <id> switches versions (see /models)."
+        )
+    if run is not None and run.finished:
+        return f"Training run #{result.run_id} had already ended ({run.status.value})."
+    return (
+        f"Too late to cancel training run #{result.run_id}: it finished training and its "
+        f"model is being registered; you will get its outcome. {serving} serves for now."
+    )
+
+
+async def _busy_reply(update: Update, manager: RetrainManager, run: TrainingRun) -> None:
+    if manager.current is not None and manager.current.run_id == run.id:
+        await reply(update, "A training is already running:\n" + manager.status())
+    else:
+        await reply(update, f"A training is already running: run #{run.id} ({run.status.value}).")
 
 
 @admin_only
@@ -92,17 +145,12 @@ async def retrain(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         )
         return
     if mode == "cancel":
-        run = manager.current
-        if run is None or not await manager.cancel():
-            await reply(update, "No training is running.")
-        else:
-            await reply(
-                update,
-                f"Training run #{run.run_id} was cancelled. The current model keeps serving.",
-            )
+        await reply(update, _cancel_reply(await manager.cancel()))
         return
-    if manager.running:
-        await reply(update, "A training is already running:\n" + manager.status())
+    # Refused before anything is downloaded or stored (the database says who trains).
+    live = await manager.live_run()
+    if live is not None:
+        await _busy_reply(update, manager, live)
         return
 
     s = services.settings
@@ -136,6 +184,9 @@ async def retrain(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     except ModelError as exc:
         await reply(update, f"I can't train on this text: {exc} Nothing was changed.")
         return
+    except CorpusStoreError as exc:
+        await reply(update, f"I could not store the text: {exc}. Nothing was changed.")
+        return
 
     previous = await services.storage.find_successful_run(manager.settings_key(corpus))
     if previous is not None:
@@ -158,15 +209,23 @@ async def _launch(
     assert user is not None and chat is not None
     corpus = await services.storage.get_corpus(corpus_id)
     if corpus is None:
-        await reply(update, "That corpus no longer exists.")
+        await reply(update, "That corpus no longer exists; send the text again.")
         return
     status = await message.reply_text(
         f"Training on corpus #{corpus.id} ({corpus.chars:,} characters): starting…"
     )
     try:
         run_id = await manager.start(corpus, user.id, chat.id, status.message_id)
-    except TrainingAlreadyRunningError:
-        await status.edit_text("A training is already running:\n" + manager.status())
+    except (TrainingAlreadyRunningError, CorpusNotFoundError) as exc:
+        # Lost a race with another start: the text stored for nothing is not kept.
+        await collect_corpus(services.storage, corpus.id, services.settings.corpus_dir)
+        live = await services.storage.live_training_run()
+        text = (
+            "That corpus no longer exists; send the text again."
+            if isinstance(exc, CorpusNotFoundError)
+            else f"A training is already running: run #{live.id if live else '?'}."
+        )
+        await status.edit_text(text)
         return
     log.info("admin %s started training run %d on corpus %d", user.id, run_id, corpus.id)
 
@@ -181,8 +240,9 @@ async def retrain_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     await query.answer()
     corpus_id = int(query.data.rsplit(":", 1)[1])
     await query.edit_message_reply_markup(None)
-    if manager.running:
-        await reply(update, "A training is already running:\n" + manager.status())
+    live = await manager.live_run()
+    if live is not None:
+        await _busy_reply(update, manager, live)
         return
     assert isinstance(query.message, Message)
     await _launch(update, services, manager, corpus_id, query.message)

@@ -2,6 +2,8 @@
 
 Training runs in its own process so the serving process keeps its event loop and its
 cores: a crash, an out-of-memory kill or a full disk there cannot take the bot down.
+The child gets ``--exit-with-parent`` and a stdin pipe that only this process holds, so
+it stops within moments when the bot dies, even by SIGKILL (see ``model.cli``).
 """
 
 from __future__ import annotations
@@ -60,7 +62,7 @@ class TrainingArgs:
             "--val-fraction", repr(self.val_fraction),
             "--embed-size", str(self.embed_size), "--hidden-size", str(self.hidden_size),
             "--eval-every", str(self.eval_every), "--log-every", str(self.log_every),
-            "--device", self.device, "--progress", "jsonl",
+            "--device", self.device, "--progress", "jsonl", "--exit-with-parent",
         ]  # fmt: skip
 
 
@@ -83,6 +85,10 @@ class TrainingProcess:
     def pid(self) -> int | None:
         return None if self._proc is None else self._proc.pid
 
+    @property
+    def alive(self) -> bool:
+        return self._proc is not None and self._proc.returncode is None
+
     async def start(self) -> None:
         env = dict(os.environ)
         # Leave the other cores to the engine that keeps serving /write meanwhile.
@@ -91,6 +97,8 @@ class TrainingProcess:
         env.pop("BOT_TOKEN", None)  # the child has no business with the secret
         self._proc = await asyncio.create_subprocess_exec(
             *self.args.argv(),
+            # Never written to: its end-of-file is how the child learns the bot is gone.
+            stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             env=env,

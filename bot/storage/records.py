@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.storage.schema import (
+    LIVE_STATUSES,
     CorpusRow,
     CorpusSource,
     GenerationRow,
@@ -144,10 +145,16 @@ class TrainingRun:
     finished_at: datetime | None
     final_train_loss: float | None
     final_val_loss: float | None
+    # issue 10: where the outcome goes, the run's checkpoint, whether the admin was told.
+    chat_id: int | None = None
+    status_message_id: int | None = None
+    checkpoint_path: str | None = None
+    checkpoint_sha256: str | None = None
+    outcome_sent_at: datetime | None = None
 
     @property
     def finished(self) -> bool:
-        return self.status is not TrainingStatus.RUNNING
+        return self.status not in LIVE_STATUSES
 
 
 def _user(row: UserRow) -> User:
@@ -224,4 +231,9 @@ def _training_run(row: TrainingRunRow) -> TrainingRun:
         finished_at=row.finished_at,
         final_train_loss=row.final_train_loss,
         final_val_loss=row.final_val_loss,
+        chat_id=row.chat_id,
+        status_message_id=row.status_message_id,
+        checkpoint_path=row.checkpoint_path,
+        checkpoint_sha256=row.checkpoint_sha256,
+        outcome_sent_at=row.outcome_sent_at,
     )

@@ -74,24 +74,40 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 class TrainingStatus(StrEnum):
-    """Life cycle of a training run.
+    """Life cycle of a training run: the row is the run's only source of truth.
 
-    ``running`` is the only non-final state, and at most one run may be in it.
-    From there a run ends as exactly one of:
+    ``queued`` -> ``running`` -> ``finishing`` -> ``succeeded``, or from any of the
+    three live states to ``failed`` / ``cancelled``. Each transition is one committed
+    write guarded by the expected previous state, and at most one run is live at a time
+    (the ``live`` column and its unique index).
 
-    - ``succeeded``: a new model version was registered (``model_version_id`` set);
-    - ``rejected``: training finished but the model was worse than the active one and
-      was discarded (``model_version_id`` may point at a kept, inactive version or be null);
-    - ``failed``: an error stopped it (``error`` says why), including runs found still
-      ``running`` at start-up, whose process died;
-    - ``cancelled``: an admin stopped it.
+    - ``queued``: recorded, trainer not started yet;
+    - ``running``: the trainer (a child process) is training;
+    - ``finishing``: training ended and wrote its checkpoint; the steps after it
+      (judge, register the version, activate, swap) are being done, idempotently;
+    - ``succeeded``: a model version was registered (``model_version_id`` set), active
+      or held for an admin's decision;
+    - ``failed``: an error stopped it (``error`` says why in one line);
+    - ``cancelled``: an admin (or a stop of the bot) stopped it before it finished;
+    - ``rejected``: written only by earlier versions of the bot; kept for old rows.
     """
 
+    QUEUED = "queued"
     RUNNING = "running"
+    FINISHING = "finishing"
     SUCCEEDED = "succeeded"
     REJECTED = "rejected"
     FAILED = "failed"
     CANCELLED = "cancelled"
+
+
+LIVE_STATUSES: frozenset[TrainingStatus] = frozenset(
+    {TrainingStatus.QUEUED, TrainingStatus.RUNNING, TrainingStatus.FINISHING}
+)
+
+
+# The one spelling of the CHECK, shared with migration 0004.
+LIVE_CHECK = "(status IN ('queued', 'running', 'finishing')) = (live IS NOT NULL)"
 
 
 class CorpusSource(StrEnum):
@@ -182,7 +198,8 @@ class CorpusRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     path: Mapped[str] = mapped_column(Text)
-    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    # Unique (issue 10): the same text uploaded twice at once is one corpus, by upsert.
+    sha256: Mapped[str] = mapped_column(String(64), index=True, unique=True)
     chars: Mapped[int] = mapped_column(Integer)
     size_bytes: Mapped[int] = mapped_column(Integer)
     source: Mapped[str] = mapped_column(String(20))
@@ -195,14 +212,11 @@ class TrainingRunRow(Base):
     __table_args__ = (
         CheckConstraint(_in_values("status", TrainingStatus), name="status"),
         # "One training at a time", enforced by the database so two concurrent starts
-        # cannot both pass the repository's check.
-        Index(
-            "uq_training_runs_one_running",
-            "status",
-            unique=True,
-            sqlite_where=text("status = 'running'"),
-            postgresql_where=text("status = 'running'"),
-        ),
+        # cannot both pass the repository's check: ``live`` is TRUE exactly while the run
+        # is queued, running or finishing (this CHECK), NULL afterwards, and unique (NULLs
+        # are distinct in both SQLite and PostgreSQL).
+        CheckConstraint(LIVE_CHECK, name="live"),
+        Index("uq_training_runs_live", "live", unique=True),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -221,6 +235,14 @@ class TrainingRunRow(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     final_train_loss: Mapped[float | None] = mapped_column(Float)
     final_val_loss: Mapped[float | None] = mapped_column(Float)
+    # issue 10: everything a restart (or another process) needs to carry a run on.
+    live: Mapped[bool | None] = mapped_column(Boolean)
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)  # where the outcome goes
+    status_message_id: Mapped[int | None] = mapped_column(BigInteger)  # the progress message
+    checkpoint_path: Mapped[str | None] = mapped_column(Text)  # the file the trainer writes
+    checkpoint_sha256: Mapped[str | None] = mapped_column(String(64))  # set at "finishing"
+    # Set when the admin was told the outcome, so a retry or a restart never tells twice.
+    outcome_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 metadata = Base.metadata

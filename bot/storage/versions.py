@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select, update
 
 from bot.storage.records import (
     ModelVersion,
     ModelVersionActiveError,
     ModelVersionNotFoundError,
+    TrainingRunNotFoundError,
+    TrainingRunStateError,
     _model_version,
 )
 from bot.storage.schema import (
     GenerationRow,
     ModelVersionRow,
     TrainingRunRow,
+    TrainingStatus,
 )
 from bot.storage.session import (
     Queries,
@@ -65,6 +70,77 @@ class ModelVersionQueries(Queries):
             session.add(row)
             await session.flush()
             return _model_version(row)
+
+    async def register_run_version(
+        self,
+        run_id: int,
+        *,
+        checkpoint_path: str,
+        checkpoint_sha256: str,
+        corpus_sha256: str,
+        corpus_chars: int,
+        vocab_size: int,
+        steps: int,
+        train_loss: float | None,
+        val_loss: float | None,
+        corpus_id: int | None,
+        activate: bool,
+    ) -> ModelVersion:
+        """Register the version a ``finishing`` run produced, and link the run to it.
+
+        Idempotent: the version and the link are written in one transaction, so a retry
+        (or a resumption after a restart) finds the link and returns the same version
+        instead of registering a duplicate. Raises TrainingRunStateError when the run
+        is not ``finishing`` (it was cancelled or failed meanwhile).
+        """
+        async with self._sessions() as session, session.begin():
+            run = await session.get(TrainingRunRow, run_id, with_for_update=True)
+            if run is None:
+                raise TrainingRunNotFoundError(run_id)
+            if run.model_version_id is not None:
+                existing = await session.get(ModelVersionRow, run.model_version_id)
+                if existing is not None:
+                    return _model_version(existing)
+            if run.status != TrainingStatus.FINISHING.value:
+                raise TrainingRunStateError(f"training run {run_id} is {run.status}")
+            if activate:
+                await session.execute(
+                    update(ModelVersionRow)
+                    .where(ModelVersionRow.is_active.is_(True))
+                    .values(is_active=False)
+                )
+            row = ModelVersionRow(
+                checkpoint_path=checkpoint_path,
+                checkpoint_sha256=checkpoint_sha256,
+                corpus_sha256=corpus_sha256,
+                corpus_chars=corpus_chars,
+                vocab_size=vocab_size,
+                steps=steps,
+                train_loss=train_loss,
+                val_loss=val_loss,
+                is_active=activate,
+                note=f"training run {run_id}",
+                corpus_id=corpus_id,
+            )
+            session.add(row)
+            await session.flush()
+            run.model_version_id = row.id
+            await session.flush()
+            return _model_version(row)
+
+    async def recent_seeds(self, since: datetime, limit: int = 5000) -> list[tuple[int, str]]:
+        """(user id, seed) of the latest generations since ``since``, newest first.
+
+        Used to warn an admin how many users' seeds a new model would no longer know.
+        """
+        stmt = (
+            select(GenerationRow.user_id, GenerationRow.seed)
+            .where(GenerationRow.created_at >= since)
+            .order_by(GenerationRow.id.desc())
+            .limit(limit)
+        )
+        async with self._sessions() as session:
+            return [(int(u), str(s)) for u, s in (await session.execute(stmt)).all()]
 
     async def activate_model_version(self, version_id: int) -> ModelVersion:
         """Make ``version_id`` the active version and deactivate the rest, atomically."""

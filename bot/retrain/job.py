@@ -1,0 +1,176 @@
+"""The training job: a function of (run id, storage, settings) that can run anywhere.
+
+It takes a ``queued`` run, starts the trainer (``python -m model train`` as a child
+process), moves the row to ``running``, streams progress to whoever listens, and ends
+the training phase with exactly one guarded transition: ``running -> finishing`` (the
+checkpoint is complete and recorded), ``-> failed`` (with a one-line cause) or, when
+the trainer stopped on a cancel, ``-> cancelled``. A cancel is itself a transition
+written by someone else; when it wins, this job's own transition loses and the job
+only cleans up. Nothing here knows Telegram or the engine, so the same function can be
+run by a trainer process on another host (issue 12: take the job from a queue).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from bot.config import Settings
+from bot.retrain.cleanup import discard_checkpoint_if_unreferenced
+from bot.retrain.process import TrainingArgs, TrainingOutcome, TrainingProcess
+from bot.retrain.retry import describe, retry
+from bot.storage import Storage, TrainingRun, TrainingStatus
+from bot.storage.schema import LIVE_STATUSES
+from model.files import sweep_temporary_files
+
+log = logging.getLogger(__name__)
+
+OnEvent = Callable[[dict[str, Any]], Awaitable[None]]
+OnProcess = Callable[[TrainingProcess], None]
+OnWait = Callable[[str], Awaitable[None]]
+
+
+def training_args(settings: Settings, corpus_path: str, out: Path) -> TrainingArgs:
+    s = settings
+    return TrainingArgs(
+        corpus=Path(corpus_path),
+        out=out,
+        steps=s.retrain_steps,
+        seq_len=s.retrain_seq_len,
+        batch_size=s.retrain_batch_size,
+        lr=s.retrain_lr,
+        val_fraction=s.retrain_val_fraction,
+        embed_size=s.retrain_embed_size,
+        hidden_size=s.retrain_hidden_size,
+        device=s.retrain_device or s.device,
+        eval_every=max(1, s.retrain_steps // 20),
+        log_every=max(1, s.retrain_steps // 100),
+        threads=s.retrain_threads,
+    )
+
+
+class RunGone(Exception):
+    """The run's row is missing: nothing can be recorded."""
+
+
+async def run_training(
+    run_id: int,
+    storage: Storage,
+    settings: Settings,
+    *,
+    on_event: OnEvent | None = None,
+    on_process: OnProcess | None = None,
+    on_wait: OnWait | None = None,
+) -> TrainingRun:
+    """Train a ``queued`` run; returns its row after the training phase.
+
+    The returned row is ``finishing`` (go on with :func:`bot.retrain.finishing.finish`)
+    or final. Transient database faults are retried; the row is never left ``running``
+    once this returns or raises anything but CancelledError.
+    """
+    run = await retry(lambda: storage.get_training_run(run_id), "reading the run", on_wait)
+    if run is None:
+        raise RunGone(run_id)
+    if run.status is not TrainingStatus.QUEUED:
+        return run
+    corpus = await retry(lambda: storage.get_corpus(run.corpus_id), "reading the corpus", on_wait)
+    out = Path(run.checkpoint_path or settings.checkpoint_dir / f"run-{run.id}.pt")
+    # Before each training: a previous trainer killed mid-write left its temporary file.
+    swept = sweep_temporary_files(out.parent)
+    if swept:
+        log.info("removed %d stale temporary file(s) from %s", len(swept), out.parent)
+    if corpus is None:
+        return await _end(storage, run_id, TrainingStatus.FAILED, "its corpus was deleted", on_wait)
+    process = TrainingProcess(training_args(settings, corpus.path, out))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        await process.start()
+    except OSError as exc:
+        return await _end(storage, run_id, TrainingStatus.FAILED, describe(exc), on_wait)
+    if on_process is not None:
+        on_process(process)
+    try:
+        started = await retry(
+            lambda: storage.transition_training_run(
+                run_id, {TrainingStatus.QUEUED}, TrainingStatus.RUNNING
+            ),
+            f"run {run_id}: queued -> running",
+            on_wait,
+        )
+        if started is None:  # cancelled before it started
+            await process.cancel(grace_s=5.0)
+            return await _settled(storage, run_id, out)
+        outcome = await process.run(on_event=on_event)
+    except BaseException:
+        process.kill()
+        raise
+    return await _after_training(storage, run_id, out, outcome, on_wait)
+
+
+async def _after_training(
+    storage: Storage, run_id: int, out: Path, outcome: TrainingOutcome, on_wait: OnWait | None
+) -> TrainingRun:
+    if outcome.status == "succeeded" and outcome.done is not None:
+        done = outcome.done
+        finishing = await retry(
+            lambda: storage.transition_training_run(
+                run_id,
+                {TrainingStatus.RUNNING},
+                TrainingStatus.FINISHING,
+                checkpoint_sha256=str(done.get("sha256") or ""),
+                final_train_loss=_number(done.get("train_loss")),
+                final_val_loss=_number(done.get("val_loss")),
+            ),
+            f"run {run_id}: running -> finishing",
+            on_wait,
+        )
+        if finishing is not None:
+            return finishing
+        return await _settled(storage, run_id, out)  # a cancel won the race
+    if outcome.status == "cancelled":
+        await retry(
+            lambda: storage.transition_training_run(
+                run_id, LIVE_STATUSES - {TrainingStatus.FINISHING}, TrainingStatus.CANCELLED,
+                error="cancelled",
+            ),
+            f"run {run_id}: -> cancelled",
+            on_wait,
+        )  # fmt: skip
+        return await _settled(storage, run_id, out)
+    cause = outcome.error or "the training did not finish"
+    return await _end(storage, run_id, TrainingStatus.FAILED, cause, on_wait, out)
+
+
+async def _end(
+    storage: Storage,
+    run_id: int,
+    status: TrainingStatus,
+    cause: str,
+    on_wait: OnWait | None,
+    out: Path | None = None,
+) -> TrainingRun:
+    await retry(
+        lambda: storage.transition_training_run(
+            run_id, LIVE_STATUSES - {TrainingStatus.FINISHING}, status, error=cause
+        ),
+        f"run {run_id}: -> {status.value}",
+        on_wait,
+    )
+    return await _settled(storage, run_id, out)
+
+
+async def _settled(storage: Storage, run_id: int, out: Path | None) -> TrainingRun:
+    """The run's row after its training phase; its checkpoint deleted if nothing needs it."""
+    run = await retry(lambda: storage.get_training_run(run_id), "reading the run")
+    if run is None:
+        raise RunGone(run_id)
+    if out is not None and run.status is not TrainingStatus.FINISHING:
+        await discard_checkpoint_if_unreferenced(storage, out)
+    return run
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and math.isfinite(value) else None

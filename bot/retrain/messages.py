@@ -1,0 +1,112 @@
+"""What admins read about a training run, and sending it without ever failing the run.
+
+Progress goes into one status message, edited at most every
+``PROGRESS_EDIT_INTERVAL_S``. The outcome is one separate message per run; whether it
+was sent is recorded in the run's row (``outcome_sent_at``) by whoever claims it first,
+so a retry, a restart or a cancel never tells the admin twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import timedelta
+from typing import Any
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+
+log = logging.getLogger(__name__)
+
+SEND_ATTEMPTS = 4
+
+
+def progress_text(run_id: int, event: dict[str, Any] | None, started: float) -> str:
+    if event is None or event.get("event") != "progress":
+        return f"Training run #{run_id}: starting…"
+    step, total = int(event["step"]), int(event["total_steps"])
+    width = 20
+    filled = round(width * step / total)
+    val = event.get("val_loss")
+    val_part = f" · val {val:.3f}" if isinstance(val, int | float) else ""
+    return (
+        f"Training run #{run_id}\n"
+        f"[{'█' * filled}{'░' * (width - filled)}] {step / total:.0%}\n"
+        f"step {step}/{total} · loss {float(event['train_loss']):.3f}{val_part}\n"
+        f"elapsed {_clock(time.monotonic() - started)} · ETA {_clock(float(event['eta_s']))}"
+    )
+
+
+def _clock(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def failed_text(run_id: int, cause: str, serving: int | None) -> str:
+    return f"Training run #{run_id} failed: {cause}.\n" + keeps_serving(serving)
+
+
+def cancelled_text(run_id: int, reason: str | None, serving: int | None) -> str:
+    why = f" ({reason})" if reason else ""
+    return f"Training run #{run_id} was cancelled{why}.\n" + keeps_serving(serving)
+
+
+def keeps_serving(serving: int | None) -> str:
+    return (
+        "The current model keeps serving."
+        if serving is None
+        else (f"Version {serving} keeps serving.")
+    )
+
+
+def version_buttons(version_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton("Activate anyway", callback_data=f"mv:use:{version_id}"),
+                InlineKeyboardButton("Discard", callback_data=f"mv:discard:{version_id}"),
+            ]
+        ]
+    )
+
+
+async def send(
+    bot: Bot, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None
+) -> bool:
+    """Send a message, waiting out flood limits and retrying network faults; True if sent."""
+    for attempt in range(SEND_ATTEMPTS):
+        try:
+            await bot.send_message(chat_id, text[:4096], reply_markup=markup)
+            return True
+        except RetryAfter as exc:
+            delay = exc.retry_after
+            seconds = delay.total_seconds() if isinstance(delay, timedelta) else float(delay)
+            await asyncio.sleep(min(30.0, seconds))
+        except (BadRequest, Forbidden) as exc:  # retrying cannot help
+            log.warning("could not message admin chat %s: %s", chat_id, exc)
+            return False
+        except TelegramError as exc:
+            log.warning("could not message admin chat %s (attempt %d): %s", chat_id, attempt, exc)
+            await asyncio.sleep(0.5 * 2**attempt)
+    return False
+
+
+async def edit(bot: Bot, chat_id: int | None, message_id: int | None, text: str) -> None:
+    """Edit the status message; it is only a display, so any failure is logged, not raised."""
+    if chat_id is None or message_id is None:
+        return
+    try:
+        await bot.edit_message_text(text[:4096], chat_id=chat_id, message_id=message_id)
+    except BadRequest as exc:
+        if "not modified" not in str(exc).lower():
+            log.warning("could not edit the training status message: %s", exc)
+    except TelegramError as exc:
+        log.warning("could not edit the training status message: %s", exc)
+
+
+async def send_photo(bot: Bot, chat_id: int, png: bytes, caption: str) -> None:
+    try:
+        await bot.send_photo(chat_id, png, caption=caption[:1024])
+    except TelegramError as exc:
+        log.warning("could not send the loss curve: %s", exc)

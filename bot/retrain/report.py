@@ -1,0 +1,151 @@
+"""The one outcome message of a run: claimed in its row, composed, sent.
+
+``announce`` first claims the outcome (``outcome_sent_at``, a guarded UPDATE), then
+sends; if Telegram refuses every try, the claim is released so the next start-up tries
+again. Whoever comes second (a retry, a restart, the cancel command's own reply) finds
+the claim taken and says nothing, so the admin hears exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+from typing import Any
+
+from telegram import Bot, InlineKeyboardMarkup
+
+from bot.retrain.finishing import Finished
+from bot.retrain.judge import users_losing_characters
+from bot.retrain.messages import (
+    cancelled_text,
+    failed_text,
+    send,
+    send_photo,
+    version_buttons,
+)
+from bot.retrain.plot import loss_curve_png
+from bot.retrain.retry import describe, retry
+from bot.storage import Storage, TrainingRun, TrainingStatus
+from bot.storage.schema import utcnow
+from model.checkpoint import Checkpoint
+from model.errors import ModelError
+from model.sample import sample
+
+log = logging.getLogger(__name__)
+
+SEED_WINDOW = timedelta(days=30)
+
+
+async def announce(
+    bot: Bot,
+    storage: Storage,
+    run_id: int,
+    *,
+    serving: int | None,
+    details: Finished | None = None,
+    active: Checkpoint | None = None,
+    history: list[dict[str, Any]] | None = None,
+) -> bool:
+    """Tell the run's admin its outcome unless someone already did; True if this call did."""
+    try:
+        run = await retry(lambda: storage.claim_outcome(run_id), f"run {run_id}: claim outcome")
+    except Exception as exc:
+        log.warning("run %d: outcome not sent, will retry at start-up: %s", run_id, describe(exc))
+        return False
+    if run is None or run.chat_id is None:
+        return False
+    text, markup = await compose(storage, run, serving, details, active)
+    if history and run.status is TrainingStatus.SUCCEEDED:
+        png = await asyncio.to_thread(loss_curve_png, history, f"Training run #{run.id}")
+        await send_photo(bot, run.chat_id, png, f"Loss curve of training run #{run.id}")
+    if await send(bot, run.chat_id, text, markup):
+        return True
+    try:
+        await retry(lambda: storage.release_outcome(run_id), "releasing the outcome", attempts=5)
+    except Exception as exc:
+        log.warning("run %d: could not release the outcome claim: %s", run_id, describe(exc))
+    return False
+
+
+async def compose(
+    storage: Storage,
+    run: TrainingRun,
+    serving: int | None,
+    details: Finished | None,
+    active: Checkpoint | None,
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    if run.status is TrainingStatus.FAILED:
+        return failed_text(run.id, run.error or "unknown cause", serving), None
+    if run.status is TrainingStatus.CANCELLED:
+        return cancelled_text(run.id, run.error, serving), None
+    if run.status is not TrainingStatus.SUCCEEDED or run.model_version_id is None:
+        return f"Training run #{run.id} ended as {run.status.value}.", None
+    version = await retry(
+        lambda: storage.get_model_version(run.model_version_id or 0), "reading the version"
+    )
+    if version is None:
+        return f"Training run #{run.id} finished; its version was discarded since.", None
+    lines = [f"Training run #{run.id} finished."]
+    verdict = details.verdict if details else None
+    markup = None
+    if version.is_active:
+        lines.append(f"Version {version.id} is now active.")
+    else:
+        markup = version_buttons(version.id)
+        if verdict is not None and not verdict.alphabet_ok:
+            lines.append(
+                f"Version {version.id} was stored but NOT activated: it knows only "
+                f"{verdict.shared_alphabet:.0%} of the characters of the active version "
+                f"{serving}."
+            )
+            if details and details.checkpoint is not None and active is not None:
+                lines.append(await _seed_warning(storage, details.checkpoint, active))
+        elif verdict is not None:
+            lines.append(
+                f"Version {version.id} is worse than the active version {serving}, "
+                "so it was stored but not activated."
+            )
+        else:
+            lines.append(f"Version {version.id} was stored but not activated.")
+    if verdict is not None:
+        old = "n/a" if verdict.old_val is None else f"{verdict.old_val:.4f}"
+        lines.append(f"Validation loss: new {verdict.new_val:.4f} vs active {old} nats/char")
+        if verdict.old_val is None:
+            lines.append(
+                f"(the active model knows only {verdict.coverage:.0%} of the new text's "
+                "characters, so it was not compared)"
+            )
+    if details and details.checkpoint is not None and details.text:
+        lines.append(f"\nSample from version {version.id}:\n\n" + await _sample(details))
+    return "\n".join(lines), markup
+
+
+async def _seed_warning(storage: Storage, new: Checkpoint, active: Checkpoint) -> str:
+    try:
+        seeds = await storage.recent_seeds(utcnow() - SEED_WINDOW)
+    except Exception as exc:
+        return f"(could not check users' seeds: {describe(exc)})"
+    users = users_losing_characters(seeds, new, active)
+    if not users:
+        return "No user's seed of the last 30 days uses a character it does not know."
+    shown = ", ".join(str(u) for u in users[:5]) + (" …" if len(users) > 5 else "")
+    return (
+        f"Warning: {len(users)} users' seeds of the last 30 days use characters it does not "
+        f'know, so it would no longer understand them (users {shown}). Press "Activate '
+        'anyway" only if that is intended.'
+    )
+
+
+async def _sample(details: Finished) -> str:
+    assert details.checkpoint is not None and details.text is not None
+    text = details.text
+    seed = text.strip().split("\n", 1)[0][:24] or text[:24]
+    checkpoint = details.checkpoint
+    try:
+        result = await asyncio.to_thread(
+            sample, checkpoint.model, checkpoint.vocab, seed, 200, 0.8, None, 1
+        )
+    except ModelError as exc:
+        return f"(no sample: {exc})"
+    return result.text[:3000]
