@@ -17,7 +17,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.ext import ContextTypes
 
 from bot.handlers.common import lang_of, reply, reply_key
-from bot.parsing import command_argument, format_temperature
+from bot.parsing import NotAnId, command_argument, format_temperature, parse_id
 from bot.retrain.corpora import read_stored, store_corpus, validate_text
 from bot.retrain.manager import RetrainManager
 from bot.services import Services, get_services
@@ -212,8 +212,8 @@ async def models(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def _activate(update: Update, services: Services, raw: str) -> None:
     try:
-        version_id = int(raw.strip().lstrip("#"))
-    except ValueError:
+        version_id = parse_id(raw)
+    except NotAnId:
         await reply(update, "Usage: /use <version id>, e.g. /use 2 (see /models).")
         return
     try:
@@ -265,12 +265,14 @@ def _parse_filters(raw: str) -> tuple[int | None, int | None] | None:
     if len(words) % 2:
         return None
     for key, value in zip(words[::2], words[1::2], strict=True):
-        if not value.isdigit():
+        try:
+            number = parse_id(value)
+        except NotAnId:
             return None
         if key == "user":
-            user_id = int(value)
+            user_id = number
         elif key in ("model", "version"):
-            model_id = int(value)
+            model_id = number
         else:
             return None
     return user_id, model_id
