@@ -16,6 +16,7 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.ext import ContextTypes
 
+from bot.display import one_line
 from bot.handlers.common import lang_of, reply, reply_key
 from bot.parsing import NotAnId, command_argument, format_temperature, parse_id
 from bot.retrain.corpora import read_stored, store_corpus, validate_text
@@ -295,10 +296,11 @@ async def _generations_page(
     lines = [f"Generations {offset + 1}–{last} of {total}, newest first:"]
     for g in rows:
         out = g.output[len(g.seed) :] if g.output.startswith(g.seed) else g.output
+        undelivered = " · ⚠ not delivered" if not g.delivered else ""
         lines.append(
             f"\n#{g.id} · {g.created_at:%Y-%m-%d %H:%M} · user {g.user_id} · "
-            f"T={format_temperature(g.temperature)} · version {g.model_version_id}\n"
-            f"seed: {g.seed[:60]}\noutput: {out[:120]}…"
+            f"T={format_temperature(g.temperature)} · version {g.model_version_id}"
+            f"{undelivered}\nseed: {one_line(g.seed, 60)}\noutput: {one_line(out, 120)}"
         )
     flt = f"{user_id if user_id is not None else '-'}:{model_id if model_id is not None else '-'}"
     buttons = []
