@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 
 from telegram import Message, MessageEntity
 
@@ -35,6 +36,30 @@ def parse_number(text: str) -> float:
     value = float(cleaned)
     if not math.isfinite(value):
         raise NotANumber(text)
+    return value
+
+
+MAX_ID = 2**63 - 1  # ids are stored in 64-bit signed columns (BIGINT)
+
+
+class NotAnId(ValueError):
+    pass
+
+
+def parse_id(text: str) -> int:
+    """A positive 64-bit id written in decimal digits of any script (``12``, ``١٢``,
+    ``１２``), optionally after ``#``; raise NotAnId otherwise.
+
+    ``str.isdecimal`` (not ``isdigit``) so superscripts such as ``²`` are refused; the
+    digits are mapped to ASCII by their Unicode decimal value before ``int``, and the
+    range is checked so that no database ever sees an integer it cannot store.
+    """
+    cleaned = text.strip().removeprefix("#")
+    if not cleaned or len(cleaned) > 19 or not cleaned.isdecimal():
+        raise NotAnId(text)
+    value = int("".join(str(unicodedata.decimal(ch)) for ch in cleaned))
+    if not 1 <= value <= MAX_ID:
+        raise NotAnId(text)
     return value
 
 

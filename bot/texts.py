@@ -73,6 +73,8 @@ EN: Final[dict[str, str]] = {
     "cmd_generations": "Admin: review generations",
     "cmd_export": "Admin: export generations as CSV",
     "cmd_stats": "Admin: usage and model statistics",
+    # --- issue 9 (surface hardening) ---
+    "history_undelivered": "(not delivered: Telegram did not confirm this reply)",
 }
 
 AR: Final[dict[str, str]] = {
@@ -124,6 +126,8 @@ AR: Final[dict[str, str]] = {
     "cmd_forget": "احذف بياناتك",
     "cmd_help": "طريقة الاستخدام",
     "corpus_default": "نصوص عربية أصلية",
+    # --- issue 9 (surface hardening) ---
+    "history_undelivered": "(لم يصل: لم يؤكد تيليجرام وصول هذا الرد)",
 }
 
 LANGUAGES: Final[dict[str, dict[str, str]]] = {"en": EN, "ar": AR}

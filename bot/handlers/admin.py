@@ -17,8 +17,9 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
+from bot.display import one_line
 from bot.handlers.common import lang_of, reply, reply_key
-from bot.parsing import command_argument, format_temperature
+from bot.parsing import NotAnId, command_argument, format_temperature, parse_id
 from bot.retrain.cleanup import collect_corpus
 from bot.retrain.corpora import CorpusStoreError, read_stored, store_corpus, validate_text
 from bot.retrain.download import DownloadError, TooLargeError, download_limited
@@ -272,8 +273,8 @@ async def models(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def _activate(update: Update, services: Services, raw: str) -> None:
     try:
-        version_id = int(raw.strip().lstrip("#"))
-    except ValueError:
+        version_id = parse_id(raw)
+    except NotAnId:
         await reply(update, "Usage: /use <version id>, e.g. /use 2 (see /models).")
         return
     try:
@@ -325,12 +326,14 @@ def _parse_filters(raw: str) -> tuple[int | None, int | None] | None:
     if len(words) % 2:
         return None
     for key, value in zip(words[::2], words[1::2], strict=True):
-        if not value.isdigit():
+        try:
+            number = parse_id(value)
+        except NotAnId:
             return None
         if key == "user":
-            user_id = int(value)
+            user_id = number
         elif key in ("model", "version"):
-            model_id = int(value)
+            model_id = number
         else:
             return None
     return user_id, model_id
@@ -353,10 +356,11 @@ async def _generations_page(
     lines = [f"Generations {offset + 1}–{last} of {total}, newest first:"]
     for g in rows:
         out = g.output[len(g.seed) :] if g.output.startswith(g.seed) else g.output
+        undelivered = " · ⚠ not delivered" if not g.delivered else ""
         lines.append(
             f"\n#{g.id} · {g.created_at:%Y-%m-%d %H:%M} · user {g.user_id} · "
-            f"T={format_temperature(g.temperature)} · version {g.model_version_id}\n"
-            f"seed: {g.seed[:60]}\noutput: {out[:120]}…"
+            f"T={format_temperature(g.temperature)} · version {g.model_version_id}"
+            f"{undelivered}\nseed: {one_line(g.seed, 60)}\noutput: {one_line(out, 120)}"
         )
     flt = f"{user_id if user_id is not None else '-'}:{model_id if model_id is not None else '-'}"
     buttons = []

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 from telegram import Update, User
 from telegram.constants import ChatAction
+from telegram.error import TelegramError
 
-from bot.parsing import split_message
+from bot.delivery import Outcome, reply_text
 from bot.services import Services
 from bot.storage import User as StoredUser
 from bot.texts import t
+
+log = logging.getLogger(__name__)
+
+TYPING_TIMEOUT_S = 3.0
 
 
 def lang_of(update: Update) -> str | None:
@@ -16,14 +24,18 @@ def lang_of(update: Update) -> str | None:
     return user.language_code if user else None
 
 
-async def reply(update: Update, text: str) -> None:
+async def send_reply(update: Update, text: str) -> Outcome:
     """Plain text (never a parse mode: generated text must not break formatting), split
-    at Telegram's 4,096-character limit."""
-    message = update.effective_message
-    if message is None:
-        return
-    for chunk in split_message(text):
-        await message.reply_text(chunk, parse_mode=None, do_quote=False)
+    at Telegram's 4,096-character limit, transient errors retried (bot.delivery)."""
+    return await reply_text(update, text)
+
+
+async def reply(update: Update, text: str) -> None:
+    """As :func:`send_reply`; raises the Telegram error when nothing could be sent, so the
+    error handler logs it (and apologises only if nothing reached the user)."""
+    outcome = await send_reply(update, text)
+    if outcome.error is not None and not outcome.reached_user:
+        raise outcome.error
 
 
 async def reply_key(update: Update, key: str, **values: object) -> None:
@@ -37,7 +49,19 @@ async def remember_user(services: Services, user: User) -> StoredUser:
     )
 
 
-async def typing(update: Update) -> None:
+async def _send_typing(update: Update) -> None:
     chat = update.effective_chat
-    if chat is not None:
-        await chat.send_action(ChatAction.TYPING)
+    if chat is None:
+        return
+    try:
+        await chat.send_action(
+            ChatAction.TYPING, read_timeout=TYPING_TIMEOUT_S, write_timeout=TYPING_TIMEOUT_S
+        )
+    except TelegramError as exc:  # 5xx, 429, timeouts: the action is a courtesy
+        log.info("chat %s: no typing indicator: %s", chat.id, exc)
+
+
+def typing(update: Update) -> asyncio.Task[None]:
+    """Show "typing…" in the background: best effort, it never delays nor fails the
+    request it decorates (issue 9). The caller keeps the task until it is done."""
+    return asyncio.create_task(_send_typing(update))

@@ -8,6 +8,7 @@ from telegram import Update
 from telegram.error import NetworkError, RetryAfter, TimedOut
 from telegram.ext import ContextTypes
 
+from bot.delivery import was_answered
 from bot.texts import t
 
 log = logging.getLogger(__name__)
@@ -21,6 +22,10 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     log.error("error while handling an update", exc_info=error)
     if not isinstance(update, Update) or update.effective_chat is None:
+        return
+    if was_answered(update):
+        # The request's answer (or part of it) already went out: an apology now would
+        # contradict it. One outcome per request (issue 9).
         return
     lang = update.effective_user.language_code if update.effective_user else None
     try:

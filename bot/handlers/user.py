@@ -8,7 +8,8 @@ import time
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
-from bot.handlers.common import lang_of, remember_user, reply, reply_key, typing
+from bot.display import one_line, printable
+from bot.handlers.common import lang_of, remember_user, reply, reply_key, send_reply, typing
 from bot.parsing import NotANumber, command_argument, format_temperature, parse_number
 from bot.services import Services, get_services
 from bot.texts import t
@@ -80,7 +81,7 @@ async def write(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     profile = await remember_user(services, user)
     temperature = _effective(services, profile.temperature)
-    await typing(update)
+    typing_task = typing(update)  # best effort, in the background
     length = services.settings.default_length
     try:
         result = await services.engine.generate(seed, temperature, length)
@@ -93,9 +94,12 @@ async def write(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     except EngineStopped:
         await reply_key(update, "restarting")
         return
+    finally:
+        typing_task.cancel()
     latency_ms = (time.perf_counter() - received) * 1000
-    # Store before replying: an answered generation must never be missing from history.
-    await services.storage.add_generation(
+    # Store before replying, as not yet delivered: an answered generation must never be
+    # missing from history, and a crash before the confirmation reads as undelivered.
+    generation_id = await services.storage.add_generation(
         user_id=user.id,
         chat_id=chat.id,
         seed=seed,
@@ -105,14 +109,27 @@ async def write(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         model_version_id=_version_id(result.model_version),
         latency_ms=latency_ms,
         dropped_chars="".join(result.seed.dropped) or None,
+        delivered=False,
     )
-    await reply(update, result.text)
+    await _deliver(update, services, generation_id, printable(result.text))
     if result.seed.dropped:
-        await reply_key(update, "dropped_note", chars=" ".join(result.seed.dropped))
+        chars = " ".join(printable(c, keep_newlines=False) for c in result.seed.dropped)
+        await send_reply(update, t(lang_of(update), "dropped_note", chars=chars))
     log.info(
         "write user=%s chars=%d temperature=%.2f version=%s latency_ms=%.0f",
         user.id, len(result.continuation), temperature, result.model_version, latency_ms,
     )  # fmt: skip
+
+
+async def _deliver(update: Update, services: Services, generation_id: int, text: str) -> None:
+    """Send a generation and record whether Telegram confirmed it. Exactly one outcome:
+    the text, or (when none of it can have reached the user) one apology."""
+    outcome = await send_reply(update, text)
+    if outcome.delivered:
+        await services.storage.mark_delivered(generation_id)
+    elif not outcome.reached_user:
+        log.warning("generation %d was not delivered: %s", generation_id, outcome.error)
+        await send_reply(update, t(lang_of(update), "error"))
 
 
 def _version_id(version: int | str) -> int | None:
@@ -166,7 +183,6 @@ async def history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     lines = [t(lang, "history_header", count=len(rows))]
     for index, row in enumerate(rows, start=1):
-        seed = row.seed if len(row.seed) <= 80 else row.seed[:80] + "…"
         lines.append(
             t(
                 lang,
@@ -174,9 +190,11 @@ async def history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                 index=index,
                 when=row.created_at.strftime("%Y-%m-%d %H:%M UTC"),
                 temperature=format_temperature(row.temperature),
-                seed=seed,
+                seed=one_line(row.seed, 80),
             )
         )
+        if not row.delivered:
+            lines.append("   " + t(lang, "history_undelivered"))
     await reply(update, "\n".join(lines))
 
 

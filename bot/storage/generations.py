@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.storage.records import (
@@ -26,6 +26,12 @@ from bot.storage.session import (
 )
 
 
+def storable(text: str) -> str:
+    """``text`` as stored: PostgreSQL refuses U+0000 in text columns, so NUL becomes
+    U+FFFD (the replacement character) everywhere; the raw NUL is kept nowhere."""
+    return text.replace("\x00", "\ufffd")
+
+
 class GenerationQueries(Queries):
     """Generations."""
 
@@ -42,22 +48,27 @@ class GenerationQueries(Queries):
         model_version_id: int | None,
         latency_ms: float,
         dropped_chars: str | None = None,
+        delivered: bool = True,
     ) -> int:
         """Record one answered generation and return its id.
 
+        ``delivered=False`` for a reply not yet confirmed by Telegram (see
+        :meth:`mark_delivered`). Text is stored with NUL replaced by U+FFFD on every
+        database (:func:`storable`), so SQLite and PostgreSQL hold the same thing.
         Raises UserNotFoundError / ModelVersionNotFoundError if the user or version
         does not exist.
         """
         row = GenerationRow(
             user_id=user_id,
             chat_id=chat_id,
-            seed=seed,
+            seed=storable(seed),
             temperature=temperature,
             length=length,
-            output=output,
-            dropped_chars=dropped_chars,
+            output=storable(output),
+            dropped_chars=None if dropped_chars is None else storable(dropped_chars),
             model_version_id=model_version_id,
             latency_ms=latency_ms,
+            delivered=delivered,
         )
         try:
             async with self._sessions() as session, session.begin():
@@ -75,6 +86,17 @@ class GenerationQueries(Queries):
                 ):
                     raise ModelVersionNotFoundError(model_version_id) from None
             raise
+
+    async def mark_delivered(self, generation_id: int, delivered: bool = True) -> None:
+        """Record whether Telegram confirmed the generation's reply (a missing row, e.g.
+        after /forget raced the reply, is not an error)."""
+        stmt = (
+            update(GenerationRow)
+            .where(GenerationRow.id == generation_id)
+            .values(delivered=delivered)
+        )
+        async with self._sessions() as session, session.begin():
+            await session.execute(stmt)
 
     async def user_history(self, user_id: int, limit: int = 10) -> list[Generation]:
         """The user's latest generations, newest first."""
@@ -124,6 +146,22 @@ class GenerationQueries(Queries):
         Keyset pagination with a short session per chunk: an export of any size never
         holds a transaction open while the caller writes the CSV.
         """
+        async for chunk in self.iter_generation_chunks(
+            user_id, model_version_id, since=since, chunk_size=chunk_size
+        ):
+            for generation in chunk:
+                yield generation
+
+    async def iter_generation_chunks(
+        self,
+        user_id: int | None = None,
+        model_version_id: int | None = None,
+        *,
+        since: datetime | None = None,
+        chunk_size: int = 500,
+    ) -> AsyncIterator[list[Generation]]:
+        """As :meth:`iter_generations`, one list per chunk (an export hands each chunk to
+        a thread to write, rather than crossing to it once per row)."""
         if chunk_size < 1:
             raise ValueError("chunk_size must be positive")
         filters = _generation_filters(user_id, model_version_id, since)
@@ -137,8 +175,8 @@ class GenerationQueries(Queries):
             )
             async with self._sessions() as session:
                 chunk = [_generation(row) for row in await session.scalars(stmt)]
-            for generation in chunk:
-                yield generation
+            if chunk:
+                yield chunk
             if len(chunk) < chunk_size:
                 return
             after = chunk[-1].id

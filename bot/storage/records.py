@@ -100,6 +100,7 @@ class Generation:
     model_version_id: int | None
     latency_ms: float
     created_at: datetime
+    delivered: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +184,7 @@ def _generation(row: GenerationRow) -> Generation:
         model_version_id=row.model_version_id,
         latency_ms=row.latency_ms,
         created_at=row.created_at,
+        delivered=row.delivered,
     )
 
 

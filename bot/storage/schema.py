@@ -28,6 +28,7 @@ from sqlalchemy import (
     TypeDecorator,
     false,
     text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -190,6 +191,10 @@ class GenerationRow(Base):
     )
     latency_ms: Mapped[float] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # Issue 9: whether Telegram confirmed every part of the reply. Stored False before
+    # sending and set True after, so a crash or a failed send in between reads as "not
+    # delivered", never as a delivery that did not happen.
+    delivered: Mapped[bool] = mapped_column(Boolean, server_default=true())
 
 
 class CorpusRow(Base):
