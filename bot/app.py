@@ -8,7 +8,6 @@ from typing import Any
 from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
 from telegram.error import TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -24,6 +23,7 @@ from bot.config import Settings
 from bot.handlers import access as access_handlers
 from bot.handlers import admin, user
 from bot.handlers.errors import on_error
+from bot.outgoing import FairRateLimiter
 from bot.retrain.manager import RetrainManager
 from bot.services import KEY, Services, set_services
 from bot.storage import Storage
@@ -108,7 +108,8 @@ def build_application(settings: Settings) -> AppType:
         .post_shutdown(on_shutdown)
     )
     if settings.rate_limit:
-        limiter: Any = AIORateLimiter(max_retries=3)  # typed for the builder's generics
+        # issue 11: per-chat pacing (Telegram's limits) and quiet chats before flooders.
+        limiter: Any = FairRateLimiter(max_retries=3)  # typed for the builder's generics
         builder = builder.rate_limiter(limiter)
     application = builder.build()
     application.bot_data["settings"] = settings
