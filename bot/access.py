@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import OrderedDict
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from telegram import Update
@@ -54,7 +55,8 @@ class AccessControl:
         self.allowed: set[int] = {r.user_id for r in rules if r.allowed}
         self.blocked: set[int] = {r.user_id for r in rules if r.blocked}
         self._noticed: OrderedDict[int, float] = OrderedDict()
-        self.refused = 0  # updates stopped, since start (for /stats)
+        self._refused_day = datetime.now(UTC).date()
+        self._refused = 0  # updates stopped on that day (for /stats)
 
     @classmethod
     async def load(cls, settings: Settings, storage: Storage) -> AccessControl:
@@ -70,6 +72,15 @@ class AccessControl:
         ):
             return Verdict.NOT_ALLOWED
         return Verdict.OK
+
+    def count_refusal(self) -> None:
+        today = datetime.now(UTC).date()
+        if today != self._refused_day:
+            self._refused_day, self._refused = today, 0
+        self._refused += 1
+
+    def refused_today(self) -> int:
+        return self._refused if self._refused_day == datetime.now(UTC).date() else 0
 
     def first_notice_today(self, user_id: int, now: float | None = None) -> bool:
         """True at most once per NOTICE_INTERVAL_S per user."""
@@ -124,7 +135,7 @@ async def gate(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     verdict = access.verdict(user.id)
     if verdict is Verdict.OK:
         return
-    access.refused += 1
+    access.count_refusal()
     if access.first_notice_today(user.id):
         log.info("refused an update from %s user %s", verdict.value, user.id)
         text = t(user.language_code, f"access_{verdict.value}")

@@ -170,3 +170,33 @@ async def test_with_the_default_limits_a_flood_gets_two_texts_and_one_notice(
         await h.api.wait_for_messages(flooder.chat_id, 3, timeout=60)
         flood = await settle_and_read(h, flooder)
         assert sum(map(is_generation, flood)) == 2 and len(flood) == 3, texts(flood)
+
+
+# ------------------------------------------------------------------------------ /stats
+
+
+async def test_stats_shows_refusals_by_limit_and_the_top_users_today(
+    tmp_path: Path, tiny_checkpoint_path: Path
+) -> None:
+    async with running_bot(
+        tmp_path, tiny_checkpoint_path, TINY_TEXT, user_max_pending=1, user_rate_per_minute=2
+    ) as h:
+        user, blocked, admin = h.api.user(2300), h.api.user(2301), h.api.user(ADMIN_ID)
+        h.api.inject_delay("sendChatAction", 1.5, times=1)
+        await h.api.send_text(user, "/write في الصباح")
+        await h.api.send_text(user, "/write في الصباح")  # over USER_MAX_PENDING
+        await h.api.wait_for_messages(user.chat_id, 2)
+        [second] = await h.ask(user, "/write في الصباح")
+        assert is_generation(second)
+        [rate] = await h.ask(user, "/write في الصباح")  # over USER_RATE_PER_MINUTE
+        assert "try again in" in (rate.text or "")
+        await h.ask(admin, "/block 2301")
+        await h.ask(blocked, "/start")
+        [stats] = await h.ask(admin, "/stats")
+        text = stats.text or ""
+        assert (
+            "Refused today (UTC): 1 over USER_MAX_PENDING, 1 over USER_RATE_PER_MINUTE, "
+            "1 blocked or not allowed; since start: 0 queue full" in text
+        ), text
+        assert "Top users today: 2300 (2)" in text
+        assert "In flight per user: none" in text

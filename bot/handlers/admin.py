@@ -16,6 +16,7 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.ext import ContextTypes
 
+from bot.fair_use import stats_lines as fair_use_stats
 from bot.handlers.common import lang_of, reply, reply_key
 from bot.parsing import command_argument, format_temperature
 from bot.retrain.corpora import read_stored, store_corpus, validate_text
@@ -406,10 +407,11 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         + ("n/a" if active.val_loss is None else f"{active.val_loss:.4f}")
     )
     engine = services.engine
+    fair_use = await fair_use_stats(services)  # issue 11: refusals, top users, queues
     await reply(
         update,
         f"Users: {users}\nGenerations: {today} today (UTC), {total} in total\n"
         f"Latency: {lat}\nActive model: {model}\n"
         f"Engine: {engine.active_requests} running, {engine.queue_depth} queued\n"
-        f"Training: {manager.status()}",
+        f"Training: {manager.status()}\n" + "\n".join(fair_use),
     )

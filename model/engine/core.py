@@ -100,6 +100,7 @@ class GenerationEngine:
         self.completed = 0
         self.chars_generated = 0
         self.evicted = 0  # waiting requests refused to make room for a lighter key's
+        self.refused_busy = 0  # requests refused at once, the queue being full
 
     # ---------------------------------------------------------------- properties
 
@@ -253,6 +254,7 @@ class GenerationEngine:
             if len(self._pending) >= self.max_queue + max(0, self.max_batch - self._active):
                 evicted = self._pending.evict_for(request.key)
                 if evicted is None:
+                    self.refused_busy += 1
                     raise EngineBusy()
                 evicted.cancelled = True
                 deliver(evicted, EngineBusy())
