@@ -3,6 +3,9 @@
     python -m benchmarks.bot_load burst [--users 200]     # engine row 4: one /write each
     python -m benchmarks.bot_load retrain [--users 40]    # /write latency with and without
                                                           # a training in the background
+    python -m benchmarks.bot_load flood [--users 50 --flood 200]
+                                        # 50 users' /write latency with and without one user
+                                        # sending 200 /write in the same second
 
 Each /write is timed from the moment the update is queued on the fake server to the
 moment the bot's reply arrives there, so it includes long polling, the handler, the
@@ -149,6 +152,85 @@ async def run_retrain(n_users: int, rounds: int) -> None:
     print(f"ratio with/without training: p50 {p50:.2f}x, p99 {p99:.2f}x")
 
 
+async def spread(api: FakeBotApi, sends: list[tuple[FakeUser, str]], seconds: float) -> list[float]:
+    """Send ``sends`` evenly over ``seconds``; the monotonic time of each send."""
+    start = time.monotonic()
+    times: list[float] = []
+    for i, (user, text) in enumerate(sends):
+        delay = start + seconds * i / len(sends) - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        times.append(time.monotonic())
+        await api.send_text(user, text)
+    return times
+
+
+@dataclass(frozen=True)
+class Phase:
+    latencies: list[float]
+    busy: int
+
+
+async def first_replies(
+    api: FakeBotApi, users: list[FakeUser], sent: dict[int, float], marks: dict[int, int]
+) -> Phase:
+    def all_answered() -> bool:
+        return all(len(api.messages_to(u.chat_id)) > marks[u.id] for u in users)
+
+    await api.wait_for(all_answered, timeout=600, description="every user's reply")
+    firsts = [api.messages_to(u.chat_id)[marks[u.id]] for u in users]
+    busy = sum("busy" in (m.text or "") for m in firsts)
+    return Phase([m.sent_at - sent[u.id] for u, m in zip(users, firsts, strict=True)], busy)
+
+
+async def run_flood(n_users: int, n_flood: int) -> None:
+    """The issue's scenario with the production defaults (rate limiting and per-user
+    limits on): the same users' latency without, then with, one user's flood."""
+    seed = "/write في الصباح"
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        prepare(workdir)
+        async with FakeBotApi(TEST_TOKEN) as api:
+            settings = make_settings(api, workdir, log_level="WARNING", rate_limit=True)
+            bot = RunningBot(settings)
+            await bot.start()
+            try:
+                users = [api.user(30_000 + i) for i in range(n_users)]
+                flooder = api.user(39_999)
+                await burst(api, [api.user(31_000 + i) for i in range(5)])  # warm-up
+                marks = {u.id: api.mark(u.chat_id) for u in users}
+                times = await spread(api, [(u, seed) for u in users], 1.0)
+                alone = await first_replies(
+                    api, users, {u.id: t for u, t in zip(users, times, strict=True)}, marks
+                )
+                await asyncio.sleep(3.0)  # let every chat's pacing window empty
+                marks = {u.id: api.mark(u.chat_id) for u in users}
+                mixed: list[tuple[FakeUser, str]] = [(flooder, seed)] * n_flood
+                step = max(1, n_flood // n_users)
+                for i, u in enumerate(users):  # the others interleaved through the second
+                    mixed.insert(i * (step + 1), (u, seed))
+                times = await spread(api, mixed, 1.0)
+                sent = {u.id: t for (u, _), t in zip(mixed, times, strict=True) if u is not flooder}
+                flooded = await first_replies(api, users, sent, marks)
+                await asyncio.sleep(3.0)
+                to_flooder = api.messages_to(flooder.chat_id)
+                texts = sum((m.raw_text or "").startswith("في") for m in to_flooder)
+            finally:
+                await bot.stop()
+    print(f"{HEADER}{'busy':>8}")
+    print(f"{row(f'{n_users} users, no flood', alone.latencies)}{alone.busy:>8}")
+    print(
+        f"{row(f'{n_users} users, one user sends {n_flood}', flooded.latencies)}{flooded.busy:>8}"
+    )
+    p50 = statistics.median(flooded.latencies) / statistics.median(alone.latencies)
+    p99 = percentile(flooded.latencies, 99) / percentile(alone.latencies, 99)
+    print(f"ratio with/without the flood: p50 {p50:.2f}x, p99 {p99:.2f}x (target p99 <= 2)")
+    print(
+        f"the flooder: {texts} texts and {len(to_flooder) - texts} other replies "
+        f"to {n_flood} /write"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     sub = parser.add_subparsers(dest="what", required=True)
@@ -157,10 +239,15 @@ def main() -> None:
     r = sub.add_parser("retrain")
     r.add_argument("--users", type=int, default=40)
     r.add_argument("--rounds", type=int, default=3)
+    f = sub.add_parser("flood")
+    f.add_argument("--users", type=int, default=50)
+    f.add_argument("--flood", type=int, default=200)
     args = parser.parse_args()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device cpu")
     if args.what == "burst":
         asyncio.run(run_burst(args.users))
+    elif args.what == "flood":
+        asyncio.run(run_flood(args.users, args.flood))
     else:
         asyncio.run(run_retrain(args.users, args.rounds))
 

@@ -5,22 +5,25 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
+from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
 from telegram.error import TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
     CommandHandler,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
+from bot import access as access_control
 from bot.bootstrap import ensure_active_model
 from bot.config import Settings
+from bot.handlers import access as access_handlers
 from bot.handlers import admin, user
 from bot.handlers.errors import on_error
+from bot.outgoing import FairRateLimiter
 from bot.request import RedactingRequest
 from bot.retrain.manager import RetrainManager
 from bot.services import KEY, Services, set_services
@@ -33,7 +36,8 @@ log = logging.getLogger(__name__)
 AppType = Application[Any, Any, Any, Any, Any, Any]
 
 USER_COMMANDS = ("write", "temp", "history", "forget", "help")
-ADMIN_COMMANDS = ("retrain", "models", "use", "generations", "export", "stats")
+ADMIN_COMMANDS: tuple[str, ...] = ("retrain", "models", "use", "generations", "export", "stats")
+ADMIN_COMMANDS += ("allow", "block", "unblock", "users")  # issue 11: access control
 
 
 async def set_commands(application: AppType) -> None:
@@ -73,6 +77,7 @@ async def on_startup(application: AppType) -> None:
         application,
         Services(settings=settings, storage=storage, engine=engine, retrain=retrain),
     )
+    await access_control.start(application.bot_data[KEY])  # issue 11: before any update
     await set_commands(application)
     log.info("ready: model version %s on %s", version, engine.device)
 
@@ -102,7 +107,8 @@ def build_application(settings: Settings) -> AppType:
         .post_shutdown(on_shutdown)
     )
     if settings.rate_limit:
-        limiter: Any = AIORateLimiter(max_retries=3)  # typed for the builder's generics
+        # issue 11: per-chat pacing (Telegram's limits) and quiet chats before flooders.
+        limiter: Any = FairRateLimiter(max_retries=3)  # typed for the builder's generics
         builder = builder.rate_limiter(limiter)
     application = builder.build()
     application.bot_data["settings"] = settings
@@ -139,5 +145,18 @@ def build_application(settings: Settings) -> AppType:
     application.add_handler(
         CallbackQueryHandler(admin.generations_button, pattern=r"^gen:\d+:(-|\d+):(-|\d+)$")
     )
+    # --- issue 11 (fair use): the access gate runs before every other handler.
+    application.add_handler(TypeHandler(Update, access_control.gate), group=-1)
+    for name, callback in {
+        "allow": access_handlers.allow,
+        "block": access_handlers.block,
+        "unblock": access_handlers.unblock,
+        "users": access_handlers.users,
+    }.items():
+        application.add_handler(CommandHandler(name, callback, filters=new))
+    application.add_handler(
+        CallbackQueryHandler(access_handlers.users_button, pattern=r"^users:[ab]:\d{1,9}$")
+    )
+    # --- end of issue 11
     application.add_error_handler(on_error)
     return application

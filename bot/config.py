@@ -74,6 +74,31 @@ class Settings(BaseSettings):
     # network blip at boot), and each attempt's connect/read timeout.
     startup_retry_s: float = Field(60.0, ge=0, le=3600)
     startup_timeout_s: float = Field(10.0, gt=0, le=300)
+    # --- issue 11 (fair use): per-user limits and access control; 0 means unlimited.
+    user_max_pending: int = Field(2, ge=0, le=1000)
+    user_rate_per_minute: int = Field(20, ge=0, le=100_000)
+    access: str = "open"
+    allowed_user_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+
+    @field_validator("access")
+    @classmethod
+    def _access_mode(cls, value: str) -> str:
+        mode = value.strip().lower()
+        if mode not in ("open", "allowlist"):
+            raise ValueError("must be open or allowlist")
+        return mode
+
+    @field_validator("allowed_user_ids", mode="before")
+    @classmethod
+    def _split_allowed_ids(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            parts = [p for p in re.split(r"[,\s]+", value.strip()) if p]
+            if not all(re.fullmatch(r"\d{1,19}", p) and int(p) < 2**63 for p in parts):
+                raise ValueError("expected comma-separated numeric Telegram user ids")
+            return frozenset(int(p) for p in parts)
+        return value
+
+    # --- end of issue 11
 
     @field_validator("webhook_url")
     @classmethod

@@ -75,6 +75,41 @@ EN: Final[dict[str, str]] = {
     "cmd_stats": "Admin: usage and model statistics",
     # --- issue 9 (surface hardening) ---
     "history_undelivered": "(not delivered: Telegram did not confirm this reply)",
+    # --- issue 11 (fair use)
+    "limit_pending": (
+        "You already have {count} texts being written; wait for them, then send the next one."
+    ),
+    "limit_rate": (
+        "You are sending requests faster than I can write (at most {rate} a minute). "
+        "Please try again in {seconds} s."
+    ),
+    "access_blocked": (
+        "Sorry, you can't use this bot. If you think this is a mistake, contact its operator."
+    ),
+    "access_not_allowed": "Sorry, this bot is private: only invited users can use it.",
+    "access_usage_allow": "Usage: /allow <user id>, e.g. /allow 123456789",
+    "access_usage_block": "Usage: /block <user id> [reason], e.g. /block 123456789 spam",
+    "access_usage_unblock": "Usage: /unblock <user id>, e.g. /unblock 123456789",
+    "access_allowed": "User {user_id} may use the bot now.",
+    "access_allowed_open": "User {user_id} is on the allow list (ACCESS=open: everyone may use "
+    "the bot anyway).",
+    "access_still_blocked": "Note: user {user_id} is still blocked; /unblock {user_id} lifts it.",
+    "access_blocked_done": "User {user_id} is blocked{reason}. Their messages are ignored now.",
+    "access_block_admin": "User {user_id} is an admin (ADMIN_IDS); admins can't be blocked.",
+    "access_unblocked": "User {user_id} is unblocked.",
+    "access_not_blocked": "User {user_id} was not blocked.",
+    "users_header": "Users {first}–{last} of {total}, most recently active first:",
+    "users_blocked_header": "Blocked users {first}–{last} of {total}:",
+    "users_none": "No users yet.",
+    "users_none_blocked": "No one is blocked.",
+    "users_item": "{user_id} · {name} · {generations} generations · last active {when}",
+    "users_item_blocked": "   blocked {when}: {reason}",
+    "users_never": "never",
+    "cmd_allow": "Admin: let a user in (ACCESS=allowlist)",
+    "cmd_block": "Admin: block a user",
+    "cmd_unblock": "Admin: unblock a user",
+    "cmd_users": "Admin: list users (or blocked ones)",
+    # --- end of issue 11
 }
 
 AR: Final[dict[str, str]] = {
@@ -128,6 +163,39 @@ AR: Final[dict[str, str]] = {
     "corpus_default": "نصوص عربية أصلية",
     # --- issue 9 (surface hardening) ---
     "history_undelivered": "(لم يصل: لم يؤكد تيليجرام وصول هذا الرد)",
+    # --- issue 11 (fair use)
+    "limit_pending": "لدي {count} نصوص أكتبها لك الآن؛ انتظرها ثم أرسل التالي.",
+    "limit_rate": (
+        "ترسل الطلبات أسرع مما أستطيع الكتابة (الحد {rate} في الدقيقة). "
+        "حاول مرة أخرى بعد {seconds} ثانية من فضلك."
+    ),
+    "access_blocked": "عذرا، لا يمكنك استخدام هذا البوت. إن كان هذا خطأ فتواصل مع مشغله.",
+    "access_not_allowed": "عذرا، هذا البوت خاص: يستخدمه المدعوون فقط.",
+    "access_usage_allow": "الاستخدام: /allow <رقم المستخدم>، مثلا: /allow 123456789",
+    "access_usage_block": "الاستخدام: /block <رقم المستخدم> [السبب]، مثلا: /block 123456789 spam",
+    "access_usage_unblock": "الاستخدام: /unblock <رقم المستخدم>، مثلا: /unblock 123456789",
+    "access_allowed": "يمكن للمستخدم {user_id} استخدام البوت الآن.",
+    "access_allowed_open": "أضيف المستخدم {user_id} إلى قائمة السماح (الوضع مفتوح: يستخدم "
+    "الجميع البوت على أي حال).",
+    "access_still_blocked": (
+        "ملاحظة: المستخدم {user_id} ما زال محظورا؛ /unblock {user_id} يرفع الحظر."
+    ),
+    "access_blocked_done": "حظرت المستخدم {user_id}{reason}. ستُتجاهل رسائله من الآن.",
+    "access_block_admin": "المستخدم {user_id} مشرف (ADMIN_IDS)؛ لا يمكن حظر المشرفين.",
+    "access_unblocked": "رفعت الحظر عن المستخدم {user_id}.",
+    "access_not_blocked": "المستخدم {user_id} لم يكن محظورا.",
+    "users_header": "المستخدمون {first}–{last} من {total}، الأحدث نشاطا أولا:",
+    "users_blocked_header": "المحظورون {first}–{last} من {total}:",
+    "users_none": "لا مستخدمين بعد.",
+    "users_none_blocked": "لا أحد محظور.",
+    "users_item": "{user_id} · {name} · {generations} نصا · آخر نشاط {when}",
+    "users_item_blocked": "   حُظر {when}: {reason}",
+    "users_never": "أبدا",
+    "cmd_allow": "للمشرف: اسمح لمستخدم (وضع القائمة)",
+    "cmd_block": "للمشرف: احظر مستخدما",
+    "cmd_unblock": "للمشرف: ارفع الحظر عن مستخدم",
+    "cmd_users": "للمشرف: قائمة المستخدمين (أو المحظورين)",
+    # --- end of issue 11
 }
 
 LANGUAGES: Final[dict[str, dict[str, str]]] = {"en": EN, "ar": AR}

@@ -99,3 +99,28 @@ def test_startup_retry_settings_have_bounded_defaults() -> None:
     assert loaded.startup_retry_s == 60 and loaded.startup_timeout_s == 10  # type: ignore[attr-defined]
     with pytest.raises(ConfigError, match=r"^STARTUP_TIMEOUT_S is malformed"):
         settings(bot_token=TOKEN, startup_timeout_s="0")
+
+
+# --- issue 11 (fair use)
+
+
+@pytest.mark.parametrize(
+    "field,value,expected",
+    [
+        ("access", "closed", "ACCESS is malformed: must be open or allowlist"),
+        ("allowed_user_ids", "12, @someone", "ALLOWED_USER_IDS is malformed"),
+        ("allowed_user_ids", "99999999999999999999", "ALLOWED_USER_IDS is malformed"),
+        ("user_max_pending", "-1", "USER_MAX_PENDING is malformed"),
+        ("user_rate_per_minute", "many", "USER_RATE_PER_MINUTE is malformed"),
+    ],
+)
+def test_bad_fair_use_settings_name_the_variable(field: str, value: str, expected: str) -> None:
+    with pytest.raises(ConfigError, match=f"^{expected}"):
+        settings(bot_token=TOKEN, **{field: value})
+
+
+def test_fair_use_defaults_and_an_allow_list() -> None:
+    loaded = settings(bot_token=TOKEN, access=" AllowList ", allowed_user_ids="5, 6")
+    assert loaded.access == "allowlist"  # type: ignore[attr-defined]
+    assert loaded.allowed_user_ids == frozenset({5, 6})  # type: ignore[attr-defined]
+    assert loaded.user_max_pending == 2 and loaded.user_rate_per_minute == 20  # type: ignore[attr-defined]

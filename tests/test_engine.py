@@ -15,9 +15,11 @@ from pathlib import Path
 import pytest
 import torch
 
-import model.engine as engine_module
+import model.engine.batch as engine_module
+import model.engine.requests as engine_requests
 from model.checkpoint import Checkpoint, load_checkpoint
 from model.engine import EngineBusy, EngineStopped, GenerationEngine, GenerationResult
+from model.engine.fair import FairQueue
 from model.errors import ModelError, SamplingError, SeedError
 from model.inference import StepWeights
 from model.network import CharGenerator
@@ -132,7 +134,7 @@ async def test_the_step_gives_a_row_the_same_bits_in_any_batch(trained_tiny: Tra
 def test_the_engines_in_place_noise_is_bit_for_bit_model_rng() -> None:
     keys = torch.stack([request_key(s) for s in (0, 1, 2**62 + 7, 12345, 99, 2**40)])
     steps = torch.randint(-60, 10_000, (6, 9))  # negative: rows still priming
-    hasher = engine_module._NoiseHasher(8, 9, 43, torch.device("cpu"))
+    hasher = engine_module.NoiseHasher(8, 9, 43, torch.device("cpu"))
     out = torch.empty(6, 9, 43)
     hasher(keys, steps, out)
     assert torch.equal(out, gumbel_noise(keys.unsqueeze(1), steps, 43))
@@ -382,11 +384,11 @@ async def test_a_caller_that_times_out_does_not_disturb_the_others(
 async def test_a_failing_step_fails_its_requests_and_the_engine_keeps_serving(
     engine: GenerationEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(self: engine_module._Group) -> None:
+    def broken(self: engine_module.Group) -> None:
         raise RuntimeError("out of memory (simulated)")
 
     with monkeypatch.context() as patch:
-        patch.setattr(engine_module._Group, "step", broken)
+        patch.setattr(engine_module.Group, "step", broken)
         with pytest.raises(ModelError, match="generation failed"):
             await engine.generate("في", 1.0, 20)
     assert engine.active_requests == 0
@@ -413,7 +415,7 @@ async def test_a_cuda_checkpoint_on_a_cpu_host_runs_on_the_cpu(
 class _EagerGraph:
     """Stands in for a captured CUDA graph: replay runs the captured body eagerly."""
 
-    def __init__(self, group: engine_module._Group, rows: int) -> None:
+    def __init__(self, group: engine_module.Group, rows: int) -> None:
         self.group, self.rows = group, rows
 
     def replay(self) -> None:
@@ -440,13 +442,13 @@ async def test_the_graph_step_gives_the_text_of_model_sample(
     # eagerly on the CPU.
     captured: list[int] = []
 
-    def capture(group: engine_module._Group, rows: int) -> _EagerGraph:
+    def capture(group: engine_module.Group, rows: int) -> _EagerGraph:
         captured.append(rows)
         graph = group.graphs[rows] = _EagerGraph(group, rows)
         return graph
 
-    monkeypatch.setattr(engine_module, "_graphs_available", lambda device: True)
-    monkeypatch.setattr(engine_module._Group, "_capture", capture)
+    monkeypatch.setattr(engine_module, "graphs_available", lambda device: True)
+    monkeypatch.setattr(engine_module.Group, "_capture", capture)
     async with GenerationEngine(Checkpoint.from_result(trained_tiny), 1, max_batch=64) as eng:
         await _mixed_requests(eng, trained_tiny)
         group = next(iter(eng._groups.values()))
@@ -459,9 +461,129 @@ async def test_a_failed_graph_capture_falls_back_to_the_eager_step(
     trained_tiny: TrainResult, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     # On this CPU-only host the real capture fails at its first CUDA call.
-    monkeypatch.setattr(engine_module, "_graphs_available", lambda device: True)
+    monkeypatch.setattr(engine_module, "graphs_available", lambda device: True)
     async with GenerationEngine(Checkpoint.from_result(trained_tiny), 1, max_batch=64) as eng:
         await _mixed_requests(eng, trained_tiny)
         group = next(iter(eng._groups.values()))
         assert group.graphs_broken and not group.graphs
     assert "CUDA graph capture failed" in caplog.text
+
+
+# ------------------------------------------------------------------------ fair admission
+
+
+def _queued(key: object) -> engine_requests.Request:
+    loop = asyncio.new_event_loop()
+    try:
+        future: asyncio.Future[GenerationResult] = loop.create_future()
+    finally:
+        loop.close()
+    return engine_requests.Request(None, None, 1.0, 1, 0, 0, future, key)  # type: ignore[arg-type]
+
+
+def test_the_fair_queue_serves_keys_round_robin() -> None:
+    queue = FairQueue()
+    flood = [_queued("flooder") for _ in range(5)]
+    for r in flood:
+        queue.push(r)
+    other = _queued("other")
+    queue.push(other)
+    late = _queued("late")
+    queue.push(late)
+    order = [queue.pop() for _ in range(len(queue))]
+    # One of the flooder's, then each other key's first, then the flooder's backlog.
+    assert order == [flood[0], other, late, *flood[1:]]
+    anonymous = [_queued(None) for _ in range(3)]
+    for r in anonymous:
+        queue.push(r)
+    assert [queue.pop() for _ in range(3)] == anonymous  # no key: first in, first out
+
+
+def test_a_full_fair_queue_gives_up_the_heaviest_keys_newest() -> None:
+    queue = FairQueue()
+    heavy = [_queued("heavy") for _ in range(3)]
+    for r in heavy:
+        queue.push(r)
+    assert queue.evict_for("light") is heavy[2]  # 3 waiting against 0
+    queue.push(_queued("light"))
+    # 2 against 1: giving one up would only swap who is heavier, so the newcomer is refused.
+    assert queue.evict_for("light") is None
+    assert [queue.pop() for _ in range(len(queue))][::2] == heavy[:2]
+
+
+async def test_a_users_backlog_delays_another_users_request_by_one_round(
+    trained_tiny: TrainResult,
+) -> None:
+    eng = GenerationEngine(Checkpoint.from_result(trained_tiny), 1, max_batch=1, max_queue=100)
+    await eng.start()
+    finished: list[str] = []
+
+    async def one(key: str, length: int) -> None:
+        await eng.generate("في", 1.0, length, key=key)
+        finished.append(key)
+
+    try:
+        blocker = asyncio.create_task(one("blocker", 2_000))
+        await wait_for(lambda: eng.active_requests == 1)
+        flood = [asyncio.create_task(one("flooder", 5)) for _ in range(20)]
+        await wait_for(lambda: eng.queue_depth == 20)
+        others = [asyncio.create_task(one(f"user{i}", 5)) for i in range(3)]
+        await asyncio.gather(blocker, *flood, *others)
+    finally:
+        await eng.stop(drain=False)
+    # After the blocker: one flooder's request per round, then each user's first.
+    assert finished[:5] == ["blocker", "flooder", "user0", "user1", "user2"]
+    assert finished[5:] == ["flooder"] * 19
+
+
+async def test_a_full_queue_refuses_the_flooders_newest_request_not_a_light_user(
+    trained_tiny: TrainResult,
+) -> None:
+    eng = GenerationEngine(Checkpoint.from_result(trained_tiny), 1, max_batch=1, max_queue=3)
+    await eng.start()
+    try:
+        running = asyncio.create_task(eng.generate("في", 1.0, 10_000, key="someone"))
+        await wait_for(lambda: eng.active_requests == 1)
+        flood = [asyncio.create_task(eng.generate("في", 1.0, 5, key="flooder")) for _ in range(3)]
+        await wait_for(lambda: eng.queue_depth == 3)
+        with pytest.raises(EngineBusy):  # the flooder's fourth: the queue is full
+            await eng.generate("في", 1.0, 5, key="flooder")
+        light = asyncio.create_task(eng.generate("في", 1.0, 5, key="light"))
+        with pytest.raises(EngineBusy):  # the flooder's newest made room for it
+            await flood[2]
+        assert eng.queue_depth_by_key() == {"flooder": 2, "light": 1}
+        second = asyncio.create_task(eng.generate("في", 1.0, 5, key="second"))
+        with pytest.raises(EngineBusy):
+            await flood[1]
+        # Now every key has one waiting: a tie refuses the newcomer.
+        with pytest.raises(EngineBusy):
+            await eng.generate("في", 1.0, 5, key="third")
+        assert eng.evicted == 2
+        assert eng.queue_depth_by_key() == {"flooder": 1, "light": 1, "second": 1}
+    finally:
+        await eng.stop(drain=False)
+    for task in (running, flood[0], light, second):
+        with pytest.raises(EngineStopped):
+            await task
+
+
+async def test_a_caller_that_gives_up_while_waiting_leaves_the_queue(
+    trained_tiny: TrainResult,
+) -> None:
+    eng = GenerationEngine(Checkpoint.from_result(trained_tiny), 1, max_batch=1, max_queue=5)
+    await eng.start()
+    try:
+        running = asyncio.create_task(eng.generate("في", 1.0, 10_000, key="a"))
+        await wait_for(lambda: eng.active_requests == 1)
+        waiting = asyncio.create_task(eng.generate("في", 1.0, 5, key="b"))
+        await wait_for(lambda: eng.queue_depth == 1)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        assert eng.queue_depth == 0 and eng.queue_depth_by_key() == {}
+        running.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await running
+        assert len((await eng.generate("في", 1.0, 5, key="c")).continuation) == 5
+    finally:
+        await eng.stop(drain=False)

@@ -784,3 +784,34 @@ async def test_a_bot_lifetime_round_trips_through_storage(database_url: str) -> 
             assert (await session.scalars(select(UserRow.id))).all() == [10]
     finally:
         await storage.close()
+
+
+# --- issue 11 (fair use): access decisions and user listings, on both databases
+
+
+async def test_access_decisions_round_trip_and_listings_count_generations(
+    storage: Storage,
+) -> None:
+    await storage.upsert_user(1, "Ann", username="ann")
+    await storage.upsert_user(2, "Bob")
+    for _ in range(3):
+        await storage.add_generation(
+            user_id=1, chat_id=1, seed="s", temperature=1.0, length=1, output="so",
+            model_version_id=None, latency_ms=1.0,
+        )  # fmt: skip
+    rule, before = await storage.set_access(3, changed_by=9, blocked=True, reason="spam")
+    assert before is None and rule.blocked and rule.reason == "spam" and rule.blocked_at
+    await storage.set_access(2, changed_by=9, allowed=True)
+    rules = {r.user_id: r for r in await storage.access_rules()}
+    assert rules[2].allowed and not rules[2].blocked and rules[3].blocked
+    assert await storage.count_user_summaries() == 2
+    assert await storage.count_user_summaries(blocked_only=True) == 1
+    everyone = {u.user_id: u for u in await storage.user_summaries(0, 10)}
+    assert everyone[1].generations == 3 and everyone[1].username == "ann"
+    assert everyone[2].generations == 0 and not everyone[2].blocked
+    [blocked] = await storage.user_summaries(0, 10, blocked_only=True)
+    assert blocked.user_id == 3 and blocked.first_name is None and blocked.reason == "spam"
+    assert await storage.top_users_since(datetime.now(UTC) - timedelta(hours=1)) == [(1, 3)]
+    after, before = await storage.set_access(3, changed_by=9, blocked=False)
+    assert before is not None and before.blocked and not after.blocked and after.reason is None
+    assert 3 not in {r.user_id for r in await storage.access_rules()}

@@ -18,6 +18,7 @@ from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot.display import one_line
+from bot.fair_use import stats_lines as fair_use_stats
 from bot.handlers.common import lang_of, reply, reply_key
 from bot.parsing import NotAnId, command_argument, format_temperature, parse_id
 from bot.retrain.cleanup import collect_corpus
@@ -470,10 +471,11 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         + ("n/a" if active.val_loss is None else f"{active.val_loss:.4f}")
     )
     engine = services.engine
+    fair_use = await fair_use_stats(services)  # issue 11: refusals, top users, queues
     await reply(
         update,
         f"Users: {users}\nGenerations: {today} today (UTC), {total} in total\n"
         f"Latency: {lat}\nActive model: {model}\n"
         f"Engine: {engine.active_requests} running, {engine.queue_depth} queued\n"
-        f"Training: {manager.status()}",
+        f"Training: {manager.status()}\n" + "\n".join(fair_use),
     )

@@ -8,6 +8,7 @@ import time
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
+from bot import limits
 from bot.display import one_line, printable
 from bot.handlers.common import lang_of, remember_user, reply, reply_key, send_reply, typing
 from bot.parsing import NotANumber, command_argument, format_temperature, parse_number
@@ -71,6 +72,8 @@ async def write(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     user, chat, message = update.effective_user, update.effective_chat, update.effective_message
     if user is None or chat is None or message is None:
         return
+    if not await limits.admit(update, context):  # issue 11: per-user limits, told once
+        return
     seed = command_argument(message)
     if not seed:
         await reply_key(update, "write_usage")
@@ -84,7 +87,7 @@ async def write(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     typing_task = typing(update)  # best effort, in the background
     length = services.settings.default_length
     try:
-        result = await services.engine.generate(seed, temperature, length)
+        result = await services.engine.generate(seed, temperature, length, key=user.id)
     except SeedError:  # checked by the engine against the vocabulary of the model serving
         await reply_key(update, "seed_unknown")
         return

@@ -239,3 +239,31 @@ def _training_run(row: TrainingRunRow) -> TrainingRun:
         checkpoint_sha256=row.checkpoint_sha256,
         outcome_sent_at=row.outcome_sent_at,
     )
+
+
+# --- issue 11 (fair use): access control
+
+
+@dataclass(frozen=True, slots=True)
+class AccessRule:
+    """An admin's decision about one user id: on the allow list, blocked, or both."""
+
+    user_id: int
+    allowed: bool
+    blocked: bool
+    reason: str | None
+    blocked_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class UserSummary:
+    """One line of /users: who, how much they used the bot, and whether they are blocked."""
+
+    user_id: int
+    first_name: str | None  # None: blocked before ever writing to the bot
+    username: str | None
+    generations: int
+    last_active: datetime | None
+    blocked: bool
+    reason: str | None
+    blocked_at: datetime | None

@@ -251,3 +251,24 @@ class TrainingRunRow(Base):
 
 
 metadata = Base.metadata
+
+
+# --- issue 11 (fair use): access control
+
+
+class UserAccessRow(Base):
+    """Admins' access decisions: the allow list (``ACCESS=allowlist``) and blocks.
+
+    Keyed by Telegram user id and not a foreign key to ``users``: an admin may allow or
+    block an id that has never written to the bot, and ``/forget`` must not lift a block.
+    """
+
+    __tablename__ = "user_access"
+
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    allowed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    blocked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    reason: Mapped[str | None] = mapped_column(Text)
+    blocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    changed_by: Mapped[int | None] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -1,18 +1,22 @@
-"""Users and their preferences."""
+"""Users and their preferences; admins' access decisions (allow list, blocks) and listings."""
 
 from __future__ import annotations
 
 import math
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, delete, func, select
 
 from bot.storage.records import (
+    AccessRule,
     User,
+    UserSummary,
     _user,
 )
 from bot.storage.schema import (
     GenerationRow,
+    UserAccessRow,
     UserRow,
     utcnow,
 )
@@ -114,3 +118,118 @@ class UserQueries(Queries):
     async def count_users(self) -> int:
         async with self._sessions() as session:
             return (await session.scalar(select(func.count()).select_from(UserRow))) or 0
+
+    # --- issue 11 (fair use): access control and listings
+
+    async def access_rules(self) -> list[AccessRule]:
+        """Every allowed or blocked id (loaded once at start; the gate keeps them in memory)."""
+        async with self._sessions() as session:
+            rows = await session.scalars(
+                select(UserAccessRow).where(UserAccessRow.allowed | UserAccessRow.blocked)
+            )
+            return [_rule(row) for row in rows]
+
+    async def set_access(
+        self,
+        user_id: int,
+        *,
+        changed_by: int | None,
+        allowed: bool | None = None,
+        blocked: bool | None = None,
+        reason: str | None = None,
+    ) -> tuple[AccessRule, AccessRule | None]:
+        """Change what is given (None: unchanged); returns the rule after and before."""
+        now = utcnow()
+        async with self._sessions() as session, session.begin():
+            row = await session.get(UserAccessRow, user_id, with_for_update=True)
+            before = None if row is None else _rule(row)
+            if row is None:
+                row = UserAccessRow(user_id=user_id, allowed=False, blocked=False)
+                session.add(row)
+            if allowed is not None:
+                row.allowed = allowed
+            if blocked is not None:
+                if blocked:
+                    row.reason = reason
+                    if not row.blocked:
+                        row.blocked_at = now
+                else:
+                    row.reason = row.blocked_at = None
+                row.blocked = blocked
+            row.changed_by, row.updated_at = changed_by, now
+            await session.flush()
+            return _rule(row), before
+
+    def _summaries(self, blocked_only: bool) -> Any:  # a Select of the summary columns
+        counts = (
+            select(GenerationRow.user_id, func.count().label("n"))
+            .group_by(GenerationRow.user_id)
+            .subquery()
+        )
+        n = func.coalesce(counts.c.n, 0)
+        if blocked_only:
+            return (
+                select(UserAccessRow.user_id, UserRow.first_name, UserRow.username, n,
+                       UserRow.updated_at, UserAccessRow.blocked, UserAccessRow.reason,
+                       UserAccessRow.blocked_at)
+                .select_from(UserAccessRow)
+                .outerjoin(UserRow, UserRow.id == UserAccessRow.user_id)
+                .outerjoin(counts, counts.c.user_id == UserAccessRow.user_id)
+                .where(UserAccessRow.blocked)
+                .order_by(UserAccessRow.blocked_at.desc(), UserAccessRow.user_id)
+            )  # fmt: skip
+        return (
+            select(UserRow.id, UserRow.first_name, UserRow.username, n, UserRow.updated_at,
+                   func.coalesce(UserAccessRow.blocked, False), UserAccessRow.reason,
+                   UserAccessRow.blocked_at)
+            .select_from(UserRow)
+            .outerjoin(UserAccessRow, UserAccessRow.user_id == UserRow.id)
+            .outerjoin(counts, counts.c.user_id == UserRow.id)
+            .order_by(UserRow.updated_at.desc(), UserRow.id)
+        )  # fmt: skip
+
+    async def count_user_summaries(self, blocked_only: bool = False) -> int:
+        async with self._sessions() as session:
+            if blocked_only:
+                query = select(func.count()).where(UserAccessRow.blocked)
+            else:
+                query = select(func.count()).select_from(UserRow)
+            return (await session.scalar(query)) or 0
+
+    async def user_summaries(
+        self, offset: int, limit: int, blocked_only: bool = False
+    ) -> list[UserSummary]:
+        """Users, most recently active first (or blocked ones, newest block first)."""
+        async with self._sessions() as session:
+            rows = await session.execute(self._summaries(blocked_only).offset(offset).limit(limit))
+            return [
+                UserSummary(
+                    user_id=uid, first_name=first, username=username, generations=int(count),
+                    last_active=active, blocked=bool(blocked), reason=reason,
+                    blocked_at=blocked_at,
+                )
+                for uid, first, username, count, active, blocked, reason, blocked_at in rows
+            ]  # fmt: skip
+
+    async def top_users_since(self, since: datetime, limit: int = 5) -> list[tuple[int, int]]:
+        """(user id, generations) of the users with the most generations since ``since``."""
+        n = func.count().label("n")
+        async with self._sessions() as session:
+            rows = await session.execute(
+                select(GenerationRow.user_id, n)
+                .where(GenerationRow.created_at >= since)
+                .group_by(GenerationRow.user_id)
+                .order_by(n.desc(), GenerationRow.user_id)
+                .limit(limit)
+            )
+            return [(int(uid), int(count)) for uid, count in rows]
+
+
+def _rule(row: UserAccessRow) -> AccessRule:
+    return AccessRule(
+        user_id=row.user_id,
+        allowed=row.allowed,
+        blocked=row.blocked,
+        reason=row.reason,
+        blocked_at=row.blocked_at,
+    )

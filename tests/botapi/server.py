@@ -391,6 +391,10 @@ class FakeBotApi:
         self._blocked: set[int] = set()
         self._injected: dict[str, list[ApiError]] = {}
         self._delays: dict[str, list[float]] = {}
+        # Flood control as Telegram documents it (enforce_flood_limits); off by default.
+        self._flood_limits: dict[str, tuple[int, float]] | None = None
+        self._flood_sent: dict[int | str, list[float]] = {}
+        self.flood_refusals: list[ApiCall] = []
 
         # Updates stay here until confirmed (getUpdates offset) or delivered (webhook).
         self._pending: list[JsonDict] = []
@@ -663,6 +667,46 @@ class FakeBotApi:
         injected error, so a slow 500 is ``inject_delay`` plus ``inject_error``."""
         self._delays.setdefault(method.lower(), []).extend([seconds] * times)
 
+    FLOOD_METHODS = frozenset(
+        {"sendmessage", "senddocument", "sendphoto", "editmessagetext", "editmessagecaption",
+         "editmessagereplymarkup"}
+    )  # fmt: skip
+
+    def enforce_flood_limits(
+        self,
+        private: tuple[int, float] = (3, 3.0),
+        group: tuple[int, float] = (20, 60.0),
+        overall: tuple[int, float] = (30, 1.0),
+    ) -> None:
+        """Answer 429 (retry_after 1) to a message that would make a chat (or the bot as a
+        whole) exceed ``(messages, seconds)`` in any sliding window of arrival times, as
+        Telegram's flood control does; refused calls are listed in ``flood_refusals``."""
+        self._flood_limits = {"private": private, "group": group, "overall": overall}
+
+    def _check_flood(self, call: ApiCall) -> None:
+        limits = self._flood_limits
+        if limits is None or call.method.lower() not in self.FLOOD_METHODS:
+            return
+        raw = call.params.get("chat_id")
+        if raw is None:
+            return
+        try:
+            chat: int | str = int(raw)
+        except (TypeError, ValueError):
+            chat = str(raw)
+        kind = "private" if isinstance(chat, int) and chat > 0 else "group"
+        scopes: list[tuple[int | str, tuple[int, float]]] = [
+            (chat, limits[kind]),
+            ("*overall*", limits["overall"]),
+        ]
+        for scope, (count, seconds) in scopes:
+            recent = [t for t in self._flood_sent.get(scope, []) if call.time - t < seconds]
+            if len(recent) >= count:
+                self.flood_refusals.append(call)
+                raise ApiError(429, "Too Many Requests: retry after 1", retry_after=1)
+        for scope, _ in scopes:
+            self._flood_sent.setdefault(scope, []).append(call.time)
+
     def injected_left(self, method: str) -> int:
         """How many injected errors for ``method`` have not been served yet."""
         return len(self._injected.get(method.lower(), []))
@@ -890,6 +934,7 @@ class FakeBotApi:
             injected = self._injected.get(call.method.lower())
             if injected:
                 raise injected.pop(0)
+            self._check_flood(call)
             result = await entry[1](_Params(call.params, call.files))
         except ApiError as error:
             call.status, call.error = error.error_code, error.description

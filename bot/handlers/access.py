@@ -1,0 +1,142 @@
+"""Admin commands for access control: /allow, /block, /unblock, /users (issue 11).
+
+Each parses its argument, calls :mod:`bot.access` (which keeps memory and the database
+in step), and replies. Every one is refused for non-admins by ``admin_only``.
+"""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import ContextTypes
+
+from bot.access import access_of
+from bot.handlers.admin import admin_only
+from bot.handlers.common import lang_of, reply_key
+from bot.parsing import command_argument
+from bot.services import Services, get_services
+from bot.storage.records import UserSummary
+from bot.texts import t
+
+USERS_PAGE_SIZE = 10
+MAX_REASON_CHARS = 200
+_MAX_ID = 2**63 - 1
+
+
+def _parse_id(raw: str) -> int | None:
+    """A Telegram id: decimal digits of any script (not superscripts), 1 to 2**63-1.
+
+    Private until issue 9's ``bot.parsing.parse_id`` lands; then the two are unified."""
+    raw = raw.strip()
+    if not raw or len(raw) > 19 or not raw.isdecimal():
+        return None
+    value = int(raw)
+    return value if 0 < value <= _MAX_ID else None
+
+
+def _id_and_rest(update: Update) -> tuple[int | None, str]:
+    message = update.effective_message
+    words = command_argument(message).split(maxsplit=1) if message is not None else []
+    if not words:
+        return None, ""
+    return _parse_id(words[0]), words[1] if len(words) > 1 else ""
+
+
+@admin_only
+async def allow(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    services, admin = get_services(context), update.effective_user
+    user_id, _ = _id_and_rest(update)
+    if user_id is None or admin is None:
+        await reply_key(update, "access_usage_allow")
+        return
+    access = access_of(services)
+    await access.allow(services.storage, user_id, admin.id)
+    key = "access_allowed" if services.settings.access == "allowlist" else "access_allowed_open"
+    await reply_key(update, key, user_id=user_id)
+    if user_id in access.blocked:
+        await reply_key(update, "access_still_blocked", user_id=user_id)
+
+
+@admin_only
+async def block(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    services, admin = get_services(context), update.effective_user
+    user_id, raw_reason = _id_and_rest(update)
+    if user_id is None or admin is None:
+        await reply_key(update, "access_usage_block")
+        return
+    if services.settings.is_admin(user_id):
+        await reply_key(update, "access_block_admin", user_id=user_id)
+        return
+    printable = "".join(c for c in raw_reason if c.isprintable() or c.isspace())
+    reason = " ".join(printable.split())[:MAX_REASON_CHARS] or None
+    await access_of(services).block(services.storage, user_id, reason, admin.id)
+    await reply_key(
+        update, "access_blocked_done", user_id=user_id, reason=f" ({reason})" if reason else ""
+    )
+
+
+@admin_only
+async def unblock(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    services, admin = get_services(context), update.effective_user
+    user_id, _ = _id_and_rest(update)
+    if user_id is None or admin is None:
+        await reply_key(update, "access_usage_unblock")
+        return
+    lifted = await access_of(services).unblock(services.storage, user_id, admin.id)
+    await reply_key(update, "access_unblocked" if lifted else "access_not_blocked", user_id=user_id)
+
+
+def _line(lang: str | None, u: UserSummary) -> str:
+    name = u.first_name or "?"
+    if u.username:
+        name += f" @{u.username}"
+    when = u.last_active.strftime("%Y-%m-%d %H:%M") if u.last_active else t(lang, "users_never")
+    line = t(lang, "users_item", user_id=u.user_id, name=name, generations=u.generations, when=when)
+    if u.blocked:
+        blocked_at = u.blocked_at.strftime("%Y-%m-%d") if u.blocked_at else "?"
+        line += "\n" + t(lang, "users_item_blocked", when=blocked_at, reason=u.reason or "—")
+    return line
+
+
+async def _users_page(
+    services: Services, lang: str | None, offset: int, blocked_only: bool
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    storage = services.storage
+    total = await storage.count_user_summaries(blocked_only)
+    rows = await storage.user_summaries(offset, USERS_PAGE_SIZE, blocked_only)
+    if not rows:
+        return t(lang, "users_none_blocked" if blocked_only else "users_none"), None
+    last = offset + len(rows)
+    header = "users_blocked_header" if blocked_only else "users_header"
+    lines = [t(lang, header, first=offset + 1, last=last, total=total)]
+    lines += [_line(lang, u) for u in rows]
+    which = "b" if blocked_only else "a"
+    buttons = []
+    if offset > 0:
+        previous = max(0, offset - USERS_PAGE_SIZE)
+        buttons.append(InlineKeyboardButton("◀", callback_data=f"users:{which}:{previous}"))
+    if last < total:
+        buttons.append(InlineKeyboardButton("▶", callback_data=f"users:{which}:{last}"))
+    return "\n".join(lines)[:4096], InlineKeyboardMarkup([buttons]) if buttons else None
+
+
+@admin_only
+async def users(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    services, message = get_services(context), update.effective_message
+    if message is None:
+        return
+    blocked_only = command_argument(message).strip().lower() == "blocked"
+    text, markup = await _users_page(services, lang_of(update), 0, blocked_only)
+    await message.reply_text(text, reply_markup=markup, do_quote=False)
+
+
+@admin_only
+async def users_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    if query is None or query.data is None:
+        return
+    await query.answer()
+    _, which, offset = query.data.split(":")
+    text, markup = await _users_page(
+        get_services(context), lang_of(update), int(offset), which == "b"
+    )
+    await query.edit_message_text(text, reply_markup=markup)
