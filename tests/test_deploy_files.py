@@ -518,3 +518,58 @@ def test_entrypoint_stops_when_migrations_fail(tmp_path: Path) -> None:
     assert "must not run" not in run.stdout
     assert run.stdout.startswith("error: migrating postgresql+asyncpg://bot:***@")
     assert "secret" not in run.stdout + run.stderr
+
+
+# ---------------------------------------------- issue 15: a bad setting in the container
+
+
+def _entrypoint_env(tmp_path: Path, **settings: str) -> dict[str, str]:
+    """The host's environment minus every bot setting, plus ``settings``."""
+    names = {name.upper() for name in Settings.model_fields}
+    env = {k: v for k, v in os.environ.items() if k not in names | {"SKIP_MIGRATIONS"}}
+    env.update(
+        PYTHONPATH=str(ROOT),
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'var' / 'bot.db'}",
+        **settings,
+    )
+    return env
+
+
+@pytest.mark.parametrize(
+    ("settings", "named"),
+    [
+        ({}, "BOT_TOKEN is not set"),
+        ({"BOT_TOKEN": ""}, "BOT_TOKEN is not set"),
+        (
+            {"BOT_TOKEN": "123456789:" + "x" * 35, "DEFAULT_TEMPERATURE": "warm"},
+            "DEFAULT_TEMPERATURE",
+        ),
+    ],
+)
+def test_the_default_command_with_a_bad_setting_prints_one_line_and_migrates_nothing(
+    tmp_path: Path, settings: dict[str, str], named: str
+) -> None:
+    # `docker run` of the image without a token: the operator sees the one line that says
+    # what to fix, not the migrations' log first, and no database is created for nothing.
+    run = subprocess.run(
+        [str(ENTRYPOINT)],  # no arguments: the image's CMD, `python -m bot`
+        cwd=tmp_path, env=_entrypoint_env(tmp_path, **settings),
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    output = (run.stdout + run.stderr).splitlines()
+    assert run.returncode == 2, output
+    assert len(output) == 1 and output[0].startswith("error: ") and named in output[0], output
+    assert not (tmp_path / "var" / "bot.db").exists()
+    assert "x" * 35 not in run.stdout + run.stderr
+
+
+def test_other_commands_need_no_token(tmp_path: Path) -> None:
+    # `docker compose run --rm bot python -m model eval ...` is not the bot: no token needed.
+    run = subprocess.run(
+        [str(ENTRYPOINT), "python", "-c", "print('ran')"],
+        cwd=tmp_path, env=_entrypoint_env(tmp_path),
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stdout.splitlines()[-1] == "ran"
