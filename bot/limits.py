@@ -24,6 +24,8 @@ import asyncio
 import math
 import time
 from collections import Counter
+from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Protocol
@@ -163,20 +165,39 @@ def counters_of(services: Services) -> Counters:
 
 
 _releases: set[asyncio.Task[None]] = set()
+# The release of the slot held by the update this task handles (each handler runs in its
+# own task, and so in its own copy of the context).
+_held: ContextVar[Callable[[], None] | None] = ContextVar("held_pending_slot", default=None)
 
 
 def _release_when_done(counters: Counters, user_id: int) -> None:
-    """Give the slot back when the task handling this update ends, however it ends."""
+    """Give the slot back at :func:`written`, or when the task handling this update ends,
+    however it ends, whichever comes first."""
     task = asyncio.current_task()
     if task is None:  # pragma: no cover - handlers always run in a task
         return
+    released = False
 
-    def release(_: object) -> None:
+    def release(_: object = None) -> None:
+        nonlocal released
+        if released:
+            return
+        released = True
         releasing = asyncio.get_running_loop().create_task(counters.end(user_id))
         _releases.add(releasing)
         releasing.add_done_callback(_releases.discard)
 
+    _held.set(release)
     task.add_done_callback(release)
+
+
+def written() -> None:
+    """The text of this update has been sent: it no longer counts as being written, even
+    while the handler still records its delivery (a user who got their text and sends the
+    next one at once must not be told to wait)."""
+    release = _held.get()
+    if release is not None:
+        release()
 
 
 async def admit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from bot.limits import counters_of
 from bot.storage.schema import GenerationRow
 from tests.botapi import FakeUser, SentMessage
 from tests.conftest import TINY_TEXT
@@ -41,6 +42,15 @@ async def settle_and_read(h: Harness, user: FakeUser, since: int = 0) -> list[Se
     return h.api.messages_to(user.chat_id)[since:]
 
 
+async def until_nothing_in_flight(h: Harness) -> None:
+    counters = counters_of(h.services)
+    for _ in range(2000):
+        if not await counters.pending_by_user():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("texts still in flight")
+
+
 def texts(messages: list[SentMessage]) -> list[str]:
     return [m.text or "" for m in messages]
 
@@ -59,8 +69,9 @@ async def test_past_max_pending_the_user_is_told_once_and_nothing_is_stored(
         tmp_path, tiny_checkpoint_path, TINY_TEXT, user_max_pending=2, user_rate_per_minute=0
     ) as h:
         user = h.api.user(2001)
-        # Both admitted /write hold their slot in "typing" for a while: deterministic overlap.
-        h.api.inject_delay("sendChatAction", 1.5, times=2)
+        # Both admitted /write hold their slot until their text is sent: slow replies (the
+        # notice's too) make the overlap deterministic.
+        h.api.inject_delay("sendMessage", 1.5, times=3)
         for _ in range(6):
             await h.api.send_text(user, "/write في الصباح")
         await h.api.wait_for_messages(user.chat_id, 3, timeout=60)
@@ -104,7 +115,7 @@ async def test_admins_are_exempt_from_the_per_user_limits(
         tmp_path, tiny_checkpoint_path, TINY_TEXT, user_max_pending=1, user_rate_per_minute=1
     ) as h:
         admin = h.api.user(ADMIN_ID)
-        h.api.inject_delay("sendChatAction", 1.0, times=1)
+        h.api.inject_delay("sendMessage", 1.0, times=1)
         for _ in range(3):
             await h.api.send_text(admin, "/write في الصباح")
         replies = await h.api.wait_for_messages(admin.chat_id, 3, timeout=60)
@@ -116,7 +127,7 @@ async def test_zero_means_unlimited(tmp_path: Path, tiny_checkpoint_path: Path) 
         tmp_path, tiny_checkpoint_path, TINY_TEXT, user_max_pending=0, user_rate_per_minute=0
     ) as h:
         user = h.api.user(2003)
-        h.api.inject_delay("sendChatAction", 1.0, times=4)
+        h.api.inject_delay("sendMessage", 1.0, times=4)
         for _ in range(4):
             await h.api.send_text(user, "/write في الصباح")
         replies = await h.api.wait_for_messages(user.chat_id, 4, timeout=60)
@@ -154,7 +165,8 @@ async def test_a_flooder_fills_the_queue_and_the_other_users_are_still_answered(
             assert is_generation(reply), reply.text
         flood = await h.api.wait_for_messages(flooder.chat_id, 30, timeout=180)
         busy = [m for m in flood if "busy" in (m.text or "")]
-        assert len(busy) >= 5 and sum(map(is_generation, flood)) == 30 - len(busy)
+        assert len(busy) >= 5, texts(flood)
+        assert sum(map(is_generation, flood)) == 30 - len(busy), texts(flood)
 
 
 async def test_with_the_default_limits_a_flood_gets_two_texts_and_one_notice(
@@ -162,7 +174,7 @@ async def test_with_the_default_limits_a_flood_gets_two_texts_and_one_notice(
 ) -> None:
     async with running_bot(tmp_path, tiny_checkpoint_path, TINY_TEXT) as h:
         flooder, other = h.api.user(2200), h.api.user(2201)
-        h.api.inject_delay("sendChatAction", 1.0, times=2)
+        h.api.inject_delay("sendMessage", 1.0, times=3)
         for _ in range(30):
             await h.api.send_text(flooder, "/write في الصباح")
         [reply] = await h.ask(other, "/write في الصباح")
@@ -182,12 +194,14 @@ async def test_stats_shows_refusals_by_limit_and_the_top_users_today(
         tmp_path, tiny_checkpoint_path, TINY_TEXT, user_max_pending=1, user_rate_per_minute=2
     ) as h:
         user, blocked, admin = h.api.user(2300), h.api.user(2301), h.api.user(ADMIN_ID)
-        h.api.inject_delay("sendChatAction", 1.5, times=1)
+        h.api.inject_delay("sendMessage", 1.5, times=2)
         await h.api.send_text(user, "/write في الصباح")
         await h.api.send_text(user, "/write في الصباح")  # over USER_MAX_PENDING
         await h.api.wait_for_messages(user.chat_id, 2)
+        await until_nothing_in_flight(h)
         [second] = await h.ask(user, "/write في الصباح")
         assert is_generation(second)
+        await until_nothing_in_flight(h)
         [rate] = await h.ask(user, "/write في الصباح")  # over USER_RATE_PER_MINUTE
         assert "try again in" in (rate.text or "")
         await h.ask(admin, "/block 2301")

@@ -115,6 +115,7 @@ async def write(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         delivered=False,
     )
     await _deliver(update, services, generation_id, printable(result.text))
+    limits.written()
     if result.seed.dropped:
         chars = " ".join(printable(c, keep_newlines=False) for c in result.seed.dropped)
         await send_reply(update, t(lang_of(update), "dropped_note", chars=chars))
