@@ -24,6 +24,7 @@ from pathlib import Path
 
 import torch
 
+from bot.config import Settings
 from bot.runner import RunningBot
 from bot.storage.session import percentile as sorted_percentile
 from model.checkpoint import Checkpoint, save_checkpoint
@@ -191,7 +192,11 @@ async def run_flood(n_users: int, n_flood: int) -> None:
         workdir = Path(tmp)
         prepare(workdir)
         async with FakeBotApi(TEST_TOKEN) as api:
-            settings = make_settings(api, workdir, log_level="WARNING", rate_limit=True)
+            settings = make_settings(
+                api, workdir, log_level="WARNING", rate_limit=True,
+                user_max_pending=Settings.model_fields["user_max_pending"].default,
+                user_rate_per_minute=Settings.model_fields["user_rate_per_minute"].default,
+            )  # fmt: skip
             bot = RunningBot(settings)
             await bot.start()
             try:

@@ -137,6 +137,7 @@ class FairRateLimiter(BaseRateLimiter[int]):
         self._private, self._group = private, group
         self._overall = _SlidingWindow(overall)
         self._chats: dict[int | str, _Chat] = {}
+        self._queued: dict[int | str, _Chat] = {}  # the chats with messages waiting
         self._seq = itertools.count()
         self._timer: asyncio.TimerHandle | None = None
         self.max_retries = max_retries
@@ -176,10 +177,11 @@ class FairRateLimiter(BaseRateLimiter[int]):
                 break
             best: tuple[float, int, _Chat] | None = None
             wake = math.inf
-            for chat in self._chats.values():
+            for key, chat in list(self._queued.items()):
                 while chat.waiting and chat.waiting[0].future.done():  # its caller gave up
                     chat.waiting.popleft()
                 if not chat.waiting:
+                    del self._queued[key]
                     continue
                 ready = max(chat.window.free_at(now), chat.paused_until)
                 if ready > now:
@@ -201,9 +203,10 @@ class FairRateLimiter(BaseRateLimiter[int]):
         if wake != math.inf:
             self._timer = loop.call_at(wake, self._dispatch)
 
-    async def _acquire(self, chat: _Chat) -> None:
+    async def _acquire(self, key: int | str, chat: _Chat) -> None:
         ticket = _Ticket(next(self._seq), asyncio.get_running_loop().create_future())
         chat.waiting.append(ticket)
+        self._queued[key] = chat
         self._dispatch()
         try:
             await ticket.future
@@ -244,7 +247,7 @@ class FairRateLimiter(BaseRateLimiter[int]):
         chat = self._chat(key)
         retries = self.max_retries if rate_limit_args is None else rate_limit_args
         for attempt in itertools.count():
-            await self._acquire(chat)
+            await self._acquire(key, chat)
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:

@@ -29,6 +29,10 @@ def make_settings(api: FakeBotApi, workdir: Path, **overrides: Any) -> Settings:
         "telegram_api_url": api.base_url.removesuffix("/bot"),
         "device": "cpu",
         "rate_limit": False,
+        # issue 11: per-user limits off unless a test turns them on (tests that send
+        # several /write as one user would otherwise depend on their timing).
+        "user_max_pending": 0,
+        "user_rate_per_minute": 0,
         "log_level": "DEBUG",
     }
     values.update(overrides)

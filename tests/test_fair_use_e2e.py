@@ -172,7 +172,9 @@ async def test_a_flooder_fills_the_queue_and_the_other_users_are_still_answered(
 async def test_with_the_default_limits_a_flood_gets_two_texts_and_one_notice(
     tmp_path: Path, tiny_checkpoint_path: Path
 ) -> None:
-    async with running_bot(tmp_path, tiny_checkpoint_path, TINY_TEXT) as h:
+    async with running_bot(
+        tmp_path, tiny_checkpoint_path, TINY_TEXT, user_max_pending=2, user_rate_per_minute=20
+    ) as h:  # the production defaults
         flooder, other = h.api.user(2200), h.api.user(2201)
         h.api.inject_delay("sendMessage", 1.0, times=3)
         for _ in range(30):
