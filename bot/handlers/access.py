@@ -12,25 +12,20 @@ from telegram.ext import ContextTypes
 from bot.access import access_of
 from bot.handlers.admin import admin_only
 from bot.handlers.common import lang_of, reply_key
-from bot.parsing import command_argument
+from bot.parsing import NotAnId, command_argument, parse_id
 from bot.services import Services, get_services
 from bot.storage.records import UserSummary
 from bot.texts import t
 
 USERS_PAGE_SIZE = 10
 MAX_REASON_CHARS = 200
-_MAX_ID = 2**63 - 1
 
 
 def _parse_id(raw: str) -> int | None:
-    """A Telegram id: decimal digits of any script (not superscripts), 1 to 2**63-1.
-
-    Private until issue 9's ``bot.parsing.parse_id`` lands; then the two are unified."""
-    raw = raw.strip()
-    if not raw or len(raw) > 19 or not raw.isdecimal():
+    try:
+        return parse_id(raw)
+    except NotAnId:
         return None
-    value = int(raw)
-    return value if 0 < value <= _MAX_ID else None
 
 
 def _id_and_rest(update: Update) -> tuple[int | None, str]:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.records import (
     ModelVersion,
@@ -23,6 +25,21 @@ from bot.storage.schema import (
 from bot.storage.session import (
     Queries,
 )
+
+
+async def _insert_version(session: AsyncSession, activate: bool, **values: Any) -> ModelVersionRow:
+    """Insert a version row; with ``activate``, it becomes the only active one."""
+    if activate:
+        # Before the insert: the partial unique index allows one active row at a time.
+        await session.execute(
+            update(ModelVersionRow)
+            .where(ModelVersionRow.is_active.is_(True))
+            .values(is_active=False)
+        )
+    row = ModelVersionRow(is_active=activate, **values)
+    session.add(row)
+    await session.flush()
+    return row
 
 
 class ModelVersionQueries(Queries):
@@ -47,14 +64,9 @@ class ModelVersionQueries(Queries):
     ) -> ModelVersion:
         """Record a trained checkpoint; with ``activate``, it becomes the only active one."""
         async with self._sessions() as session, session.begin():
-            if activate:
-                # Before the insert: the partial unique index allows one active row at a time.
-                await session.execute(
-                    update(ModelVersionRow)
-                    .where(ModelVersionRow.is_active.is_(True))
-                    .values(is_active=False)
-                )
-            row = ModelVersionRow(
+            row = await _insert_version(
+                session,
+                activate,
                 checkpoint_path=checkpoint_path,
                 checkpoint_sha256=checkpoint_sha256,
                 corpus_sha256=corpus_sha256,
@@ -63,12 +75,9 @@ class ModelVersionQueries(Queries):
                 steps=steps,
                 train_loss=train_loss,
                 val_loss=val_loss,
-                is_active=activate,
                 note=note,
                 corpus_id=corpus_id,
             )
-            session.add(row)
-            await session.flush()
             return _model_version(row)
 
     async def register_run_version(
@@ -103,13 +112,9 @@ class ModelVersionQueries(Queries):
                     return _model_version(existing)
             if run.status != TrainingStatus.FINISHING.value:
                 raise TrainingRunStateError(f"training run {run_id} is {run.status}")
-            if activate:
-                await session.execute(
-                    update(ModelVersionRow)
-                    .where(ModelVersionRow.is_active.is_(True))
-                    .values(is_active=False)
-                )
-            row = ModelVersionRow(
+            row = await _insert_version(
+                session,
+                activate,
                 checkpoint_path=checkpoint_path,
                 checkpoint_sha256=checkpoint_sha256,
                 corpus_sha256=corpus_sha256,
@@ -118,12 +123,9 @@ class ModelVersionQueries(Queries):
                 steps=steps,
                 train_loss=train_loss,
                 val_loss=val_loss,
-                is_active=activate,
                 note=f"training run {run_id}",
                 corpus_id=corpus_id,
             )
-            session.add(row)
-            await session.flush()
             run.model_version_id = row.id
             await session.flush()
             return _model_version(row)
