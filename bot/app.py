@@ -17,7 +17,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.bootstrap import ensure_active_model
+from bot.bootstrap import ensure_active_model, tell_admins
 from bot.config import Settings
 from bot.handlers import admin, user
 from bot.handlers.errors import on_error
@@ -62,7 +62,8 @@ async def on_startup(application: AppType) -> None:
             log.warning(
                 "marked %d training run(s) left over from a previous process as failed", orphaned
             )
-        checkpoint, version = await ensure_active_model(settings, storage)
+        notices: list[str] = []  # issue 9: e.g. a corrupt active model; told to admins
+        checkpoint, version = await ensure_active_model(settings, storage, notices)
         engine = GenerationEngine(
             checkpoint, version, max_batch=settings.max_batch, max_queue=settings.max_queue
         )
@@ -76,6 +77,7 @@ async def on_startup(application: AppType) -> None:
         Services(settings=settings, storage=storage, engine=engine, retrain=retrain),
     )
     await set_commands(application)
+    await tell_admins(application.bot, settings, storage, notices)
     log.info("ready: model version %s on %s", version, engine.device)
 
 
