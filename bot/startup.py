@@ -25,6 +25,7 @@ import datetime as dtm
 import errno
 import logging
 import os
+import warnings
 from pathlib import Path
 
 from telegram import Bot
@@ -141,7 +142,9 @@ async def wait_for_bot_api(bot: Bot, settings: Settings, stop: asyncio.Event | N
             )
             raise StartupError(TOKEN_REJECTED + hint) from None
         except RetryAfter as exc:
-            wait = _seconds(exc.retry_after)
+            with warnings.catch_warnings():  # PTB 22 warns that the int becomes a timedelta
+                warnings.simplefilter("ignore", DeprecationWarning)
+                wait = _seconds(exc.retry_after)
             what = f"flood control: retry after {wait:g} s"
         except NetworkError as exc:  # includes TimedOut and Telegram's 5xx answers
             wait = delay

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import os
 import shutil
+import signal
 import socket
 import sqlite3
 import sys
@@ -320,3 +321,42 @@ async def test_a_telegram_api_url_ending_with_bot_still_polls(
     notes = [r.getMessage() for r in caplog.records if "ends with /bot" in r.getMessage()]
     assert notes == [f"TELEGRAM_API_URL ends with /bot; using http://127.0.0.1:{api.port} "
                      "(the bot adds /bot itself)"]  # fmt: skip
+
+
+async def test_5xx_and_flood_control_at_start_are_retried(
+    tmp_path: Path, tiny_checkpoint_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    prepare_workdir(tmp_path, tiny_checkpoint_path, TINY_TEXT)
+    async with FakeBotApi(TEST_TOKEN) as api:
+        api.inject_error("getMe", "Internal Server Error", 500)
+        api.inject_error("getMe", "Too Many Requests: retry after 1", 429, retry_after=1)
+        bot = RunningBot(settings_for_port(tmp_path, api.port))
+        await bot.start()
+        try:
+            assert [c.status for c in api.calls_to("getMe")][:3] == [500, 429, 200]
+        finally:
+            await bot.stop()
+    attempts = [r.getMessage() for r in caplog.records if "did not answer getMe" in r.getMessage()]
+    assert len(attempts) == 2
+    assert "Internal Server Error" in attempts[0]
+    assert "flood control: retry after 1 s" in attempts[1]
+
+
+async def test_sigterm_during_the_retries_stops_at_once(tmp_path: Path) -> None:
+    env = bot_env(tmp_path, f"http://127.0.0.1:{free_port()}", STARTUP_RETRY_S="600")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", cwd=tmp_path, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        assert proc.stderr is not None
+        first = await asyncio.wait_for(proc.stderr.readline(), 90)
+        assert b"did not answer getMe (attempt 1" in first
+        proc.send_signal(signal.SIGTERM)
+        _, rest = await asyncio.wait_for(proc.communicate(), 30)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert proc.returncode == 0
+    assert rest.decode().splitlines()[-1].endswith("stopped before start-up finished")

@@ -108,3 +108,16 @@ async def test_a_deleted_default_is_trained_again_and_registered_once(
         assert await write_served_by(h, 6005) == 2
         assert [v.id for v in await h.services.storage.list_model_versions()] == [2, 1]
         assert len(startup_notices(h)) == 1
+
+
+async def test_an_admin_who_cannot_be_messaged_does_not_stop_start_up(
+    tmp_path: Path, tiny_checkpoint_path: Path
+) -> None:
+    async with running_bot(tmp_path, tiny_checkpoint_path, TINY_TEXT) as h:
+        # The admin never opened a chat with the bot: sendMessage answers "chat not found".
+        await add_version(h, tiny_checkpoint_path, "v2", activate=True)
+        (tmp_path / "checkpoints" / "v2.pt").write_bytes(b"")
+        await h.restart()
+        assert await write_served_by(h, 6006) == 1
+        failed = [c for c in h.api.calls_to("sendMessage") if c.params.get("chat_id") == ADMIN_ID]
+        assert failed and all(c.status == 400 for c in failed)
