@@ -22,9 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dtm
-import errno
 import logging
-import os
 import warnings
 from pathlib import Path
 
@@ -32,11 +30,15 @@ from telegram import Bot
 from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
 
 from bot.config import Settings
-from bot.storage.database import directory_write_problem, safe_url, sqlite_write_problem
+from bot.storage.database import (
+    directory_write_problem,
+    safe_url,
+    sqlite_write_problem,
+    unwritable_line,
+)
 
 log = logging.getLogger(__name__)
 
-DOCKER_UID = 10001  # the unprivileged user of the project's image (Dockerfile)
 TOKEN_REJECTED = "Telegram rejected BOT_TOKEN (revoked or mistyped); get a new one from @BotFather"
 DEFAULT_API_URL = "https://api.telegram.org"
 
@@ -53,20 +55,8 @@ class StartupCancelled(Exception):
     """A stop signal arrived before the bot was up."""
 
 
-def ownership_hint(path: Path) -> str:
-    """The likely fix for a path this process cannot write."""
-    uid = os.getuid()
-    return (
-        f"make it writable by uid {uid}, e.g. `chown -R {uid} {path}`"
-        f" (the Docker image runs as uid {DOCKER_UID})"
-    )
-
-
 def _unwritable(name: str, path: Path, error: OSError) -> StartupError:
-    reason = error.strerror or type(error).__name__
-    # EROFS: no chown helps a read-only mount.
-    fix = "mount it read-write" if error.errno == errno.EROFS else ownership_hint(path)
-    return StartupError(f"{name} {path} is not writable ({reason}); {fix}")
+    return StartupError(unwritable_line(name, path, error))
 
 
 def check_writable_paths(settings: Settings) -> None:

@@ -360,3 +360,29 @@ async def test_sigterm_during_the_retries_stops_at_once(tmp_path: Path) -> None:
             await proc.wait()
     assert proc.returncode == 0
     assert rest.decode().splitlines()[-1].endswith("stopped before start-up finished")
+
+
+async def test_the_containers_migrate_step_names_an_unwritable_volume_too(
+    shared_dir: Path,
+) -> None:
+    """docker/entrypoint.sh runs ``python -m bot.ops migrate`` before the bot."""
+    volume = shared_dir / "var"
+    volume.mkdir()
+    env = bot_env(
+        shared_dir, "http://127.0.0.1:9", DATABASE_URL=f"sqlite+aiosqlite:///{volume}/bot.db"
+    )
+    prefix = as_bot_user(shared_dir)
+    take_away(volume)  # e.g. a volume created by root before the image's user existed
+    proc = await asyncio.create_subprocess_exec(
+        *prefix, sys.executable, "-m", "bot.ops", "migrate", cwd=shared_dir, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(), 90)
+    output = out.decode() + err.decode()
+    assert proc.returncode == 2, output
+    uid = DOCKER_UID if prefix else os.getuid()
+    assert output.splitlines() == [
+        f"error: the database (DATABASE_URL) {volume} is not writable (Permission denied); "
+        f"make it writable by uid {uid}, e.g. `chown -R {uid} {volume}` "
+        f"(the Docker image runs as uid {DOCKER_UID})"
+    ]
