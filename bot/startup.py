@@ -26,12 +26,15 @@ import logging
 import warnings
 from pathlib import Path
 
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 from telegram import Bot
 from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
 
 from bot.config import Settings
 from bot.storage.database import (
     directory_write_problem,
+    is_sqlite,
     safe_url,
     sqlite_write_problem,
     unwritable_line,
@@ -79,6 +82,27 @@ def database_error(url: str, error: BaseException) -> StartupError:
     cause = getattr(error, "orig", None) or error
     reason = " ".join(str(cause).split())[:300] or type(cause).__name__
     return StartupError(f"the database DATABASE_URL={safe_url(url)} failed at start-up: {reason}")
+
+
+async def check_database_reachable(url: str, timeout: float) -> None:
+    """A server database (PostgreSQL) answers a connection; SQLite files are checked by
+    :func:`check_writable_paths`. asyncpg reports a refused connection as a bare OSError,
+    which nothing else at start-up would turn into one line."""
+    if is_sqlite(url):
+        return
+    engine = create_async_engine(url, poolclass=NullPool)
+    try:
+        async with asyncio.timeout(timeout), engine.connect():
+            pass
+    except (OSError, TimeoutError) as exc:
+        reason = " ".join(str(exc).split()) or f"no answer within {timeout:g} s"
+        raise StartupError(
+            f"cannot reach the database DATABASE_URL={safe_url(url)}: {reason}", exit_code=1
+        ) from None
+    except Exception as exc:
+        raise database_error(url, exc) from None
+    finally:
+        await engine.dispose()
 
 
 def _seconds(value: int | dtm.timedelta) -> float:

@@ -386,3 +386,36 @@ async def test_the_containers_migrate_step_names_an_unwritable_volume_too(
         f"make it writable by uid {uid}, e.g. `chown -R {uid} {volume}` "
         f"(the Docker image runs as uid {DOCKER_UID})"
     ]
+
+
+async def test_an_unreachable_postgresql_is_one_line_with_the_password_masked(
+    tmp_path: Path,
+) -> None:
+    url = f"postgresql+asyncpg://bot:s3cretpw@127.0.0.1:{free_port()}/bot"
+    async with FakeBotApi(TEST_TOKEN) as api:
+        env = bot_env(tmp_path, api.base_url.removesuffix("/bot"), DATABASE_URL=url)
+        code, output = await run_bot(tmp_path, env)
+    assert code == 1, output
+    [line] = output.splitlines()
+    assert line.startswith(
+        "error: cannot reach the database DATABASE_URL=postgresql+asyncpg://bot:***@"
+    )
+    assert "s3cretpw" not in output
+    assert_no_secret(output)
+
+
+@pytest.mark.skipif(not os.environ.get("TEST_POSTGRES_URL"), reason="TEST_POSTGRES_URL is not set")
+async def test_a_postgresql_refusing_the_password_is_one_line(tmp_path: Path) -> None:
+    from sqlalchemy import make_url
+
+    url = make_url(os.environ["TEST_POSTGRES_URL"]).set(password="wrong-pw")
+    async with FakeBotApi(TEST_TOKEN) as api:
+        env = bot_env(
+            tmp_path, api.base_url.removesuffix("/bot"),
+            DATABASE_URL=url.render_as_string(hide_password=False),
+        )  # fmt: skip
+        code, output = await run_bot(tmp_path, env)
+    assert code == 2, output
+    [line] = output.splitlines()
+    assert line.startswith("error: the database DATABASE_URL=postgresql+asyncpg://")
+    assert "password authentication failed" in line and "wrong-pw" not in output
