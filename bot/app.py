@@ -18,7 +18,7 @@ from telegram.ext import (
 )
 
 from bot import access as access_control
-from bot.bootstrap import ensure_active_model
+from bot.bootstrap import ensure_active_model, tell_admins
 from bot.config import Settings
 from bot.handlers import access as access_handlers
 from bot.handlers import admin, user
@@ -61,7 +61,8 @@ async def on_startup(application: AppType) -> None:
     settings: Settings = application.bot_data["settings"]
     storage = await Storage.open(settings.database_url, migrate=True)
     try:
-        checkpoint, version = await ensure_active_model(settings, storage)
+        notices: list[str] = []  # issue 9: e.g. a corrupt active model; told to admins
+        checkpoint, version = await ensure_active_model(settings, storage, notices)
         engine = GenerationEngine(
             checkpoint, version, max_batch=settings.max_batch, max_queue=settings.max_queue
         )
@@ -79,6 +80,7 @@ async def on_startup(application: AppType) -> None:
     )
     await access_control.start(application.bot_data[KEY])  # issue 11: before any update
     await set_commands(application)
+    await tell_admins(application.bot, settings, storage, notices)
     log.info("ready: model version %s on %s", version, engine.device)
 
 

@@ -1,4 +1,10 @@
-"""Start-up: make sure there is an active model version, training the default if needed."""
+"""Start-up: make sure there is an active model version, training the default if needed.
+
+What a start-up finds (issue 9): the active version's file may be missing, truncated,
+or replaced (its SHA-256 no longer the registered one). Serving goes on with the newest
+other version that loads, and the admins are told once the bot is up; only when nothing
+at all loads does start-up stop, with one line naming the file to restore or delete.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +12,13 @@ import asyncio
 import logging
 from pathlib import Path
 
+from telegram import Bot
+from telegram.error import TelegramError
+
 from bot.config import Settings
-from bot.storage import Storage
+from bot.startup import StartupError
+from bot.storage import ModelVersion, Storage
+from bot.texts import t
 from model.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from model.errors import CheckpointError
 from model.text import read_corpus, sha256_text
@@ -39,25 +50,120 @@ def _train_default(settings: Settings) -> Checkpoint:
     return checkpoint
 
 
-async def ensure_active_model(settings: Settings, storage: Storage) -> tuple[Checkpoint, int]:
-    """Load the active version; register the default checkpoint (training it) if none."""
+def _load_verified(version: ModelVersion, device: str) -> Checkpoint:
+    """The version's checkpoint, refusing a file whose bytes are not the ones registered."""
+    checkpoint = load_checkpoint(version.checkpoint_path, device)
+    if version.checkpoint_sha256 and checkpoint.sha256 != version.checkpoint_sha256:
+        raise CheckpointError(
+            f"{version.checkpoint_path} is not the file registered as version {version.id} "
+            "(its SHA-256 differs: replaced or damaged)"
+        )
+    return checkpoint
+
+
+async def _fallback(
+    settings: Settings, storage: Storage, broken: ModelVersion
+) -> tuple[Checkpoint, ModelVersion] | None:
+    """The newest other version that loads, now activated; None when none does."""
+    for version in await storage.list_model_versions():  # newest first
+        if version.id == broken.id:
+            continue
+        try:
+            checkpoint = await asyncio.to_thread(_load_verified, version, settings.device)
+        except CheckpointError as exc:
+            log.warning("model version %d cannot be loaded either: %s", version.id, exc)
+            continue
+        return checkpoint, await storage.activate_model_version(version.id)
+    return None
+
+
+async def ensure_active_model(
+    settings: Settings, storage: Storage, notices: list[str] | None = None
+) -> tuple[Checkpoint, int]:
+    """Load the active version; else the newest version that loads; else the default.
+
+    A corrupt active version is not fatal while another registered version loads: that
+    one is activated (one log line; a notice for the admins is appended to ``notices``).
+    The default checkpoint is registered only if no version holds the same file already,
+    so restarts never multiply "default model" rows. When nothing can be served, a
+    StartupError names the file to delete or restore.
+    """
     active = await storage.active_model_version()
+    broken: tuple[ModelVersion, CheckpointError] | None = None
     if active is not None:
         try:
-            checkpoint = await asyncio.to_thread(
-                load_checkpoint, active.checkpoint_path, settings.device
-            )
+            checkpoint = await asyncio.to_thread(_load_verified, active, settings.device)
             return checkpoint, active.id
         except CheckpointError as exc:
+            broken = (active, exc)
+        fallback = await _fallback(settings, storage, active)
+        if fallback is not None:
+            checkpoint, version = fallback
             log.error(
-                "active model version %d cannot be loaded (%s); using the default", active.id, exc
-            )
+                "active model version %d cannot be loaded (%s); serving version %d instead",
+                active.id, broken[1], version.id,
+            )  # fmt: skip
+            if notices is not None:
+                notices.append(
+                    f"Model version {active.id} could not be loaded at start-up "
+                    f"({broken[1]}). Version {version.id} is serving instead; restore "
+                    f"{active.checkpoint_path} and /use {active.id} to go back."
+                )
+            return checkpoint, version.id
 
     path = settings.default_checkpoint
-    if path.exists():
-        checkpoint = await asyncio.to_thread(load_checkpoint, path, settings.device)
-    else:
-        checkpoint = await asyncio.to_thread(_train_default, settings)
+    try:
+        if path.exists():
+            checkpoint = await asyncio.to_thread(load_checkpoint, path, settings.device)
+        else:
+            checkpoint = await asyncio.to_thread(_train_default, settings)
+    except CheckpointError as exc:
+        raise _nothing_loads(path, exc, broken) from None
+    if broken is not None:
+        log.error(
+            "active model version %d cannot be loaded (%s) and no other version loads; "
+            "serving the default checkpoint %s",
+            broken[0].id, broken[1], path,
+        )  # fmt: skip
+    same = [
+        v for v in await storage.list_model_versions() if v.checkpoint_sha256 == checkpoint.sha256
+    ]
+    if same:
+        # Already registered (e.g. the default, active before a newer version broke).
+        version = await storage.activate_model_version(same[0].id)
+        log.info("activated model version %d, the default checkpoint %s", version.id, path)
+        if broken is not None and notices is not None:
+            notices.append(_default_notice(broken, version.id))
+        return checkpoint, version.id
+    version_id = await _register_default(settings, storage, checkpoint)
+    if broken is not None and notices is not None:
+        notices.append(_default_notice(broken, version_id))
+    return checkpoint, version_id
+
+
+def _default_notice(broken: tuple[ModelVersion, CheckpointError], serving: int) -> str:
+    version, exc = broken
+    return (
+        f"Model version {version.id} could not be loaded at start-up ({exc}), nor any "
+        f"other version. The default model (version {serving}) is serving instead."
+    )
+
+
+def _nothing_loads(
+    path: Path, exc: CheckpointError, broken: tuple[ModelVersion, CheckpointError] | None
+) -> StartupError:
+    also = ""
+    if broken is not None and Path(broken[0].checkpoint_path) != path:
+        also = f"; active model version {broken[0].id} failed too ({broken[1]})"
+    return StartupError(
+        f"no model can be loaded: the default checkpoint {path} is unusable ({exc}); restore "
+        "it from a backup, or delete it to have the default model trained again from "
+        f"CORPUS_PATH{also}"
+    )
+
+
+async def _register_default(settings: Settings, storage: Storage, checkpoint: Checkpoint) -> int:
+    path = settings.default_checkpoint
     corpus_text = await asyncio.to_thread(read_corpus, settings.corpus_path)
     corpus_sha = sha256_text(corpus_text)
     corpus = await storage.find_corpus_by_sha(corpus_sha)
@@ -85,4 +191,16 @@ async def ensure_active_model(settings: Settings, storage: Storage) -> tuple[Che
         activate=True,
     )
     log.info("registered the default model as version %d", version.id)
-    return checkpoint, version.id
+    return version.id
+
+
+async def tell_admins(bot: Bot, settings: Settings, storage: Storage, notices: list[str]) -> None:
+    """Send each start-up notice to every admin, best effort: start-up goes on regardless."""
+    for admin_id in sorted(settings.admin_ids) if notices else []:
+        user = await storage.get_user(admin_id)
+        lang = user.language_code if user is not None else None
+        for notice in notices:
+            try:
+                await bot.send_message(admin_id, t(lang, "startup_notice", notice=notice))
+            except TelegramError as exc:  # never opened a chat with the bot, blocked it, ...
+                log.warning("could not tell admin %s about a start-up problem: %s", admin_id, exc)

@@ -33,6 +33,8 @@ from bot.storage.database import (
     migrate_to_head_sync,
     safe_url,
     sqlite_file,
+    sqlite_write_problem,
+    unwritable_line,
 )
 
 DEFAULT_TIMEOUT_S = 10.0
@@ -125,7 +127,8 @@ def healthcheck(
 
 
 def migrate(settings_or_url: Settings | str | None = None, *, out: TextIO | None = None) -> int:
-    """``alembic upgrade head``; print one line; return 0 on success, 1 on failure.
+    """``alembic upgrade head``; print one line; return 0 on success, 1 on failure, 2 for
+    a SQLite database this user cannot write (the line names the path and the fix).
 
     Idempotent (a database at head is left alone). Synchronous, like :func:`healthcheck`.
     """
@@ -136,6 +139,12 @@ def migrate(settings_or_url: Settings | str | None = None, *, out: TextIO | None
         print(f"error: cannot read DATABASE_URL: {_one_line(exc)}", file=stream)
         return 1
     where = safe_url(url)
+    # issue 9: a root-owned volume or a read-only mount, named with its fix (exit 2, as
+    # the bot itself would), instead of SQLite's "attempt to write a readonly database".
+    problem = sqlite_write_problem(url)
+    if problem is not None:
+        print(f"error: {unwritable_line('the database (DATABASE_URL)', *problem)}", file=stream)
+        return 2
     try:
         migrate_to_head_sync(url)
         heads = expected_heads(url)

@@ -22,6 +22,7 @@ from bot.startup import (
     TOKEN_REJECTED,
     StartupCancelled,
     StartupError,
+    check_database_reachable,
     check_writable_paths,
     database_error,
     wait_for_bot_api,
@@ -48,6 +49,7 @@ class RunningBot:
             log.info("TELEGRAM_API_URL ends with /bot; using %s (the bot adds /bot itself)",
                      s.telegram_api_root)  # fmt: skip
         check_writable_paths(s)
+        await check_database_reachable(s.database_url, s.startup_timeout_s)
         await wait_for_bot_api(app.bot, s, stop)
         try:
             await app.initialize()

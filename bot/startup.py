@@ -22,20 +22,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dtm
-import errno
 import logging
-import os
+import warnings
 from pathlib import Path
 
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 from telegram import Bot
 from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
 
 from bot.config import Settings
-from bot.storage.database import directory_write_problem, safe_url, sqlite_write_problem
+from bot.storage.database import (
+    directory_write_problem,
+    is_sqlite,
+    safe_url,
+    sqlite_write_problem,
+    unwritable_line,
+)
 
 log = logging.getLogger(__name__)
 
-DOCKER_UID = 10001  # the unprivileged user of the project's image (Dockerfile)
 TOKEN_REJECTED = "Telegram rejected BOT_TOKEN (revoked or mistyped); get a new one from @BotFather"
 DEFAULT_API_URL = "https://api.telegram.org"
 
@@ -52,20 +58,8 @@ class StartupCancelled(Exception):
     """A stop signal arrived before the bot was up."""
 
 
-def ownership_hint(path: Path) -> str:
-    """The likely fix for a path this process cannot write."""
-    uid = os.getuid()
-    return (
-        f"make it writable by uid {uid}, e.g. `chown -R {uid} {path}`"
-        f" (the Docker image runs as uid {DOCKER_UID})"
-    )
-
-
 def _unwritable(name: str, path: Path, error: OSError) -> StartupError:
-    reason = error.strerror or type(error).__name__
-    # EROFS: no chown helps a read-only mount.
-    fix = "mount it read-write" if error.errno == errno.EROFS else ownership_hint(path)
-    return StartupError(f"{name} {path} is not writable ({reason}); {fix}")
+    return StartupError(unwritable_line(name, path, error))
 
 
 def check_writable_paths(settings: Settings) -> None:
@@ -88,6 +82,27 @@ def database_error(url: str, error: BaseException) -> StartupError:
     cause = getattr(error, "orig", None) or error
     reason = " ".join(str(cause).split())[:300] or type(cause).__name__
     return StartupError(f"the database DATABASE_URL={safe_url(url)} failed at start-up: {reason}")
+
+
+async def check_database_reachable(url: str, timeout: float) -> None:
+    """A server database (PostgreSQL) answers a connection; SQLite files are checked by
+    :func:`check_writable_paths`. asyncpg reports a refused connection as a bare OSError,
+    which nothing else at start-up would turn into one line."""
+    if is_sqlite(url):
+        return
+    engine = create_async_engine(url, poolclass=NullPool)
+    try:
+        async with asyncio.timeout(timeout), engine.connect():
+            pass
+    except (OSError, TimeoutError) as exc:
+        reason = " ".join(str(exc).split()) or f"no answer within {timeout:g} s"
+        raise StartupError(
+            f"cannot reach the database DATABASE_URL={safe_url(url)}: {reason}", exit_code=1
+        ) from None
+    except Exception as exc:
+        raise database_error(url, exc) from None
+    finally:
+        await engine.dispose()
 
 
 def _seconds(value: int | dtm.timedelta) -> float:
@@ -141,7 +156,9 @@ async def wait_for_bot_api(bot: Bot, settings: Settings, stop: asyncio.Event | N
             )
             raise StartupError(TOKEN_REJECTED + hint) from None
         except RetryAfter as exc:
-            wait = _seconds(exc.retry_after)
+            with warnings.catch_warnings():  # PTB 22 warns that the int becomes a timedelta
+                warnings.simplefilter("ignore", DeprecationWarning)
+                wait = _seconds(exc.retry_after)
             what = f"flood control: retry after {wait:g} s"
         except NetworkError as exc:  # includes TimedOut and Telegram's 5xx answers
             wait = delay

@@ -67,6 +67,8 @@ EN: Final[dict[str, str]] = {
     "cmd_forget": "Delete your data",
     "cmd_help": "How to use the bot",
     "corpus_default": "original Arabic prose",
+    # issue 9: start-up problems the admins are told about once the bot is up.
+    "startup_notice": "Start-up notice: {notice}",
     "cmd_retrain": "Admin: retrain on new text",
     "cmd_models": "Admin: list model versions",
     "cmd_use": "Admin: activate a model version",
@@ -196,6 +198,8 @@ AR: Final[dict[str, str]] = {
     "cmd_unblock": "للمشرف: ارفع الحظر عن مستخدم",
     "cmd_users": "للمشرف: قائمة المستخدمين (أو المحظورين)",
     # --- end of issue 11
+    # issue 9
+    "startup_notice": "تنبيه عند بدء التشغيل: {notice}",
 }
 
 LANGUAGES: Final[dict[str, dict[str, str]]] = {"en": EN, "ar": AR}

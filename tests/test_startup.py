@@ -11,6 +11,7 @@ import asyncio
 import logging
 import os
 import shutil
+import signal
 import socket
 import sqlite3
 import sys
@@ -320,3 +321,101 @@ async def test_a_telegram_api_url_ending_with_bot_still_polls(
     notes = [r.getMessage() for r in caplog.records if "ends with /bot" in r.getMessage()]
     assert notes == [f"TELEGRAM_API_URL ends with /bot; using http://127.0.0.1:{api.port} "
                      "(the bot adds /bot itself)"]  # fmt: skip
+
+
+async def test_5xx_and_flood_control_at_start_are_retried(
+    tmp_path: Path, tiny_checkpoint_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    prepare_workdir(tmp_path, tiny_checkpoint_path, TINY_TEXT)
+    async with FakeBotApi(TEST_TOKEN) as api:
+        api.inject_error("getMe", "Internal Server Error", 500)
+        api.inject_error("getMe", "Too Many Requests: retry after 1", 429, retry_after=1)
+        bot = RunningBot(settings_for_port(tmp_path, api.port))
+        await bot.start()
+        try:
+            assert [c.status for c in api.calls_to("getMe")][:3] == [500, 429, 200]
+        finally:
+            await bot.stop()
+    attempts = [r.getMessage() for r in caplog.records if "did not answer getMe" in r.getMessage()]
+    assert len(attempts) == 2
+    assert "Internal Server Error" in attempts[0]
+    assert "flood control: retry after 1 s" in attempts[1]
+
+
+async def test_sigterm_during_the_retries_stops_at_once(tmp_path: Path) -> None:
+    env = bot_env(tmp_path, f"http://127.0.0.1:{free_port()}", STARTUP_RETRY_S="600")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", cwd=tmp_path, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        assert proc.stderr is not None
+        first = await asyncio.wait_for(proc.stderr.readline(), 90)
+        assert b"did not answer getMe (attempt 1" in first
+        proc.send_signal(signal.SIGTERM)
+        _, rest = await asyncio.wait_for(proc.communicate(), 30)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert proc.returncode == 0
+    assert rest.decode().splitlines()[-1].endswith("stopped before start-up finished")
+
+
+async def test_the_containers_migrate_step_names_an_unwritable_volume_too(
+    shared_dir: Path,
+) -> None:
+    """docker/entrypoint.sh runs ``python -m bot.ops migrate`` before the bot."""
+    volume = shared_dir / "var"
+    volume.mkdir()
+    env = bot_env(
+        shared_dir, "http://127.0.0.1:9", DATABASE_URL=f"sqlite+aiosqlite:///{volume}/bot.db"
+    )
+    prefix = as_bot_user(shared_dir)
+    take_away(volume)  # e.g. a volume created by root before the image's user existed
+    proc = await asyncio.create_subprocess_exec(
+        *prefix, sys.executable, "-m", "bot.ops", "migrate", cwd=shared_dir, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(), 90)
+    output = out.decode() + err.decode()
+    assert proc.returncode == 2, output
+    uid = DOCKER_UID if prefix else os.getuid()
+    assert output.splitlines() == [
+        f"error: the database (DATABASE_URL) {volume} is not writable (Permission denied); "
+        f"make it writable by uid {uid}, e.g. `chown -R {uid} {volume}` "
+        f"(the Docker image runs as uid {DOCKER_UID})"
+    ]
+
+
+async def test_an_unreachable_postgresql_is_one_line_with_the_password_masked(
+    tmp_path: Path,
+) -> None:
+    url = f"postgresql+asyncpg://bot:s3cretpw@127.0.0.1:{free_port()}/bot"
+    async with FakeBotApi(TEST_TOKEN) as api:
+        env = bot_env(tmp_path, api.base_url.removesuffix("/bot"), DATABASE_URL=url)
+        code, output = await run_bot(tmp_path, env)
+    assert code == 1, output
+    [line] = output.splitlines()
+    assert line.startswith(
+        "error: cannot reach the database DATABASE_URL=postgresql+asyncpg://bot:***@"
+    )
+    assert "s3cretpw" not in output
+    assert_no_secret(output)
+
+
+@pytest.mark.skipif(not os.environ.get("TEST_POSTGRES_URL"), reason="TEST_POSTGRES_URL is not set")
+async def test_a_postgresql_refusing_the_password_is_one_line(tmp_path: Path) -> None:
+    from sqlalchemy import make_url
+
+    url = make_url(os.environ["TEST_POSTGRES_URL"]).set(password="wrong-pw")
+    async with FakeBotApi(TEST_TOKEN) as api:
+        env = bot_env(
+            tmp_path, api.base_url.removesuffix("/bot"),
+            DATABASE_URL=url.render_as_string(hide_password=False),
+        )  # fmt: skip
+        code, output = await run_bot(tmp_path, env)
+    assert code == 2, output
+    [line] = output.splitlines()
+    assert line.startswith("error: the database DATABASE_URL=postgresql+asyncpg://")
+    assert "password authentication failed" in line and "wrong-pw" not in output

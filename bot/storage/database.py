@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import os
 from pathlib import Path
 from typing import Any
@@ -105,6 +106,23 @@ def sqlite_write_problem(url: str | URL) -> tuple[Path, OSError] | None:
             return candidate, exc
         os.close(fd)
     return None
+
+
+DOCKER_UID = 10001  # the unprivileged user of the project's image (Dockerfile)
+
+
+def unwritable_line(name: str, path: Path, error: OSError) -> str:
+    """One line saying which path cannot be written, why, and the likely fix."""
+    reason = error.strerror or type(error).__name__
+    if error.errno == errno.EROFS:  # no chown helps a read-only mount
+        fix = "mount it read-write"
+    else:
+        uid = os.getuid()
+        fix = (
+            f"make it writable by uid {uid}, e.g. `chown -R {uid} {path}`"
+            f" (the Docker image runs as uid {DOCKER_UID})"
+        )
+    return f"{name} {path} is not writable ({reason}); {fix}"
 
 
 def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
