@@ -62,6 +62,7 @@ async def after_fault(h: Harness, run_id: int, serving: int) -> None:
     # The next /retrain starts (and is cancelled again at once, to stay fast).
     status = await upload(h, h.api.user(ADMIN_ID), OTHER_TEXT.encode())
     assert "Training on corpus" in (status.text or ""), status.text
+    await eventually(lambda: h.services.retrain.running, 60)
     [cancelled] = await h.ask(h.api.user(ADMIN_ID), "/retrain cancel")
     assert "was cancelled" in (cancelled.text or ""), cancelled.text
     await settled(h)
@@ -138,6 +139,8 @@ async def test_a_full_database_disk_after_registration_is_waited_out(
             await upload(h, h.api.user(ADMIN_ID), NEW_TEXT.encode())
             outcome = await the_outcome(h, 1)
             assert filled and "Version 2 is now active" in outcome, outcome
+            edits = [e for m in h.api.messages_to(ADMIN_ID) for e in m.edits]
+            assert any("waiting for the database (the disk" in e for e in edits), edits[-3:]
             await after_fault(h, 1, serving=2)
 
 

@@ -5,6 +5,7 @@ restarted and settles the run exactly once, stale temporary files are swept."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
@@ -128,8 +129,12 @@ def children(pid: int) -> list[int]:
                 stat = (entry / "stat").read_text()
             except OSError:
                 continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
+            if int(stat.rsplit(")", 1)[1].split()[1]) != pid:
+                continue
+            with contextlib.suppress(OSError):
+                argv = (entry / "cmdline").read_bytes().split(b"\0")
+                if b"model" in argv and b"train" in argv:
+                    found.append(int(entry.name))
     return found
 
 
