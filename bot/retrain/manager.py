@@ -96,6 +96,9 @@ class RetrainManager:
         self.active_checkpoint, self.active_version = active
         self.current: LiveJob | None = None
         self._lock = asyncio.Lock()  # serialises swaps (/use and the end of a run)
+        # Starts between their row's commit and their task's creation: such a run has a
+        # driver already, it just is not in ``current`` yet.
+        self._starting = 0
         # Tests stop a run at a chosen finishing phase with this (see finishing.PHASES).
         self.phase_hook: PhaseHook | None = None
 
@@ -134,7 +137,7 @@ class RetrainManager:
         is resumed. So a fault can never leave "a training is running" answered forever.
         """
         run = await self.storage.live_training_run()
-        if run is None or (self.current is not None and self.current.run_id == run.id):
+        if run is None or self._starting or (self.current and self.current.run_id == run.id):
             return run
         if run.status is TrainingStatus.FINISHING:
             self._drive(run)
@@ -156,16 +159,20 @@ class RetrainManager:
 
         Raises TrainingAlreadyRunningError (from storage) if one is live.
         """
-        run = await self.storage.queue_training_run(
-            started_by,
-            corpus.id,
-            self.training_settings(corpus),
-            self.settings_key(corpus),
-            chat_id=chat_id,
-            status_message_id=status_message_id,
-            checkpoint_dir=str(self.settings.checkpoint_dir),
-        )
-        self._drive(run)
+        self._starting += 1
+        try:
+            run = await self.storage.queue_training_run(
+                started_by,
+                corpus.id,
+                self.training_settings(corpus),
+                self.settings_key(corpus),
+                chat_id=chat_id,
+                status_message_id=status_message_id,
+                checkpoint_dir=str(self.settings.checkpoint_dir),
+            )
+            self._drive(run)
+        finally:
+            self._starting -= 1
         return run.id
 
     def _drive(self, run: TrainingRun) -> None:
@@ -383,10 +390,6 @@ class RetrainManager:
 
 
 def _final_status(run: TrainingRun) -> str:
-    if run.status is TrainingStatus.SUCCEEDED:
-        return f"Training run #{run.id}: done."
-    if run.status is TrainingStatus.FAILED:
-        return f"Training run #{run.id} failed."
-    if run.status is TrainingStatus.CANCELLED:
-        return f"Training run #{run.id} was cancelled."
-    return f"Training run #{run.id}: {run.status.value}."
+    # Short on purpose: the outcome itself is the separate message.
+    state = "done" if run.status is TrainingStatus.SUCCEEDED else run.status.value
+    return f"Training run #{run.id}: {state}."

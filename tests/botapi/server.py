@@ -743,14 +743,21 @@ class FakeBotApi:
         caption: str | None = None,
         mime_type: str = "text/plain",
         reply_to: SentMessage | int | None = None,
+        with_file_size: bool = True,
     ) -> JsonDict:
-        """The user sends a file; the bot can fetch it with getFile and download it."""
+        """The user sends a file; the bot can fetch it with getFile and download it.
+
+        ``with_file_size=False``: the message omits ``file_size``, which Telegram may do.
+        """
         stored = self._store_file(content, filename, mime_type, "documents")
         caption = caption.strip() if caption else None
+        document = self._document_object(stored)
+        if not with_file_size:
+            document.pop("file_size", None)
         message = self._new_user_message(
             user,
             reply_to,
-            document=self._document_object(stored),
+            document=document,
             caption=caption or None,
             caption_entities=(find_bot_commands(caption) or None) if caption else None,
         )

@@ -1,0 +1,214 @@
+"""The trainer's life tied to the bot's, and files left by kills: the trainer stops when
+the bot dies (even by SIGKILL), a real ``python -m bot`` killed at chosen phases is
+restarted and settles the run exactly once, stale temporary files are swept."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from bot.storage import Storage
+from model.files import sweep_temporary_files, write_atomically
+from tests.botapi import FakeBotApi
+from tests.conftest import TINY_TEXT
+from tests.faults import assert_consistent, db_rows, lock_when, outcome_messages
+from tests.harness import ADMIN_ID, TEST_TOKEN, prepare_workdir, running_bot
+from tests.test_admin_e2e import FAST_TRAINING, NEW_TEXT, eventually, upload
+
+EXIT_ORPHANED = 4
+
+
+def test_sweep_removes_only_temporary_files_older_than_asked(tmp_path: Path) -> None:
+    write_atomically(tmp_path / "keep.pt", b"x")
+    stale = tmp_path / ".run-3.pt.abc123.tmp"
+    stale.write_bytes(b"half")
+    other = tmp_path / "notes.tmp"  # not ours: no leading dot
+    other.write_bytes(b"x")
+    assert sweep_temporary_files(tmp_path, older_than_s=3600) == []
+    assert sweep_temporary_files(tmp_path) == [stale]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.pt", "notes.tmp"]
+    assert sweep_temporary_files(tmp_path / "missing") == []
+
+
+async def test_the_trainer_exits_when_its_stdin_closes(tmp_path: Path) -> None:
+    corpus = tmp_path / "c.txt"
+    corpus.write_text(TINY_TEXT, encoding="utf-8")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "model", "train", "--corpus", str(corpus),
+        "--out", str(tmp_path / "m.pt"), "--steps", "1000000", "--log-every", "1000000",
+        "--eval-every", "1000000", "--device", "cpu", "--progress", "jsonl",
+        "--exit-with-parent", "--seq-len", "16", "--hidden-size", "16", "--embed-size", "8",
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    assert proc.stdout is not None and proc.stdin is not None
+    await asyncio.wait_for(proc.stdout.readline(), 60)  # the "start" event: it is training
+    proc.stdin.close()
+    assert await asyncio.wait_for(proc.wait(), 30) == EXIT_ORPHANED
+    assert not (tmp_path / "m.pt").exists()
+
+
+async def test_stale_temporary_files_are_swept_at_start_and_before_training(
+    tmp_path: Path, tiny_checkpoint_path: Path
+) -> None:
+    (tmp_path / "corpora").mkdir(parents=True)
+    (tmp_path / "checkpoints").mkdir(parents=True)
+    left = [tmp_path / "checkpoints" / ".run-7.pt.x1.tmp", tmp_path / "corpora" / ".a.txt.x2.tmp"]
+    for path in left:
+        path.write_bytes(b"\0" * 1000)
+    overrides = {**FAST_TRAINING, "retrain_steps": 1_000_000}
+    async with running_bot(tmp_path, tiny_checkpoint_path, TINY_TEXT, **overrides) as h:
+        assert not any(p.exists() for p in left)
+        later = tmp_path / "checkpoints" / ".run-8.pt.x3.tmp"
+        later.write_bytes(b"\0")
+        await upload(h, h.api.user(ADMIN_ID), NEW_TEXT.encode())
+        await eventually(lambda: h.services.retrain.running)
+        await eventually(lambda: not later.exists(), 30)
+        await h.ask(h.api.user(ADMIN_ID), "/retrain cancel")
+
+
+# ------------------------------------------------------------- a real bot process
+
+
+def bot_env(api: FakeBotApi, work: Path, **extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "BOT_TOKEN": TEST_TOKEN,
+        "ADMIN_IDS": str(ADMIN_ID),
+        "TELEGRAM_API_URL": api.base_url.removesuffix("/bot"),
+        "DATABASE_URL": f"sqlite+aiosqlite:///{work / 'bot.db'}",
+        "CHECKPOINT_DIR": str(work / "checkpoints"),
+        "CORPUS_DIR": str(work / "corpora"),
+        "CORPUS_PATH": str(work / "corpus.txt"),
+        "DEVICE": "cpu",
+        "RATE_LIMIT": "false",
+        "LOG_LEVEL": "INFO",
+        "RETRAIN_SEQ_LEN": "32",
+        "RETRAIN_BATCH_SIZE": "16",
+        "RETRAIN_HIDDEN_SIZE": "48",
+        "RETRAIN_EMBED_SIZE": "16",
+        "PROGRESS_EDIT_INTERVAL_S": "0",
+        **extra,
+    }
+
+
+@asynccontextmanager
+async def bot_process(api: FakeBotApi, work: Path, **extra: str) -> AsyncIterator[int]:
+    ready = len(api.calls_to("setMyCommands"))
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", cwd=work, env=bot_env(api, work, **extra),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        await api.wait_for(
+            lambda: len(api.calls_to("setMyCommands")) > ready or None, 120, "bot ready"
+        )
+        yield proc.pid
+    finally:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(proc.wait(), 60)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) != pid:
+                continue
+            with contextlib.suppress(OSError):
+                argv = (entry / "cmdline").read_bytes().split(b"\0")
+                if b"model" in argv and b"train" in argv:
+                    found.append(int(entry.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def admin_texts(api: FakeBotApi) -> list[str]:
+    return [m.text or "" for m in api.messages_to(ADMIN_ID)]
+
+
+async def test_kill_9_of_the_bot_during_training_stops_the_trainer_and_fails_the_run_once(
+    tmp_path: Path, tiny_checkpoint_path: Path
+) -> None:
+    prepare_workdir(tmp_path, tiny_checkpoint_path, TINY_TEXT)
+    async with FakeBotApi(TEST_TOKEN) as api:
+        admin = api.user(ADMIN_ID)
+        async with bot_process(api, tmp_path, RETRAIN_STEPS="1000000") as pid:
+            await api.send_document(admin, "c.txt", NEW_TEXT.encode(), caption="/retrain")
+            await api.wait_for(
+                lambda: any("step" in e for m in api.messages_to(ADMIN_ID) for e in m.edits)
+                or None, 120, "training progress",
+            )  # fmt: skip
+            [trainer] = children(pid)
+            os.kill(pid, signal.SIGKILL)
+            killed = time.monotonic()
+            await eventually(lambda: not alive(trainer), 30)
+            print(f"trainer gone {time.monotonic() - killed:.2f} s after kill -9 of the bot")
+        assert_consistent(tmp_path / "bot.db", driven_run=1)  # live, but nobody left to drive
+        async with bot_process(api, tmp_path, RETRAIN_STEPS="1000000"):
+            await api.wait_for(lambda: outcome_messages(admin_texts(api), 1) or None, 60)
+            [outcome] = outcome_messages(admin_texts(api), 1)
+            assert "failed: the bot stopped during training" in outcome, outcome
+            assert_consistent(tmp_path / "bot.db")
+            since = api.mark(5001)
+            await api.send_text(api.user(5001), "/write في الصباح")
+            await api.wait_for_messages(5001, 1, 60, since=since)
+        assert len(outcome_messages(admin_texts(api), 1)) == 1
+
+
+async def test_kill_9_of_the_bot_while_finishing_resumes_the_run_at_the_next_start(
+    tmp_path: Path, tiny_checkpoint_path: Path
+) -> None:
+    prepare_workdir(tmp_path, tiny_checkpoint_path, TINY_TEXT)
+    db = tmp_path / "bot.db"
+    async with FakeBotApi(TEST_TOKEN) as api:
+        admin = api.user(ADMIN_ID)
+        async with bot_process(api, tmp_path, RETRAIN_STEPS="150") as pid:
+            # Block every write from the moment training has ended, then kill the bot.
+            lock = lock_when(db, "SELECT 1 FROM training_runs WHERE status='finishing'", 10.0)
+            await api.send_document(admin, "c.txt", NEW_TEXT.encode(), caption="/retrain")
+            await asyncio.to_thread(lock.acquired.wait, 300)
+            os.kill(pid, signal.SIGKILL)
+        await lock.wait_released()
+        assert db_rows(db, "SELECT status FROM training_runs") == [("finishing",)]
+        async with bot_process(api, tmp_path, RETRAIN_STEPS="150"):
+            await api.wait_for(lambda: outcome_messages(admin_texts(api), 1) or None, 120)
+            [outcome] = outcome_messages(admin_texts(api), 1)
+            assert "Version 2 is now active" in outcome, outcome
+            assert db_rows(db, "SELECT status, model_version_id FROM training_runs") == [
+                ("succeeded", 2)
+            ]
+            assert_consistent(db)
+            since = api.mark(5001)
+            await api.send_text(api.user(5001), "/write في الصباح")
+            await api.wait_for_messages(5001, 1, 60, since=since)
+        assert len(outcome_messages(admin_texts(api), 1)) == 1
+    storage = await Storage.open(f"sqlite+aiosqlite:///{db}")
+    try:
+        active = await storage.active_model_version()
+        assert active is not None and active.id == 2
+    finally:
+        await storage.close()
