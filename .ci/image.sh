@@ -17,7 +17,10 @@
 #   an existing local python:3.11-slim (the real one, or the stand-in) is used as it is;
 # - torch: this machine's CPU wheel (`pip download`, so whatever find-links / index pip is
 #   configured with), served on loopback for the build as TORCH_SPEC="torch @ http://...";
-#   everything else comes from PyPI, as in a real build.
+#   everything else comes from PyPI, as in a real build;
+# - Compose (with a Compose v2 CLI, .ci/compose.sh): the shipped files with the CPU override
+#   and the postgres profile are brought up; `postgres:16` cannot be pulled either, so a
+#   stand-in from Debian's PostgreSQL is built (.ci/postgres-standin).
 #
 # Where no engine can be installed or started (not root, no apt, a sandbox where dockerd
 # cannot run), it prints one line starting "image: skipped:" and exits 0. A failing build
@@ -26,6 +29,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 IMAGE="${CI_IMAGE:-localhost/charlstm-bot:ci}"
+PG_IMAGE="localhost/charlstm-postgres:ci"  # stand-in for postgres:16 (.ci/postgres-standin)
 BASE="docker.io/library/python:3.11-slim"
 TORCH_VERSION="${CI_TORCH_VERSION:-2.13.0}"
 # Fixed: the port is part of TORCH_SPEC, a build argument, so it is part of the layer cache key.
@@ -169,22 +173,44 @@ fi
 cached="$(grep -c '^--> Using cache' "$WORK/build.log" || true)"
 
 # --------------------------------------------------------------------- podman -> docker
+# The image podman built, into docker, unless docker has it already (same id).
+to_docker() {
+    local id old
+    id="$(podman image inspect --format '{{.Id}}' "$1")"
+    old="$(docker image inspect --format '{{.Id}}' "$1" 2>/dev/null || true)"
+    if [ "$old" = "sha256:$id" ]; then
+        log "docker already has $1"
+        return
+    fi
+    podman save --format docker-archive "$1" | nice -n 10 docker load >/dev/null \
+        || fail "podman save $1 | docker load"
+    if [ -n "$old" ]; then docker rmi "$old" >/dev/null 2>&1 || true; fi
+}
 t=$SECONDS
-docker_old="$(docker image inspect --format '{{.Id}}' "$IMAGE" 2>/dev/null || true)"
-if [ "$docker_old" = "sha256:$new_id" ]; then
-    log "docker already has this image"
-else
-    podman save --format docker-archive "$IMAGE" | nice -n 10 docker load >/dev/null \
-        || fail "podman save | docker load"
-    if [ -n "$docker_old" ]; then docker rmi "$docker_old" >/dev/null 2>&1 || true; fi
-fi
+to_docker "$IMAGE"
 load_s=$(elapsed $t)
 size_mb=$(($(docker image inspect --format '{{.Size}}' "$IMAGE") / 1000000))
 
+# ------------------------------------------------- Compose: the PostgreSQL profile's parts
+t=$SECONDS
+compose_args=()
+COMPOSE_BIN="${COMPOSE_BIN:-$(bash .ci/compose.sh 2>/dev/null || true)}"
+if [ -z "$COMPOSE_BIN" ]; then
+    log "no Compose v2 CLI (.ci/compose.sh failed): the Compose part of the smoke test is left out"
+else
+    nice -n 10 podman build --format docker --network host --pull=never --layers \
+        -t "$PG_IMAGE" .ci/postgres-standin >"$WORK/pg-build.log" 2>&1 \
+        || { tail -n 30 "$WORK/pg-build.log" >&2; fail "podman build .ci/postgres-standin"; }
+    to_docker "$PG_IMAGE"
+    compose_args=(--compose "$COMPOSE_BIN")
+fi
+compose_s=$(elapsed $t)
+
 # --------------------------------------------------------------------------------- smoke
 t=$SECONDS
-PYTHONPATH="$PWD" "$PYTHON" .ci/image_smoke.py "$IMAGE"
+PYTHONPATH="$PWD" "$PYTHON" .ci/image_smoke.py "$IMAGE" "${compose_args[@]}"
 smoke_s=$(elapsed $t)
 
 echo "image: ok: $IMAGE ${size_mb} MB; $(elapsed $started)s in all (base ${base_s}s," \
-    "torch wheel + build ${build_s}s with $cached cached steps, load ${load_s}s, smoke ${smoke_s}s)"
+    "torch wheel + build ${build_s}s with $cached cached steps, load ${load_s}s," \
+    "PostgreSQL stand-in ${compose_s}s, smoke ${smoke_s}s)"

@@ -18,7 +18,12 @@ container's log and exits 1):
 3. ``docker stop`` (SIGTERM): "stopped cleanly" and exit 0, within the grace period;
 4. the volume and everything in it owned by the bot user (uid and gid 10001);
 5. a second container on the same volume: no new training, ``/history`` shows the first
-   container's generation, and it stops cleanly too.
+   container's generation, and it stops cleanly too;
+6. with ``--compose`` (a Compose v2 CLI): the shipped docker-compose.yml with the CPU
+   override and the ``postgres`` profile comes up (the database healthy first, then the
+   bot), migrates PostgreSQL, answers ``/write``, stores it there, and stops cleanly.
+   CI cannot pull ``postgres:16``, so .ci/compose.postgres-smoke.yml swaps in the images
+   CI built and puts the bot on the host's network to reach the loopback Bot API.
 
 Containers and the volume are named after this process and removed at the end, whatever
 happens.
@@ -30,7 +35,10 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
+import socket
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -56,15 +64,16 @@ class SmokeFailure(Exception):
 
 
 class Docker:
-    """``docker`` commands as asyncio subprocesses."""
+    """``docker`` (or ``docker compose ...``) commands as asyncio subprocesses."""
 
-    def __init__(self, binary: str) -> None:
-        self.binary = binary
+    def __init__(self, *command: str, env: dict[str, str] | None = None) -> None:
+        self.command = command
+        self.env = env
 
     async def run(self, *args: str, timeout: float = 120.0) -> tuple[int, str]:
         """Exit status and stdout+stderr together (a container's log is on both)."""
         proc = await asyncio.create_subprocess_exec(
-            self.binary, *args,
+            *self.command, *args, env=self.env,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
         )  # fmt: skip
         try:
@@ -104,6 +113,8 @@ class Smoke:
         self.user = api.user(USER_ID, "Smoke")
         self.admin = api.user(ADMIN_ID, "Admin")
         self.current: str | None = None  # whose log to show on failure
+        self.compose: Docker | None = None
+        self.project_dir: Path | None = None
 
     def bot_env(self) -> list[str]:
         settings = {
@@ -142,6 +153,10 @@ class Smoke:
             "--health-interval", "2s", "--health-start-period", "300s",
             *self.bot_env(), self.image,
         )  # fmt: skip
+        await self.wait_ready(name, mark)
+
+    async def wait_ready(self, name: str, mark: int, label: str | None = None) -> None:
+        """Until the bot in container ``name`` has registered its commands (after ``mark``)."""
         began = time.monotonic()
         while len(self.api.calls_to("setMyCommands")) <= mark:
             state = await self.docker.state(name)
@@ -150,7 +165,7 @@ class Smoke:
             if time.monotonic() - began > START_TIMEOUT_S:
                 raise SmokeFailure(f"{name} not ready after {START_TIMEOUT_S:g}s")
             await asyncio.sleep(0.5)
-        ok(f"{name} ready in {time.monotonic() - began:.0f}s")
+        ok(f"{label or name} ready in {time.monotonic() - began:.0f}s")
 
     async def ask(self, user: FakeUser, text: str) -> str:
         mark = self.api.mark(user.id)
@@ -256,25 +271,98 @@ class Smoke:
         for name in self.containers:
             await self.docker.run("rm", "--force", "--volumes", name)
         await self.docker.run("volume", "rm", "--force", self.volume)
+        if self.compose is not None:
+            await self.compose.run("down", "--volumes", "--remove-orphans", "--timeout", "30")
+        if self.project_dir is not None:
+            shutil.rmtree(self.project_dir, ignore_errors=True)
 
-    async def run(self) -> None:
+    # -- Compose: the PostgreSQL profile ------------------------------------------------
+
+    def compose_project(self, binary: str) -> Docker:
+        """A copy of the shipped Compose files with a .env for this run, and its CLI."""
+        self.project_dir = Path(tempfile.mkdtemp(prefix="charlstm-compose-"))
+        files = ["docker-compose.yml", "docker-compose.cpu.yml"]
+        for name in files:
+            shutil.copy(ROOT / name, self.project_dir / name)
+        shutil.copy(ROOT / ".ci" / "compose.postgres-smoke.yml", self.project_dir)
+        password = f"pg{os.getpid()}secret"
+        with socket.socket() as probe:  # a free loopback port to publish PostgreSQL on
+            probe.bind(("127.0.0.1", 0))
+            pg_port = int(probe.getsockname()[1])
+        settings = {
+            "BOT_TOKEN": TOKEN,
+            "ADMIN_IDS": str(ADMIN_ID),
+            "TELEGRAM_API_URL": f"http://127.0.0.1:{self.api.port}",
+            "DATABASE_URL": f"postgresql+asyncpg://bot:{password}@127.0.0.1:{pg_port}/bot",
+            "POSTGRES_PASSWORD": password,
+            "DEFAULT_TRAIN_STEPS": "5",
+            "DEFAULT_LENGTH": "120",
+            "RATE_LIMIT": "false",
+        }
+        env_file = "".join(f"{name}={value}\n" for name, value in settings.items())
+        (self.project_dir / ".env").write_text(env_file, encoding="utf-8")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")}
+        env["CI_PG_PORT"] = str(pg_port)
+        files.append("compose.postgres-smoke.yml")
+        project = f"charlstm-smoke-{os.getpid()}-compose"
+        options = ["-p", project, "--project-directory", str(self.project_dir)]
+        options += [arg for name in files for arg in ("-f", str(self.project_dir / name))]
+        return Docker(binary, *options, "--profile", "postgres", env=env)
+
+    async def compose_postgres(self, binary: str) -> None:
+        self.compose = compose = self.compose_project(binary)
+        mark = len(self.api.calls_to("setMyCommands"))
+        began = time.monotonic()
+        # Compose starts db, waits for its healthcheck (depends_on), then starts the bot.
+        await compose.ok("up", "--detach", "--no-build", timeout=START_TIMEOUT_S)
+        name = (await compose.ok("ps", "--quiet", "bot")).strip()
+        self.current = name
+        await self.wait_ready(name, mark, label="the Compose service bot")
+        took = time.monotonic() - began
+        ok(f"compose --profile postgres up: db healthy, then the bot ready in {took:.0f}s")
+        log = await self.logs(name)
+        if "migrated: postgresql+asyncpg://bot:***@" not in log:
+            raise SmokeFailure("the bot did not migrate the PostgreSQL database")
+        written = await self.ask(self.user, f"/write {SEED}")
+        if not written.startswith(SEED):
+            raise SmokeFailure(f"/write through Compose: unexpected reply {written!r}")
+        sql = "SELECT json_agg(json_build_array(user_id, seed, output)) FROM generations"
+        out = await compose.ok("exec", "-T", "db", "psql", "-U", "bot", "-d", "bot", "-tAc", sql)
+        if json.loads(out) != [[USER_ID, SEED, written]]:
+            raise SmokeFailure(f"generations in PostgreSQL: {out.strip()!r}")
+        ok("/write answered through Compose and stored in PostgreSQL")
+        await self.compose_stop(compose, name)
+
+    async def compose_stop(self, compose: Docker, name: str) -> None:
+        began = time.monotonic()
+        await compose.ok("stop", "bot", timeout=STOP_GRACE_S + 30)
+        took = time.monotonic() - began
+        state = await self.docker.state(name)
+        if state.get("ExitCode") != 0 or "stopped cleanly" not in await self.logs(name):
+            raise SmokeFailure(f"compose stop bot: exit {state.get('ExitCode')}")
+        ok(f"compose stop bot: 'stopped cleanly', exit 0 in {took:.1f}s")
+
+    async def run(self, compose: str | None) -> None:
         await self.no_token()
         await self.docker.ok("volume", "create", self.volume)
         written = await self.first_start()
         await self.stop(self.containers[0])
         await self.volume_owner()
         await self.second_start(written)
+        if compose is not None:
+            await self.compose_postgres(compose)
 
 
 async def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Smoke test of the built image.")
     parser.add_argument("image")
     parser.add_argument("--docker", default="docker", help="the docker CLI to use")
+    parser.add_argument("--compose", help="a Compose v2 CLI: also run the PostgreSQL profile")
     args = parser.parse_args(argv)
     async with FakeBotApi(TOKEN) as api:
         smoke = Smoke(Docker(args.docker), args.image, api)
         try:
-            await smoke.run()
+            await smoke.run(args.compose)
         except (SmokeFailure, TimeoutError) as exc:
             print(f"image smoke: FAILED: {exc}", file=sys.stderr)
             if smoke.current is not None:
