@@ -81,8 +81,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     if ! { apt-get update -qq && nice -n 10 apt-get install -y -qq --no-install-recommends \
         "${missing[@]}"; } >"$WORK/apt.log" 2>&1; then
-        tail -n 5 "$WORK/apt.log" >&2
-        skip "could not install ${missing[*]} (apt-get failed; its last lines are above)"
+        skip "could not install ${missing[*]}: $(tail -n 1 "$WORK/apt.log")"
     fi
 fi
 
@@ -98,8 +97,7 @@ else
         sleep 1
     done
     if ! docker info >/dev/null 2>&1; then
-        tail -n 5 "$WORK/dockerd.log" >&2
-        skip "dockerd does not start on this machine (its last lines are above)"
+        skip "dockerd does not start on this machine: $(tail -n 1 "$WORK/dockerd.log")"
     fi
 fi
 

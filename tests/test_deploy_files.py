@@ -609,3 +609,15 @@ def test_the_image_step_skips_with_one_line_where_no_engine_can_run(tmp_path: Pa
     assert run.stdout.splitlines() == [
         "image: skipped: needs root to install and run a container engine"
     ]
+
+
+def test_ci_compose_override_swaps_only_images_and_networking() -> None:
+    # CI's Compose smoke test must run the shipped files, not a rewrite of them: its
+    # override may only swap the images (no registry in CI) and let the bot reach the
+    # loopback Bot API (host network, the database published on loopback).
+    override = load_compose(ROOT / ".ci" / "compose.postgres-smoke.yml")
+    assert set(override) == {"services"}
+    assert set(override["services"]) == {"bot", "db"}
+    assert set(override["services"]["bot"]) == {"image", "network_mode"}
+    assert set(override["services"]["db"]) == {"image", "ports"}
+    assert all(p.startswith("127.0.0.1:") for p in override["services"]["db"]["ports"])
