@@ -251,6 +251,11 @@ def compose_command() -> list[str] | None:
         (["-f", "docker-compose.yml"], ["bot"]),
         (["-f", "docker-compose.yml", "--profile", "postgres"], ["bot", "db"]),
         (["-f", "docker-compose.yml", "-f", "docker-compose.cpu.yml"], ["bot"]),
+        # issue 15: every file and profile, so also PostgreSQL on a host without a GPU.
+        (
+            ["-f", "docker-compose.yml", "-f", "docker-compose.cpu.yml", "--profile", "postgres"],
+            ["bot", "db"],
+        ),
     ],
 )
 def test_docker_compose_config_accepts_the_files(
@@ -573,3 +578,46 @@ def test_other_commands_need_no_token(tmp_path: Path) -> None:
     )  # fmt: skip
     assert run.returncode == 0, run.stdout + run.stderr
     assert run.stdout.splitlines()[-1] == "ran"
+
+
+# --------------------------------------------- issue 15: the image is built and run in CI
+
+IMAGE_SCRIPT = ROOT / ".ci" / "image.sh"
+
+
+def test_ci_builds_and_smoke_tests_the_image_after_the_test_suite() -> None:
+    steps = [
+        line.strip()
+        for line in (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.lstrip().startswith(("#", "echo"))
+    ]
+    assert "bash .ci/image.sh" in steps
+    assert steps.index("bash .ci/image.sh") > steps.index("make test")
+
+
+def test_the_image_step_skips_with_one_line_where_no_engine_can_run(tmp_path: Path) -> None:
+    # Not root: no engine can be installed or started. CI must say so in one line and go on.
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("needs root and setpriv to run the script as another user")
+    env = {**os.environ, "HOME": str(tmp_path), "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    run = subprocess.run(
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+         "bash", str(IMAGE_SCRIPT)],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stdout.splitlines() == [
+        "image: skipped: needs root to install and run a container engine"
+    ]
+
+
+def test_ci_compose_override_swaps_only_images_and_networking() -> None:
+    # CI's Compose smoke test must run the shipped files, not a rewrite of them: its
+    # override may only swap the images (no registry in CI) and let the bot reach the
+    # loopback Bot API (host network, the database published on loopback).
+    override = load_compose(ROOT / ".ci" / "compose.postgres-smoke.yml")
+    assert set(override) == {"services"}
+    assert set(override["services"]) == {"bot", "db"}
+    assert set(override["services"]["bot"]) == {"image", "network_mode"}
+    assert set(override["services"]["db"]) == {"image", "ports"}
+    assert all(p.startswith("127.0.0.1:") for p in override["services"]["db"]["ports"])
