@@ -259,10 +259,11 @@ async def test_models_lists_versions_and_use_rolls_back(harness: Harness, admin:
 
 async def test_generations_pages_and_filters(harness: Harness, admin: FakeUser) -> None:
     a, b = harness.api.user(6001), harness.api.user(6002)
+    # Two replies each: the text, then the note that the digit was left out.
     for i in range(4):
-        await harness.ask(a, f"/write البحر {i}")
+        await harness.ask(a, f"/write البحر {i}", count=2)
     for i in range(3):
-        await harness.ask(b, f"/write المدينة {i}")
+        await harness.ask(b, f"/write المدينة {i}", count=2)
     [page] = await harness.ask(admin, "/generations")
     assert "Generations 1–5 of 7" in (page.text or "")
     assert page.callback_data == ["gen:5:-:-"]

@@ -5,18 +5,20 @@ Admins are the numeric ids in ADMIN_IDS; usernames can change hands, ids cannot.
 
 from __future__ import annotations
 
-import csv
+import asyncio
 import functools
-import io
 import logging
+import tempfile
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.ext import ContextTypes
 
 from bot.display import one_line
+from bot.export import ExportTooLarge, write_export
 from bot.handlers.common import lang_of, reply, reply_key
 from bot.parsing import NotAnId, command_argument, format_temperature, parse_id
 from bot.retrain.corpora import read_stored, store_corpus, validate_text
@@ -27,6 +29,8 @@ from bot.texts import t
 from model.errors import ModelError
 
 log = logging.getLogger(__name__)
+
+UPLOAD_TIMEOUT_S = 120.0  # a 50 MB upload over a slow link
 
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
 
@@ -344,12 +348,6 @@ async def generations_button(update: Update, context: ContextTypes.DEFAULT_TYPE)
     await query.edit_message_text(text[:4096], reply_markup=markup)
 
 
-EXPORT_COLUMNS = (
-    "id", "created_at", "user_id", "chat_id", "model_version_id", "temperature", "length",
-    "latency_ms", "seed", "output", "dropped_chars",
-)  # fmt: skip
-
-
 @admin_only
 async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     services, message = get_services(context), update.effective_message
@@ -357,33 +355,36 @@ async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if message is None or filters_ is None:
         return
     user_id, model_id = filters_
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer)
-    writer.writerow(EXPORT_COLUMNS)
-    count = 0
-    async for g in services.storage.iter_generations(user_id=user_id, model_version_id=model_id):
-        writer.writerow(
-            [
-                g.id,
-                g.created_at.isoformat(),
-                g.user_id,
-                g.chat_id,
-                g.model_version_id,
-                g.temperature,
-                g.length,
-                round(g.latency_ms, 1),
-                g.seed,
-                g.output,
-                g.dropped_chars or "",
-            ]
+    with tempfile.TemporaryDirectory(prefix="charlstm-export-") as tmp:
+        try:
+            built = await write_export(
+                services.storage,
+                Path(tmp),
+                user_id=user_id,
+                model_version_id=model_id,
+                max_bytes=services.settings.export_max_bytes,
+            )
+        except ExportTooLarge as exc:
+            await reply(
+                update,
+                f"The export is too large to send ({exc}). Narrow it with "
+                "/export user <id> or /export model <version>.",
+            )
+            return
+        caption = f"{built.rows} generations"
+        if built.compressed:
+            caption += (
+                f" (gzip-compressed: the CSV is over the {services.settings.export_max_bytes:,}"
+                "-byte upload limit)"
+            )
+        data = await asyncio.to_thread(built.path.read_bytes)
+        await message.reply_document(
+            data,
+            filename=built.filename,
+            caption=caption,
+            read_timeout=UPLOAD_TIMEOUT_S,
+            write_timeout=UPLOAD_TIMEOUT_S,
         )
-        count += 1
-    # The BOM makes spreadsheet programs read the file as UTF-8, so Arabic shows correctly.
-    data = buffer.getvalue().encode("utf-8-sig")
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    await message.reply_document(
-        data, filename=f"generations-{stamp}.csv", caption=f"{count} generations"
-    )
 
 
 @admin_only
