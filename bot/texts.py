@@ -75,6 +75,11 @@ EN: Final[dict[str, str]] = {
     "cmd_stats": "Admin: usage and model statistics",
     # --- issue 9 (surface hardening) ---
     "history_undelivered": "(not delivered: Telegram did not confirm this reply)",
+    "unknown_command": "I don't know that command. Send /help to see what I can do.",
+    "plain_text_hint": (
+        "To have me continue a text, send /write followed by it. /help lists every command."
+    ),
+    "forget_expired": "This confirmation has expired. Send /forget again.",
 }
 
 AR: Final[dict[str, str]] = {
@@ -128,6 +133,9 @@ AR: Final[dict[str, str]] = {
     "corpus_default": "نصوص عربية أصلية",
     # --- issue 9 (surface hardening) ---
     "history_undelivered": "(لم يصل: لم يؤكد تيليجرام وصول هذا الرد)",
+    "unknown_command": "لا أعرف هذا الأمر. أرسل /help لترى ما أستطيع فعله.",
+    "plain_text_hint": "لأكمل لك نصا، أرسل /write ثم النص. الأمر /help يعرض كل الأوامر.",
+    "forget_expired": "انتهت صلاحية هذا التأكيد. أرسل /forget مرة أخرى.",
 }
 
 LANGUAGES: Final[dict[str, dict[str, str]]] = {"en": EN, "ar": AR}

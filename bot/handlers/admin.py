@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatType
+from telegram.error import Forbidden
 from telegram.ext import ContextTypes
 
 from bot.display import one_line
@@ -262,6 +264,31 @@ async def version_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 # --------------------------------------------------------------- generations
 
+SENT_PRIVATELY = "Sent to you in a private chat: user data never goes into a group."
+OPEN_PRIVATE_CHAT = (
+    "I can't message you privately yet, and I don't post user data in groups: open a "
+    "private chat with me (press Start there), then send the command again."
+)
+
+
+async def _to_admin_privately(
+    update: Update, send: Callable[[int], Coroutine[Any, Any, object]]
+) -> None:
+    """Run ``send(chat_id)`` in the admin's private chat. Review commands sent in a group
+    (or supergroup) get only a short note there, never the data (issue 9)."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or user is None:
+        return
+    if chat.type == ChatType.PRIVATE:
+        await send(chat.id)
+        return
+    try:
+        await send(user.id)
+    except Forbidden:
+        await reply(update, OPEN_PRIVATE_CHAT)
+        return
+    await reply(update, SENT_PRIVATELY)
+
 
 def _parse_filters(raw: str) -> tuple[int | None, int | None] | None:
     """ "user 123", "model 3", both, or nothing; None when malformed."""
@@ -332,7 +359,9 @@ async def generations(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if message is None or filters_ is None:
         return
     text, markup = await _generations_page(services, 0, *filters_)
-    await message.reply_text(text[:4096], reply_markup=markup)
+    await _to_admin_privately(
+        update, lambda chat_id: context.bot.send_message(chat_id, text[:4096], reply_markup=markup)
+    )
 
 
 @admin_only
@@ -378,12 +407,16 @@ async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                 "-byte upload limit)"
             )
         data = await asyncio.to_thread(built.path.read_bytes)
-        await message.reply_document(
-            data,
-            filename=built.filename,
-            caption=caption,
-            read_timeout=UPLOAD_TIMEOUT_S,
-            write_timeout=UPLOAD_TIMEOUT_S,
+        await _to_admin_privately(
+            update,
+            lambda chat_id: context.bot.send_document(
+                chat_id,
+                data,
+                filename=built.filename,
+                caption=caption,
+                read_timeout=UPLOAD_TIMEOUT_S,
+                write_timeout=UPLOAD_TIMEOUT_S,
+            ),
         )
 
 
@@ -411,10 +444,10 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         + ("n/a" if active.val_loss is None else f"{active.val_loss:.4f}")
     )
     engine = services.engine
-    await reply(
-        update,
+    text = (
         f"Users: {users}\nGenerations: {today} today (UTC), {total} in total\n"
         f"Latency: {lat}\nActive model: {model}\n"
         f"Engine: {engine.active_requests} running, {engine.queue_depth} queued\n"
-        f"Training: {manager.status()}",
+        f"Training: {manager.status()}"
     )
+    await _to_admin_privately(update, lambda chat_id: context.bot.send_message(chat_id, text))
