@@ -160,6 +160,11 @@ async def test_unknown_commands_and_plain_text_get_a_hint_in_private(harness: Ha
     arabic = harness.api.user(9502, language_code="ar")
     [hint] = await harness.ask(arabic, "مرحبا")
     assert "/write" in (hint.text or "") and "النص" in (hint.text or "")
+    # An admin's text is material for "/retrain" as a reply: no hint to answer it.
+    admin = harness.api.user(ADMIN_ID, "Admin")
+    since = harness.api.mark(ADMIN_ID)
+    await harness.api.send_text(admin, "نص طويل للتدريب")
+    assert await said_in(harness, ADMIN_ID, since) == []
 
 
 async def test_known_commands_get_no_extra_hint(harness: Harness) -> None:

@@ -102,6 +102,12 @@ async def test_control_characters_are_never_echoed_back(harness: Harness, admin:
     assert visible(review.raw_text or "") and "\\u202e" in (review.raw_text or "")
 
 
+async def test_a_name_with_controls_is_greeted_printably(harness: Harness) -> None:
+    user = harness.api.user(9105, "Ann\u202eevil\u0000")
+    [hello] = await harness.ask(user, "/start")
+    assert visible(hello.raw_text or "") and "Ann\\u202eevil\\u0000" in (hello.raw_text or "")
+
+
 async def test_history_keeps_its_numbered_layout_with_multi_line_seeds(harness: Harness) -> None:
     user = harness.api.user(9102)
     await harness.ask(user, "/write البحر\nهادئ\nاليوم")

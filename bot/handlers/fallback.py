@@ -8,6 +8,7 @@ every update, such as access control, and do not count as an answer).
 Private chats get a one-line hint to /help. Groups get nothing unless the message is
 addressed to this bot: a command with ``@thisbot``, or a reply to one of its messages —
 a group is a shared room, and commands without a suffix may be meant for other bots.
+Admins' plain text gets no hint: they send text to reply to it with /retrain.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from telegram.ext import ContextTypes
 
 from bot.commands import addressed_to_me, leading_command
 from bot.handlers.common import reply_key
+from bot.services import get_services
 
 FALLBACK_GROUP = 100
 
@@ -52,9 +54,11 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 
 async def plain_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    chat = update.effective_chat
+    chat, user = update.effective_chat, update.effective_user
     if chat is None or _taken_by_another_handler(update, context):
         return
+    if get_services(context).settings.is_admin(user.id if user else None):
+        return  # an admin's text is usually material for "/retrain" sent as a reply to it
     if chat.type != ChatType.PRIVATE and not _replies_to_me(update, context):
         return
     await reply_key(update, "plain_text_hint")

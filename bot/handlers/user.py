@@ -42,7 +42,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await reply_key(
         update,
         "start",
-        name=user.first_name,
+        name=one_line(user.first_name, 64),
         corpus=t(lang, "corpus_default"),
         temperature=format_temperature(temperature),
     )
