@@ -19,9 +19,10 @@ from telegram.ext import (
 
 from bot import access as access_control
 from bot.bootstrap import ensure_active_model, tell_admins
+from bot.commands import CaptionCommand
 from bot.config import Settings
 from bot.handlers import access as access_handlers
-from bot.handlers import admin, user
+from bot.handlers import admin, fallback, user
 from bot.handlers.errors import on_error
 from bot.outgoing import FairRateLimiter
 from bot.request import RedactingRequest
@@ -36,6 +37,9 @@ log = logging.getLogger(__name__)
 AppType = Application[Any, Any, Any, Any, Any, Any]
 
 USER_COMMANDS = ("write", "temp", "history", "forget", "help")
+# ASCII digits of bounded length: a forged callback cannot reach int() or the database
+# with a number they cannot hold (issue 9).
+GENERATIONS_PAGE = r"^gen:[0-9]{1,9}:(-|[0-9]{1,19}):(-|[0-9]{1,19})$"
 ADMIN_COMMANDS: tuple[str, ...] = ("retrain", "models", "use", "generations", "export", "stats")
 ADMIN_COMMANDS += ("allow", "block", "unblock", "users")  # issue 11: access control
 
@@ -133,11 +137,13 @@ def build_application(settings: Settings) -> AppType:
     for name, callback in commands.items():
         application.add_handler(CommandHandler(name, callback, filters=new))
     # A document whose caption is the command: CommandHandler only looks at message text.
+    # Issue 9: the caption honours "@thisbot" exactly as CommandHandler does.
     application.add_handler(
-        MessageHandler(
-            new & filters.Document.ALL & filters.CaptionRegex(r"^/retrain(@\w+)?(\s|$)"),
-            admin.retrain,
-        )
+        MessageHandler(new & filters.Document.ALL & CaptionCommand("retrain"), admin.retrain)
+    )
+    # Issue 9: a photo or document captioned "/write <seed>" is a /write.
+    application.add_handler(
+        MessageHandler(new & filters.CAPTION & CaptionCommand("write"), user.write)
     )
     application.add_handler(CallbackQueryHandler(user.forget_button, pattern=r"^forget:"))
     application.add_handler(CallbackQueryHandler(admin.retrain_button, pattern=r"^rt:force:\d+$"))
@@ -145,7 +151,16 @@ def build_application(settings: Settings) -> AppType:
         CallbackQueryHandler(admin.version_button, pattern=r"^mv:(use|discard):\d+$")
     )
     application.add_handler(
-        CallbackQueryHandler(admin.generations_button, pattern=r"^gen:\d+:(-|\d+):(-|\d+)$")
+        CallbackQueryHandler(admin.generations_button, pattern=GENERATIONS_PAGE)
+    )
+    # Issue 9: unknown commands and plain text, in a late group so every handler others
+    # add in earlier groups wins (see bot/handlers/fallback.py).
+    application.add_handler(
+        MessageHandler(new & filters.COMMAND, fallback.unknown_command), fallback.FALLBACK_GROUP
+    )
+    application.add_handler(
+        MessageHandler(new & filters.TEXT & ~filters.COMMAND, fallback.plain_text),
+        fallback.FALLBACK_GROUP,
     )
     # --- issue 11 (fair use): the access gate runs before every other handler.
     application.add_handler(TypeHandler(Update, access_control.gate), group=-1)

@@ -99,6 +99,10 @@ class Settings(BaseSettings):
         return value
 
     # --- end of issue 11
+    # --- issue 9 / issue 10 item 11: /export ---
+    # Largest file /export uploads as is; above it the CSV is gzipped. Telegram's limit for
+    # bots is 50 MB (a self-hosted Bot API server allows up to 2000 MB).
+    export_max_bytes: int = Field(50_000_000, ge=1_000, le=2_000_000_000)
 
     @field_validator("webhook_url")
     @classmethod

@@ -112,6 +112,11 @@ EN: Final[dict[str, str]] = {
     "cmd_unblock": "Admin: unblock a user",
     "cmd_users": "Admin: list users (or blocked ones)",
     # --- end of issue 11
+    "unknown_command": "I don't know that command. Send /help to see what I can do.",
+    "plain_text_hint": (
+        "To have me continue a text, send /write followed by it. /help lists every command."
+    ),
+    "forget_expired": "This confirmation has expired. Send /forget again.",
 }
 
 AR: Final[dict[str, str]] = {
@@ -200,6 +205,9 @@ AR: Final[dict[str, str]] = {
     # --- end of issue 11
     # issue 9
     "startup_notice": "تنبيه عند بدء التشغيل: {notice}",
+    "unknown_command": "لا أعرف هذا الأمر. أرسل /help لترى ما أستطيع فعله.",
+    "plain_text_hint": "لأكمل لك نصا، أرسل /write ثم النص. الأمر /help يعرض كل الأوامر.",
+    "forget_expired": "انتهت صلاحية هذا التأكيد. أرسل /forget مرة أخرى.",
 }
 
 LANGUAGES: Final[dict[str, dict[str, str]]] = {"en": EN, "ar": AR}

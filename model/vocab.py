@@ -7,7 +7,8 @@ Policy for a seed character outside the vocabulary, tried in this order:
    known (Arabic presentation forms copied from PDFs, full-width Latin, ligatures).
 3. Letter case folds (``A``→``a`` or back) when only the other case is known.
 4. Whitespace the vocabulary lacks becomes a plain space (if a space is known).
-5. Anything else is dropped and reported to the caller.
+5. Anything else is dropped and reported to the caller; whitespace that dropping leaves
+   at the start of the seed is trimmed.
 A seed with nothing left after this is a :class:`SeedError`.
 """
 
@@ -116,6 +117,10 @@ class Vocabulary:
             folded[ch] = replacement
             out.append(replacement)
         text = "".join(out)
+        if dropped and not seed[:1].isspace():
+            # What dropping left at the start ("Z في" -> " في") is not the writer's
+            # spacing: a continuation must not begin with a space the user never typed.
+            text = text.lstrip()
         if not text.strip():
             shown = " ".join(dropped[:20])
             raise SeedError(

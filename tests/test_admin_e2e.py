@@ -260,8 +260,7 @@ async def test_models_lists_versions_and_use_rolls_back(harness: Harness, admin:
 
 async def test_generations_pages_and_filters(harness: Harness, admin: FakeUser) -> None:
     a, b = harness.api.user(6001), harness.api.user(6002)
-    # The digits are not in the model's alphabet: each reply is the text plus a note
-    # naming the dropped digit, so wait for both before the next request.
+    # Two replies each: the text, then the note that the digit was left out.
     for i in range(4):
         await harness.ask(a, f"/write البحر {i}", count=2)
     for i in range(3):

@@ -3,6 +3,7 @@ group chats, forged buttons; the real bot over HTTP against the loopback Bot API
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from bot.storage.schema import GenerationRow
 from tests.botapi import FakeUser
 from tests.conftest import TINY_TEXT
 from tests.harness import ADMIN_ID, Harness, running_bot
+from tests.postgres import fresh_postgres_database, needs_postgres
 
 
 @pytest.fixture
@@ -74,3 +76,83 @@ async def test_ids_in_other_scripts_work(harness: Harness, admin: FakeUser) -> N
     assert "Version 1 is now active" in (reply.text or "")
     [page] = await harness.ask(admin, "/generations model ١")
     assert "No generations match" in (page.text or "")
+
+
+# ------------------------------------------------- items 11, 12, 18: hostile text
+
+
+def visible(text: str) -> bool:
+    """No control, format or separator character other than a newline."""
+    return all(ch == "\n" or unicodedata.category(ch) not in HIDDEN for ch in text)
+
+
+HIDDEN = {"Cc", "Cf", "Zl", "Zp"}
+
+
+async def test_control_characters_are_never_echoed_back(harness: Harness, admin: FakeUser) -> None:
+    user = harness.api.user(9101)
+    seed = "البحر\u202eهادئ\u200f\x07 السماء\x9b"
+    text, note = await harness.ask(user, f"/write {seed}", count=2)
+    assert visible(text.raw_text or "") and visible(note.raw_text or "")
+    assert "\\u0007" in (note.raw_text or "") and "\\u009b" in (note.raw_text or "")
+    [history] = await harness.ask(user, "/history")
+    assert visible(history.raw_text or "")
+    assert "\\u202e" in (history.raw_text or "") and "\\u200f" in (history.raw_text or "")
+    [review] = await harness.ask(admin, "/generations")
+    assert visible(review.raw_text or "") and "\\u202e" in (review.raw_text or "")
+
+
+async def test_a_name_with_controls_is_greeted_printably(harness: Harness) -> None:
+    user = harness.api.user(9105, "Ann\u202eevil\u0000")
+    [hello] = await harness.ask(user, "/start")
+    assert visible(hello.raw_text or "") and "Ann\\u202eevil\\u0000" in (hello.raw_text or "")
+
+
+async def test_history_keeps_its_numbered_layout_with_multi_line_seeds(harness: Harness) -> None:
+    user = harness.api.user(9102)
+    await harness.ask(user, "/write البحر\nهادئ\nاليوم")
+    await harness.ask(user, "/write المدينة")
+    [history] = await harness.ask(user, "/history")
+    lines = (history.raw_text or "").split("\n")
+    # A header, then two lines per entry: "1. date · temperature" and the indented seed.
+    assert len(lines) == 5
+    assert lines[1].startswith("1. ") and lines[3].startswith("2. ")
+    assert lines[4].strip() == "البحر⏎هادئ⏎اليوم"
+
+
+async def nul_seed_round_trip(h: Harness) -> None:
+    user = h.api.user(9103)
+    text, note = await h.ask(user, "/write البحر\x00 هادئ", count=2)
+    assert (text.raw_text or "").startswith("البحر هادئ")
+    assert "\\u0000" in (note.raw_text or "")
+    async with h.services.storage.session_maker() as session:
+        row = (await session.scalars(select(GenerationRow))).one()
+    # What is stored: NUL replaced by U+FFFD, the same on SQLite and PostgreSQL.
+    assert row.seed == "البحر\ufffd هادئ" and row.dropped_chars == "\ufffd"
+    assert row.delivered
+    [history] = await h.ask(user, "/history")
+    assert "البحر\ufffd هادئ" in (history.raw_text or "")
+
+
+async def test_a_nul_in_the_seed_is_stored_as_a_replacement_character(harness: Harness) -> None:
+    await nul_seed_round_trip(harness)
+
+
+@needs_postgres
+async def test_a_nul_in_the_seed_is_stored_on_postgresql_too(
+    tmp_path: Path, tiny_checkpoint_path: Path
+) -> None:
+    async with (
+        fresh_postgres_database("test_nul") as url,
+        running_bot(tmp_path, tiny_checkpoint_path, TINY_TEXT, database_url=url) as h,
+    ):
+        await nul_seed_round_trip(h)
+
+
+async def test_a_seed_starting_with_dropped_characters_gives_no_leading_space(
+    harness: Harness,
+) -> None:
+    user = harness.api.user(9104)
+    text, note = await harness.ask(user, "/write Z البحر", count=2)
+    assert (text.raw_text or "").startswith("البحر")
+    assert "Z" in (note.text or "")

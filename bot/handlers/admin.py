@@ -5,19 +5,22 @@ Admins are the numeric ids in ADMIN_IDS; usernames can change hands, ids cannot.
 
 from __future__ import annotations
 
-import csv
+import asyncio
 import functools
-import io
 import logging
+import tempfile
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.error import BadRequest
+from telegram.constants import ChatType
+from telegram.error import BadRequest, Forbidden
 from telegram.ext import ContextTypes
 
 from bot.display import one_line
+from bot.export import ExportTooLarge, write_export
 from bot.fair_use import stats_lines as fair_use_stats
 from bot.handlers.common import lang_of, reply, reply_key
 from bot.parsing import NotAnId, command_argument, format_temperature, parse_id
@@ -37,6 +40,8 @@ from bot.texts import t
 from model.errors import ModelError
 
 log = logging.getLogger(__name__)
+
+UPLOAD_TIMEOUT_S = 120.0  # a 50 MB upload over a slow link
 
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
 
@@ -319,6 +324,31 @@ async def version_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 # --------------------------------------------------------------- generations
 
+SENT_PRIVATELY = "Sent to you in a private chat: user data never goes into a group."
+OPEN_PRIVATE_CHAT = (
+    "I can't message you privately yet, and I don't post user data in groups: open a "
+    "private chat with me (press Start there), then send the command again."
+)
+
+
+async def _to_admin_privately(
+    update: Update, send: Callable[[int], Coroutine[Any, Any, object]]
+) -> None:
+    """Run ``send(chat_id)`` in the admin's private chat. Review commands sent in a group
+    (or supergroup) get only a short note there, never the data (issue 9)."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or user is None:
+        return
+    if chat.type == ChatType.PRIVATE:
+        await send(chat.id)
+        return
+    try:
+        await send(user.id)
+    except Forbidden:
+        await reply(update, OPEN_PRIVATE_CHAT)
+        return
+    await reply(update, SENT_PRIVATELY)
+
 
 def _parse_filters(raw: str) -> tuple[int | None, int | None] | None:
     """ "user 123", "model 3", both, or nothing; None when malformed."""
@@ -389,7 +419,9 @@ async def generations(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if message is None or filters_ is None:
         return
     text, markup = await _generations_page(services, 0, *filters_)
-    await message.reply_text(text[:4096], reply_markup=markup)
+    await _to_admin_privately(
+        update, lambda chat_id: context.bot.send_message(chat_id, text[:4096], reply_markup=markup)
+    )
 
 
 @admin_only
@@ -405,12 +437,6 @@ async def generations_button(update: Update, context: ContextTypes.DEFAULT_TYPE)
     await query.edit_message_text(text[:4096], reply_markup=markup)
 
 
-EXPORT_COLUMNS = (
-    "id", "created_at", "user_id", "chat_id", "model_version_id", "temperature", "length",
-    "latency_ms", "seed", "output", "dropped_chars",
-)  # fmt: skip
-
-
 @admin_only
 async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     services, message = get_services(context), update.effective_message
@@ -418,33 +444,40 @@ async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if message is None or filters_ is None:
         return
     user_id, model_id = filters_
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer)
-    writer.writerow(EXPORT_COLUMNS)
-    count = 0
-    async for g in services.storage.iter_generations(user_id=user_id, model_version_id=model_id):
-        writer.writerow(
-            [
-                g.id,
-                g.created_at.isoformat(),
-                g.user_id,
-                g.chat_id,
-                g.model_version_id,
-                g.temperature,
-                g.length,
-                round(g.latency_ms, 1),
-                g.seed,
-                g.output,
-                g.dropped_chars or "",
-            ]
+    with tempfile.TemporaryDirectory(prefix="charlstm-export-") as tmp:
+        try:
+            built = await write_export(
+                services.storage,
+                Path(tmp),
+                user_id=user_id,
+                model_version_id=model_id,
+                max_bytes=services.settings.export_max_bytes,
+            )
+        except ExportTooLarge as exc:
+            await reply(
+                update,
+                f"The export is too large to send ({exc}). Narrow it with "
+                "/export user <id> or /export model <version>.",
+            )
+            return
+        caption = f"{built.rows} generations"
+        if built.compressed:
+            caption += (
+                f" (gzip-compressed: the CSV is over the {services.settings.export_max_bytes:,}"
+                "-byte upload limit)"
+            )
+        data = await asyncio.to_thread(built.path.read_bytes)
+        await _to_admin_privately(
+            update,
+            lambda chat_id: context.bot.send_document(
+                chat_id,
+                data,
+                filename=built.filename,
+                caption=caption,
+                read_timeout=UPLOAD_TIMEOUT_S,
+                write_timeout=UPLOAD_TIMEOUT_S,
+            ),
         )
-        count += 1
-    # The BOM makes spreadsheet programs read the file as UTF-8, so Arabic shows correctly.
-    data = buffer.getvalue().encode("utf-8-sig")
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    await message.reply_document(
-        data, filename=f"generations-{stamp}.csv", caption=f"{count} generations"
-    )
 
 
 @admin_only
@@ -472,10 +505,10 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     )
     engine = services.engine
     fair_use = await fair_use_stats(services)  # issue 11: refusals, top users, queues
-    await reply(
-        update,
+    text = (
         f"Users: {users}\nGenerations: {today} today (UTC), {total} in total\n"
         f"Latency: {lat}\nActive model: {model}\n"
         f"Engine: {engine.active_requests} running, {engine.queue_depth} queued\n"
-        f"Training: {manager.status()}\n" + "\n".join(fair_use),
+        f"Training: {manager.status()}\n" + "\n".join(fair_use)
     )
+    await _to_admin_privately(update, lambda chat_id: context.bot.send_message(chat_id, text))

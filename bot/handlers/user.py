@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import time
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
 from bot import limits
@@ -42,7 +43,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await reply_key(
         update,
         "start",
-        name=user.first_name,
+        name=one_line(user.first_name, 64),
         corpus=t(lang, "corpus_default"),
         temperature=format_temperature(temperature),
     )
@@ -219,7 +220,25 @@ async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             ]
         ]
     )
-    await message.reply_text(t(lang, "forget_confirm", count=count), reply_markup=keyboard)
+    # A reply to the user's own /forget: that is where the buttons' owner is read from.
+    await message.reply_text(
+        t(lang, "forget_confirm", count=count), reply_markup=keyboard, do_quote=True
+    )
+
+
+def _confirmation_owner(query: CallbackQuery) -> int | None:
+    """Whose confirmation this is, from the message itself, never from the callback data
+    (a modified client can send any data for any message it sees, issue 9): in a private
+    chat, its only user; elsewhere, the sender of the /forget it answers."""
+    message = query.message
+    if not isinstance(message, Message):  # too old to be accessible
+        return None
+    if message.chat.type == ChatType.PRIVATE:
+        return message.chat.id
+    asked = message.reply_to_message
+    if asked is None or asked.from_user is None:
+        return None
+    return asked.from_user.id
 
 
 async def forget_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -228,13 +247,17 @@ async def forget_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         return
     services = get_services(context)
     lang = query.from_user.language_code
-    action, _, owner = query.data.rpartition(":")
-    if str(query.from_user.id) != owner:
+    action, _, claimed = query.data.rpartition(":")
+    owner = _confirmation_owner(query)
+    if owner is None:
+        await query.answer(t(lang, "forget_expired"), show_alert=True)
+        return
+    if query.from_user.id != owner or claimed != str(owner):
         await query.answer(t(lang, "forget_not_yours"), show_alert=True)
         return
     await query.answer()
     if action == FORGET_YES:
-        deleted = await services.storage.forget_user(query.from_user.id)
+        deleted = await services.storage.forget_user(owner)
         await query.edit_message_text(t(lang, "forget_done", count=deleted))
     else:
         await query.edit_message_text(t(lang, "forget_cancelled"))

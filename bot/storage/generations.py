@@ -161,20 +161,26 @@ class GenerationQueries(Queries):
         chunk_size: int = 500,
     ) -> AsyncIterator[list[Generation]]:
         """As :meth:`iter_generations`, one list per chunk (an export hands each chunk to
-        a thread to write, rather than crossing to it once per row)."""
+        a thread to write, rather than crossing to it once per row).
+
+        Plain column rows, not ORM objects: no identity map to fill, so a chunk costs the
+        event loop little (an export of 120,000 rows is 120 such chunks of 1,000).
+        """
         if chunk_size < 1:
             raise ValueError("chunk_size must be positive")
         filters = _generation_filters(user_id, model_version_id, since)
+        columns = GenerationRow.__table__.c
         after = 0
         while True:
             stmt = (
-                select(GenerationRow)
-                .where(*filters, GenerationRow.id > after)
-                .order_by(GenerationRow.id)
+                select(*columns)
+                .where(*filters, columns.id > after)
+                .order_by(columns.id)
                 .limit(chunk_size)
             )
             async with self._sessions() as session:
-                chunk = [_generation(row) for row in await session.scalars(stmt)]
+                result = await session.execute(stmt)
+                chunk = [Generation(**row._mapping) for row in result]
             if chunk:
                 yield chunk
             if len(chunk) < chunk_size:

@@ -389,6 +389,11 @@ class FakeBotApi:
         self._file_numbers = itertools.count(1)
         self._query_numbers = itertools.count(1)
         self._blocked: set[int] = set()
+        # Group chats (negative ids) and their members; users who never opened a private
+        # chat with the bot (Telegram: 403 "bot can't initiate conversation").
+        self.groups: dict[int, JsonDict] = {}
+        self.group_members: dict[int, set[int]] = {}
+        self._no_private_chat: set[int] = set()
         self._injected: dict[str, list[ApiError]] = {}
         self._delays: dict[str, list[float]] = {}
         # Flood control as Telegram documents it (enforce_flood_limits); off by default.
@@ -646,6 +651,30 @@ class FakeBotApi:
         else:
             self._blocked.discard(user.id)
 
+    def group(
+        self,
+        chat_id: int,
+        members: list[FakeUser],
+        title: str = "Test group",
+        chat_type: Literal["group", "supergroup"] = "group",
+    ) -> int:
+        """A group chat (``chat_id`` negative, as Telegram's) with the bot and ``members``;
+        users act in it with ``send_text(..., chat=chat_id)``."""
+        if chat_id >= 0:
+            raise ValueError("group chat ids are negative")
+        self.groups[chat_id] = {"id": chat_id, "type": chat_type, "title": title}
+        self.group_members[chat_id] = {m.id for m in members}
+        for member in members:
+            self.users.setdefault(member.id, member)
+        return chat_id
+
+    def no_private_chat(self, user: FakeUser, missing: bool = True) -> None:
+        """Sends to the user's private chat fail as for a user who never started the bot."""
+        if missing:
+            self._no_private_chat.add(user.id)
+        else:
+            self._no_private_chat.discard(user.id)
+
     def inject_error(
         self,
         method: str,
@@ -725,14 +754,21 @@ class FakeBotApi:
         return update
 
     async def send_text(
-        self, user: FakeUser, text: str, reply_to: SentMessage | int | None = None
+        self,
+        user: FakeUser,
+        text: str,
+        reply_to: SentMessage | int | None = None,
+        chat: int | None = None,
     ) -> JsonDict:
-        """The user sends ``text`` to the bot; returns the queued update."""
+        """The user sends ``text`` to the bot (in ``chat``, a group, if given; else in
+        their private chat); returns the queued update."""
         text = text.strip()  # Telegram trims messages; an empty one can't be sent at all.
         if not text:
             raise ValueError("Telegram clients can't send an empty message")
         entities = find_bot_commands(text)
-        message = self._new_user_message(user, reply_to, text=text, entities=entities or None)
+        message = self._new_user_message(
+            user, reply_to, text=text, entities=entities or None, _chat=chat
+        )
         return await self.enqueue_update({"message": message})
 
     async def send_document(
@@ -744,8 +780,10 @@ class FakeBotApi:
         mime_type: str = "text/plain",
         reply_to: SentMessage | int | None = None,
         with_file_size: bool = True,
+        chat: int | None = None,
     ) -> JsonDict:
-        """The user sends a file; the bot can fetch it with getFile and download it.
+        """The user sends a file (in ``chat``, a group, if given); the bot can fetch it
+        with getFile and download it.
 
         ``with_file_size=False``: the message omits ``file_size``, which Telegram may do.
         """
@@ -760,6 +798,7 @@ class FakeBotApi:
             document=document,
             caption=caption or None,
             caption_entities=(find_bot_commands(caption) or None) if caption else None,
+            _chat=chat,
         )
         return await self.enqueue_update({"message": message})
 
@@ -768,13 +807,30 @@ class FakeBotApi:
         current = self._bot_messages.get((message.chat_id, message.message_id))
         if current is None or current.deleted:
             raise ValueError(f"message #{message.message_id} is gone; its buttons can't be pressed")
-        if current.chat_id != user.id:
-            raise ValueError(f"message #{message.message_id} is not in {user.id}'s private chat")
+        if current.chat_id != user.id and user.id not in self.group_members.get(
+            current.chat_id, set()
+        ):
+            raise ValueError(f"message #{message.message_id} is not in a chat {user.id} is in")
         if callback_data not in current.callback_data:
             raise ValueError(
                 f"message #{current.message_id} has no button with callback_data "
                 f"{callback_data!r}; its buttons: {current.callback_data}"
             )
+        return await self._callback_query(user, current, callback_data)
+
+    async def press_forged_button(
+        self, user: FakeUser, message: SentMessage, callback_data: str
+    ) -> str:
+        """A callback query with ``callback_data`` the message's buttons do not carry, as a
+        modified client can send for any message it can see; returns the query id."""
+        current = self._bot_messages.get((message.chat_id, message.message_id))
+        if current is None or current.deleted:
+            raise ValueError(f"message #{message.message_id} is gone")
+        return await self._callback_query(user, current, callback_data)
+
+    async def _callback_query(
+        self, user: FakeUser, current: SentMessage, callback_data: str
+    ) -> str:
         self.users.setdefault(user.id, user)
         query_id = str(4_000_000_000_000_000 + next(self._query_numbers))
         self.callback_answers[query_id] = None
@@ -806,14 +862,20 @@ class FakeBotApi:
             return response.status
 
     def _new_user_message(
-        self, user: FakeUser, reply_to: SentMessage | int | None, **content: Any
+        self,
+        user: FakeUser,
+        reply_to: SentMessage | int | None,
+        _chat: int | None = None,
+        **content: Any,
     ) -> JsonDict:
         self.users.setdefault(user.id, user)
-        chat_id = user.id
+        chat_id = user.id if _chat is None else _chat
+        if _chat is not None and user.id not in self.group_members.get(_chat, set()):
+            raise ValueError(f"user {user.id} is not a member of group {_chat}")
         message: JsonDict = {
             "message_id": self._new_message_id(chat_id),
             "from": user.to_dict(),
-            "chat": user.private_chat(),
+            "chat": self._chat_object(chat_id),
             "date": int(time.time()),
             **drop_none(content),
         }
@@ -834,6 +896,8 @@ class FakeBotApi:
         return message_id
 
     def _chat_object(self, chat_id: int) -> JsonDict:
+        if chat_id in self.groups:
+            return dict(self.groups[chat_id])
         user = self.users.get(chat_id)
         return user.private_chat() if user else {"id": chat_id, "type": "private"}
 
@@ -1121,10 +1185,16 @@ class FakeBotApi:
         chat_id = params.raw("chat_id")
         if chat_id is None or chat_id == "":
             raise bad_request("chat_id is empty")
-        if isinstance(chat_id, bool) or not isinstance(chat_id, int) or chat_id not in self.users:
+        if isinstance(chat_id, bool) or not isinstance(chat_id, int):
+            raise bad_request("chat not found")
+        if chat_id in self.groups:
+            return chat_id
+        if chat_id not in self.users:
             raise bad_request("chat not found")
         if chat_id in self._blocked:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
+        if chat_id in self._no_private_chat:
+            raise ApiError(403, "Forbidden: bot can't initiate conversation with a user")
         return chat_id
 
     def _formatted(
