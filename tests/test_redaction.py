@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -209,6 +210,9 @@ async def test_at_debug_a_download_an_api_error_and_a_killed_training_never_prin
             sys.executable, "-m", "bot", cwd=tmp_path, env=env,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         )  # fmt: skip
+        # Read both pipes all along: DEBUG output (every SQL statement of the migrations)
+        # overflows a pipe's buffer long before the bot is ready, and would block it.
+        output_task = asyncio.create_task(proc.communicate())
         try:
             await api.wait_for(lambda: api.calls_to("setMyCommands") or None, 90, "bot ready")
             admin = api.user(ADMIN_ID, "Admin")
@@ -240,13 +244,15 @@ async def test_at_debug_a_download_an_api_error_and_a_killed_training_never_prin
         finally:
             if proc.returncode is None:
                 proc.send_signal(signal.SIGTERM)
-            _, stderr = await asyncio.wait_for(proc.communicate(), 60)
+            _, stderr = await asyncio.wait_for(output_task, 60)
         output = stderr.decode()
         assert proc.returncode == 0, output[-3000:]
         sent = [m.raw_text or m.text or "" for m in api.all_sent] + [
             edit for m in api.all_sent for edit in m.edits
         ]
-    assert f"/file/bot{BOT_ID}%3A{REDACTED}/documents/" in output  # the download was logged
+    # The download was logged: percent-encoded by PTB's own download, raw by the retrain
+    # download that enforces the size limit on the bytes (issue 10); redacted either way.
+    assert re.search(rf"/file/bot{BOT_ID}(%3A|:){re.escape(REDACTED)}/documents/", output)
     assert "SIGKILL" in output or any("SIGKILL" in text for text in sent)
     # The API error was logged (PTB changes its case), its secret redacted.
     assert f"upstream /bot{BOT_ID}%3a{REDACTED.lower()}/sendmessage" in output.lower()
