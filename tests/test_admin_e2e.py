@@ -307,26 +307,6 @@ async def test_stats_reports_users_generations_latency_model_and_training(
     assert "No training is running" in text
 
 
-async def test_a_restart_during_training_marks_the_orphaned_run_failed(
-    tmp_path: Path, tiny_checkpoint_path: Path
-) -> None:
-    overrides = {**FAST_TRAINING, "retrain_steps": 1_000_000}
-    async with running_bot(tmp_path, tiny_checkpoint_path, TINY_TEXT, **overrides) as h:
-        await upload(h, h.api.user(ADMIN_ID), NEW_TEXT.encode())
-        await eventually(lambda: h.services.retrain.current is not None)
-        run = h.services.retrain.current
-        await eventually(lambda: run.process is not None and run.process.pid is not None)
-        # Simulate a crash of the bot: the row stays "running" and the child is gone.
-        h.services.retrain.current = None
-        run.process.kill()
-        run.task.cancel()
-        await asyncio.gather(run.task, return_exceptions=True)
-        await h.restart()
-        async with h.services.storage.session_maker() as session:
-            row = (await session.scalars(select(TrainingRunRow))).one()
-        assert row.status == "failed" and "stopped during training" in (row.error or "")
-
-
 async def test_stopping_the_bot_cancels_a_running_training_and_records_why(
     tmp_path: Path, tiny_checkpoint_path: Path
 ) -> None:
