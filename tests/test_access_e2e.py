@@ -156,3 +156,13 @@ async def test_users_lists_counts_and_pages_with_buttons(harness: Harness) -> No
     assert edited.callback_data == ["users:a:0"]
     [none] = await h.ask(admin, "/users blocked")
     assert "No one is blocked" in (none.text or "")
+
+
+async def test_users_shows_names_with_control_characters_printably(harness: Harness) -> None:
+    h = harness
+    await h.ask(h.api.user(3070, "Eve\u202eliam\u0000"), "/start")
+    admin = h.api.user(ADMIN_ID)
+    [page] = await h.ask(admin, "/users")
+    text = page.text or ""
+    assert "3070 · Eve\\u202eliam\\u0000 ·" in text, text
+    assert "\u202e" not in text and "\u0000" not in text

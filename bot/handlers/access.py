@@ -10,6 +10,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
 from bot.access import access_of
+from bot.display import printable
 from bot.handlers.admin import admin_only
 from bot.handlers.common import lang_of, reply_key
 from bot.parsing import NotAnId, command_argument, parse_id
@@ -81,14 +82,16 @@ async def unblock(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 def _line(lang: str | None, u: UserSummary) -> str:
-    name = u.first_name or "?"
+    # Names are whatever users typed: shown printable, like everywhere else (bot.display).
+    name = printable(u.first_name or "?", keep_newlines=False)
     if u.username:
         name += f" @{u.username}"
     when = u.last_active.strftime("%Y-%m-%d %H:%M") if u.last_active else t(lang, "users_never")
     line = t(lang, "users_item", user_id=u.user_id, name=name, generations=u.generations, when=when)
     if u.blocked:
         blocked_at = u.blocked_at.strftime("%Y-%m-%d") if u.blocked_at else "?"
-        line += "\n" + t(lang, "users_item_blocked", when=blocked_at, reason=u.reason or "—")
+        reason = printable(u.reason, keep_newlines=False) if u.reason else "—"
+        line += "\n" + t(lang, "users_item_blocked", when=blocked_at, reason=reason)
     return line
 
 
