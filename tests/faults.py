@@ -156,3 +156,14 @@ def assert_no_sql(texts: list[str]) -> None:
     for text in texts:
         for word in SQL_WORDS:
             assert word not in text, text
+
+
+def skip_unless_readable_by(uid: int, path: Path) -> None:
+    """Skip, with the reason, when ``uid`` cannot read ``path``: a checkout under a private
+    directory (``mktemp -d`` is 0700) cannot be run as another user."""
+    probe = subprocess.run(
+        ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "test", "-r", str(path)],
+        check=False,
+    )
+    if probe.returncode != 0:
+        pytest.skip(f"uid {uid} cannot read {path} (a private parent directory)")

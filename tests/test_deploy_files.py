@@ -31,6 +31,7 @@ import pytest
 import yaml
 
 from bot.config import Settings
+from tests.faults import skip_unless_readable_by
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "tests" / "data" / "compose-spec.json"
@@ -599,6 +600,7 @@ def test_the_image_step_skips_with_one_line_where_no_engine_can_run(tmp_path: Pa
     # Not root: no engine can be installed or started. CI must say so in one line and go on.
     if os.geteuid() != 0 or shutil.which("setpriv") is None:
         pytest.skip("needs root and setpriv to run the script as another user")
+    skip_unless_readable_by(65534, IMAGE_SCRIPT)
     env = {**os.environ, "HOME": str(tmp_path), "XDG_CACHE_HOME": str(tmp_path / "cache")}
     run = subprocess.run(
         ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",

@@ -26,6 +26,7 @@ from bot.config import Settings, load_settings
 from bot.runner import RunningBot
 from tests.botapi import FakeBotApi
 from tests.conftest import TINY_TEXT
+from tests.faults import skip_unless_readable_by
 from tests.harness import TEST_TOKEN, prepare_workdir
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -215,6 +216,7 @@ def as_bot_user(workdir: Path) -> tuple[str, ...]:
     """Run as the image's uid when root (root ignores permissions), else as ourselves."""
     if os.getuid() != 0:
         return ()
+    skip_unless_readable_by(DOCKER_UID, ROOT / "bot" / "__init__.py")
     for path in [workdir, *workdir.rglob("*")]:
         os.chown(path, DOCKER_UID, DOCKER_UID)
     return ("setpriv", f"--reuid={DOCKER_UID}", f"--regid={DOCKER_UID}", "--clear-groups")

@@ -3,6 +3,7 @@ group chats, forged buttons; the real bot over HTTP against the loopback Bot API
 
 from __future__ import annotations
 
+import asyncio
 import unicodedata
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -112,6 +113,12 @@ async def test_history_keeps_its_numbered_layout_with_multi_line_seeds(harness: 
     user = harness.api.user(9102)
     await harness.ask(user, "/write البحر\nهادئ\nاليوم")
     await harness.ask(user, "/write المدينة")
+    # The reply reaches the user before the bot records Telegram's confirmation.
+    for _ in range(1000):
+        rows = await harness.services.storage.user_history(user.id)
+        if all(row.delivered for row in rows):
+            break
+        await asyncio.sleep(0.01)
     [history] = await harness.ask(user, "/history")
     lines = (history.raw_text or "").split("\n")
     # A header, then two lines per entry: "1. date · temperature" and the indented seed.
