@@ -16,6 +16,7 @@ from telegram import Bot
 from telegram.error import TelegramError
 
 from bot.config import Settings
+from bot.retrain.blobs import checkpoint_file
 from bot.startup import StartupError
 from bot.storage import ModelVersion, Storage
 from bot.texts import t
@@ -50,9 +51,15 @@ def _train_default(settings: Settings) -> Checkpoint:
     return checkpoint
 
 
-def _load_verified(version: ModelVersion, device: str) -> Checkpoint:
-    """The version's checkpoint, refusing a file whose bytes are not the ones registered."""
-    checkpoint = load_checkpoint(version.checkpoint_path, device)
+async def _load_verified(settings: Settings, storage: Storage, version: ModelVersion) -> Checkpoint:
+    """The version's checkpoint, refusing a file whose bytes are not the ones registered.
+
+    issue 12a: a file missing or damaged here is fetched from the database first.
+    """
+    path = await checkpoint_file(
+        storage, settings.checkpoint_dir, version.checkpoint_path, version.checkpoint_sha256
+    )
+    checkpoint = await asyncio.to_thread(load_checkpoint, path, settings.device)
     if version.checkpoint_sha256 and checkpoint.sha256 != version.checkpoint_sha256:
         raise CheckpointError(
             f"{version.checkpoint_path} is not the file registered as version {version.id} "
@@ -69,7 +76,7 @@ async def _fallback(
         if version.id == broken.id:
             continue
         try:
-            checkpoint = await asyncio.to_thread(_load_verified, version, settings.device)
+            checkpoint = await _load_verified(settings, storage, version)
         except CheckpointError as exc:
             log.warning("model version %d cannot be loaded either: %s", version.id, exc)
             continue
@@ -92,7 +99,7 @@ async def ensure_active_model(
     broken: tuple[ModelVersion, CheckpointError] | None = None
     if active is not None:
         try:
-            checkpoint = await asyncio.to_thread(_load_verified, active, settings.device)
+            checkpoint = await _load_verified(settings, storage, active)
             return checkpoint, active.id
         except CheckpointError as exc:
             broken = (active, exc)
@@ -166,6 +173,10 @@ async def _register_default(settings: Settings, storage: Storage, checkpoint: Ch
     path = settings.default_checkpoint
     corpus_text = await asyncio.to_thread(read_corpus, settings.corpus_path)
     corpus_sha = sha256_text(corpus_text)
+    # issue 12a: the default corpus and checkpoint are in the database too, for trainers
+    # and replicas on other hosts.
+    await storage.put_blob(corpus_text.encode("utf-8"))
+    await storage.put_blob(await asyncio.to_thread(path.read_bytes))
     corpus = await storage.find_corpus_by_sha(corpus_sha)
     if corpus is None:
         corpus = await storage.add_corpus(

@@ -103,6 +103,24 @@ class Settings(BaseSettings):
     # Largest file /export uploads as is; above it the CSV is gzipped. Telegram's limit for
     # bots is 50 MB (a self-hosted Bot API server allows up to 2000 MB).
     export_max_bytes: int = Field(50_000_000, ge=1_000, le=2_000_000_000)
+    # --- issue 12a: trainers. ``local``: the bot's host trains (as before); ``queue``:
+    # runs go on the PostgreSQL job queue for ``python -m bot.trainer`` processes.
+    training: str = "local"
+    # A live run's driver renews its lease this often x3; a run whose lease expired has
+    # no driver any more and is failed by whoever notices first.
+    training_lease_s: float = Field(30.0, ge=1.0, le=3600)
+    # How long a queued run may wait for a trainer to take it (queue mode).
+    trainer_wait_s: float = Field(600.0, ge=1.0, le=7 * 24 * 3600)
+
+    @field_validator("training")
+    @classmethod
+    def _training_mode(cls, value: str) -> str:
+        mode = value.strip().lower()
+        if mode not in ("local", "queue"):
+            raise ValueError("must be local or queue")
+        return mode
+
+    # --- end of issue 12a
 
     @field_validator("webhook_url")
     @classmethod
@@ -227,6 +245,12 @@ def load_settings(**overrides: Any) -> Settings:
         raise ConfigError(
             "WEBHOOK_SECRET is not set: webhook mode needs a secret (1-256 characters of "
             "A-Z, a-z, 0-9, _ and -) so that only Telegram can post updates"
+        )
+    if settings.training == "queue" and not settings.database_url.startswith("postgresql"):
+        # issue 12a: the job queue lives in PostgreSQL.
+        raise ConfigError(
+            "TRAINING=queue needs DATABASE_URL to be PostgreSQL (postgresql+asyncpg://...); "
+            "use TRAINING=local with SQLite"
         )
     if settings.min_temperature >= settings.max_temperature:
         raise ConfigError("MIN_TEMPERATURE must be below MAX_TEMPERATURE; see .env.example")

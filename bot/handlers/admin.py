@@ -24,8 +24,9 @@ from bot.export import ExportTooLarge, write_export
 from bot.fair_use import stats_lines as fair_use_stats
 from bot.handlers.common import lang_of, reply, reply_key
 from bot.parsing import NotAnId, command_argument, format_temperature, parse_id
+from bot.retrain.blobs import corpus_text
 from bot.retrain.cleanup import collect_corpus
-from bot.retrain.corpora import CorpusStoreError, read_stored, store_corpus, validate_text
+from bot.retrain.corpora import CorpusStoreError, store_corpus, validate_text
 from bot.retrain.download import DownloadError, TooLargeError, download_limited
 from bot.retrain.manager import CancelResult, RetrainManager
 from bot.services import Services, get_services
@@ -174,7 +175,10 @@ async def retrain(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             if current is None:
                 await reply(update, "There is no current corpus to retrain on; send a text.")
                 return
-            text, source = await read_stored(current), CorpusSource.DEFAULT
+            text, source = (
+                await corpus_text(services.storage, s.corpus_dir, current),
+                CorpusSource.DEFAULT,
+            )
             corpus = current
         else:
             text = validate_text(
@@ -185,7 +189,11 @@ async def retrain(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                 if current is None:
                     await reply(update, "There is no current corpus to append to.")
                     return
-                text = (await read_stored(current)).rstrip("\n") + "\n" + text
+                text = (
+                    (await corpus_text(services.storage, s.corpus_dir, current)).rstrip("\n")
+                    + "\n"
+                    + text
+                )
                 source = CorpusSource.APPEND
             corpus = await store_corpus(services.storage, s.corpus_dir, text, source, user.id)
     except ModelError as exc:

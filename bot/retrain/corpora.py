@@ -108,11 +108,15 @@ async def store_corpus(
     Raises CorpusStoreError naming what failed when the file cannot be written.
     """
     digest = sha256_text(text)
+    data = text.encode("utf-8")
+    try:  # issue 12a: every process can fetch it by its SHA-256, whatever its disk holds
+        await storage.put_blob(data)
+    except Exception as exc:
+        raise CorpusStoreError(f"the database could not keep the text ({describe(exc)})") from None
     existing = await storage.find_corpus_by_sha(digest)
     if existing is not None and Path(existing.path).exists():
         return existing
     path = corpus_dir / f"{digest}.txt"
-    data = text.encode("utf-8")
     try:
         await asyncio.to_thread(write_atomically, path, data)
     except OSError as exc:

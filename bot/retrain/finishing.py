@@ -23,8 +23,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot.config import Settings
+from bot.retrain.blobs import checkpoint_file, corpus_text
 from bot.retrain.cleanup import discard_checkpoint_if_unreferenced
-from bot.retrain.corpora import read_stored
 from bot.retrain.judge import Verdict, judge
 from bot.retrain.retry import describe, retry
 from bot.storage import ModelVersion, Storage, TrainingRun, TrainingRunStateError, TrainingStatus
@@ -58,6 +58,7 @@ async def finish(
     make_live: Callable[[], Awaitable[None]],
     on_wait: OnWait | None = None,
     hook: PhaseHook | None = None,
+    on_judged: Callable[[Verdict], Awaitable[None]] | None = None,
 ) -> Finished:
     """Carry a ``finishing`` run to its final state; a run in any other state is returned."""
 
@@ -76,6 +77,8 @@ async def finish(
         )  # fmt: skip
     except (ModelError, OSError) as exc:
         return Finished(await fail(storage, run, describe(exc), on_wait))
+    if on_judged is not None:  # issue 12a: a trainer records it for the bot's outcome
+        await on_judged(verdict)
     await phase("judged")
     try:
         version = await retry(
@@ -136,13 +139,16 @@ async def fail(
 async def _load(storage: Storage, settings: Settings, run: TrainingRun) -> tuple[Checkpoint, str]:
     if not run.checkpoint_path:
         raise ModelError("the run recorded no checkpoint")
-    checkpoint = await asyncio.to_thread(load_checkpoint, run.checkpoint_path, settings.device)
+    path = await checkpoint_file(
+        storage, settings.checkpoint_dir, run.checkpoint_path, run.checkpoint_sha256
+    )
+    checkpoint = await asyncio.to_thread(load_checkpoint, path, settings.device)
     if run.checkpoint_sha256 and checkpoint.sha256 != run.checkpoint_sha256:
         raise ModelError("the new checkpoint changed on disk after training")
     corpus = await retry(lambda: storage.get_corpus(run.corpus_id), "reading the corpus")
     if corpus is None:
         raise ModelError("its corpus was deleted")
-    return checkpoint, await read_stored(corpus)
+    return checkpoint, await corpus_text(storage, settings.corpus_dir, corpus)
 
 
 async def _read(storage: Storage, run_id: int, on_wait: OnWait | None) -> TrainingRun:

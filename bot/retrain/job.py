@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import Settings
+from bot.retrain.blobs import corpus_file, store_file
 from bot.retrain.cleanup import discard_checkpoint_if_unreferenced
 from bot.retrain.process import TrainingArgs, TrainingOutcome, TrainingProcess
 from bot.retrain.retry import describe, retry
@@ -84,8 +85,10 @@ async def run_training(
         log.info("removed %d stale temporary file(s) from %s", len(swept), out.parent)
     if corpus is None:
         return await _end(storage, run_id, TrainingStatus.FAILED, "its corpus was deleted", on_wait)
-    process = TrainingProcess(training_args(settings, corpus.path, out))
     try:
+        # issue 12a: on another host the corpus is fetched from the database (verified).
+        corpus_path = await corpus_file(storage, settings.corpus_dir, corpus)
+        process = TrainingProcess(training_args(settings, str(corpus_path), out))
         out.parent.mkdir(parents=True, exist_ok=True)
         await process.start()
     except OSError as exc:
@@ -115,6 +118,13 @@ async def _after_training(
 ) -> TrainingRun:
     if outcome.status == "succeeded" and outcome.done is not None:
         done = outcome.done
+        try:  # issue 12a: in the database before the row says "finishing", for any host
+            stored = await store_file(storage, out)
+        except OSError as exc:
+            return await _end(storage, run_id, TrainingStatus.FAILED, describe(exc), on_wait, out)
+        if done.get("sha256") and stored != done.get("sha256"):
+            cause = "the new checkpoint changed on disk after training"
+            return await _end(storage, run_id, TrainingStatus.FAILED, cause, on_wait, out)
         finishing = await retry(
             lambda: storage.transition_training_run(
                 run_id,

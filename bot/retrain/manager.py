@@ -8,10 +8,16 @@ phase) and :func:`bot.retrain.finishing.finish` (steps after it), then announced
 (:func:`bot.retrain.report.announce`).
 
 At start-up, :meth:`recover` handles what a previous process left behind: ``queued``
-and ``running`` rows have no trainer any more (it died with its parent) and become
-``failed``; ``finishing`` rows are finished (the steps are idempotent); finished rows
-whose admin was never told are announced; stale temporary files, checkpoints and
-corpora nothing refers to are deleted.
+and ``running`` rows nobody drives any more become ``failed``; ``finishing`` rows
+nobody drives are finished (the steps are idempotent); finished rows whose admin was
+never told are announced; stale temporary files, checkpoints and corpora nothing
+refers to are deleted.
+
+issue 12a: several processes may share the database, so "nobody drives it" is read
+from the run's owner and lease (:mod:`bot.retrain.owner`), never assumed: a run a live
+trainer or replica renews is left alone. With ``TRAINING=queue`` a run is not trained
+here: it goes on the job queue for ``python -m bot.trainer`` processes, and
+:class:`bot.retrain.watch.RunWatcher` shows its progress and outcome from the row.
 """
 
 from __future__ import annotations
@@ -28,12 +34,15 @@ from telegram import Bot
 
 from bot.config import Settings
 from bot.retrain import cleanup
+from bot.retrain.blobs import checkpoint_file
 from bot.retrain.finishing import Finished, PhaseHook, finish
 from bot.retrain.job import run_training, training_args
 from bot.retrain.messages import edit, progress_text
+from bot.retrain.owner import dead_owners, fail_abandoned, heartbeat, identity
 from bot.retrain.process import TrainingProcess
 from bot.retrain.report import announce
 from bot.retrain.retry import describe, retry
+from bot.retrain.watch import RunWatcher
 from bot.storage import (
     Corpus,
     ModelVersion,
@@ -101,6 +110,10 @@ class RetrainManager:
         self._starting = 0
         # Tests stop a run at a chosen finishing phase with this (see finishing.PHASES).
         self.phase_hook: PhaseHook | None = None
+        # issue 12a: this process's name in the rows it drives, and, in queue mode, the
+        # watcher of runs that trainers elsewhere drive.
+        self.owner = identity("bot")
+        self.watcher: RunWatcher | None = RunWatcher(self) if settings.training == "queue" else None
 
     # ------------------------------------------------------------------ queries
 
@@ -133,22 +146,35 @@ class RetrainManager:
     async def live_run(self) -> TrainingRun | None:
         """The live run per the database, after resolving one that has nobody driving it.
 
-        A ``queued``/``running`` row with no trainer here is failed; a ``finishing`` one
-        is resumed. So a fault can never leave "a training is running" answered forever.
+        A ``queued``/``running`` row nobody drives (lease expired, owner dead) is
+        failed; such a ``finishing`` one is resumed here. A run another live process
+        drives is left alone. So a fault can never leave "a training is running"
+        answered forever.
         """
         run = await self.storage.live_training_run()
         if run is None or self._starting or (self.current and self.current.run_id == run.id):
             return run
         if run.status is TrainingStatus.FINISHING:
-            self._drive(run)
-            return run
-        log.warning("training run %d is %s with no trainer: failing it", run.id, run.status)
-        await self.storage.transition_training_run(
-            run.id, LIVE_STATUSES - {TrainingStatus.FINISHING}, TrainingStatus.FAILED,
-            error=NO_TRAINER,
-        )  # fmt: skip
-        await self._announce(run.id)
-        return await self.storage.live_training_run()
+            await self.take_over_finishing(run)
+            return await self.storage.live_training_run()
+        failed = await fail_abandoned(self.storage, self.owner, NO_TRAINER)
+        if run.id in failed:
+            await self._announce(run.id)
+            return await self.storage.live_training_run()
+        if self.watcher is not None:
+            self.watcher.watch(run.id)
+        return run
+
+    async def take_over_finishing(self, run: TrainingRun) -> bool:
+        """Finish here a ``finishing`` run whose driver is gone; True if taken."""
+        dead = await dead_owners(self.storage, self.owner)
+        taken = await self.storage.take_over_finishing(
+            run.id, self.owner, self.settings.training_lease_s, dead
+        )
+        if taken is not None and not (self.current and self.current.run_id == run.id):
+            log.info("resuming the finishing steps of training run %d", run.id)
+            self._drive(taken)
+        return taken is not None
 
     # ----------------------------------------------------------------- starting
 
@@ -159,6 +185,8 @@ class RetrainManager:
 
         Raises TrainingAlreadyRunningError (from storage) if one is live.
         """
+        if self.watcher is not None:
+            return await self._enqueue(corpus, started_by, chat_id, status_message_id)
         self._starting += 1
         try:
             run = await self.storage.queue_training_run(
@@ -169,10 +197,40 @@ class RetrainManager:
                 chat_id=chat_id,
                 status_message_id=status_message_id,
                 checkpoint_dir=str(self.settings.checkpoint_dir),
+                owner=self.owner,
+                lease_s=self.settings.training_lease_s,
             )
             self._drive(run)
         finally:
             self._starting -= 1
+        return run.id
+
+    async def _enqueue(
+        self, corpus: Corpus, started_by: int, chat_id: int, status_message_id: int | None
+    ) -> int:
+        """Queue mode: record the run (no owner yet), put it on the job queue, watch it.
+
+        A queued run's lease is how long it may wait for a trainer (TRAINER_WAIT_S).
+        """
+        assert self.watcher is not None
+        run = await self.storage.queue_training_run(
+            started_by,
+            corpus.id,
+            self.training_settings(corpus),
+            self.settings_key(corpus),
+            chat_id=chat_id,
+            status_message_id=status_message_id,
+            lease_s=self.settings.trainer_wait_s,
+        )
+        try:
+            # Imported here: pgqueuer and asyncpg are needed only with PostgreSQL.
+            from bot.jobs.queue import enqueue_training
+
+            await enqueue_training(self.settings.database_url, run.id)
+        except Exception as exc:
+            log.warning("training run %d: the job queue refused it: %s", run.id, describe(exc))
+            await self._fail_live(run.id, "the job queue could not be reached")
+        self.watcher.watch(run.id)
         return run.id
 
     def _drive(self, run: TrainingRun) -> None:
@@ -182,6 +240,11 @@ class RetrainManager:
         job.task = asyncio.create_task(self._run(job), name=f"training-run-{run.id}")
 
     async def _run(self, job: LiveJob) -> None:
+        lease = heartbeat(self.storage, job.run_id, self.owner, self.settings.training_lease_s)
+        async with lease:
+            await self._run_leased(job)
+
+    async def _run_leased(self, job: LiveJob) -> None:
         details: Finished | None = None
         try:
             run = await run_training(
@@ -308,6 +371,8 @@ class RetrainManager:
 
     async def shutdown(self) -> None:
         """On bot stop: a training is cancelled (recorded and told); finishing may end."""
+        if self.watcher is not None:
+            await self.watcher.stop()
         job = self.current
         if job is None or job.task is None:
             return
@@ -333,15 +398,16 @@ class RetrainManager:
         s = self.settings
         cleanup.sweep_temporary(s.checkpoint_dir, s.corpus_dir)
         orphaned = await retry(
-            lambda: self.storage.fail_orphaned_runs(ORPHANED), "failing orphaned runs"
+            lambda: fail_abandoned(self.storage, self.owner, ORPHANED), "failing orphaned runs"
         )
         if orphaned:
-            log.warning("marked %d training run(s) left by a previous process as failed", orphaned)
+            log.warning("marked training run(s) %s left by a stopped process as failed", orphaned)
         for run in await self.storage.runs_in({TrainingStatus.FINISHING}):
-            log.info("resuming the finishing steps of training run %d", run.id)
-            self._drive(run)
+            await self.take_over_finishing(run)
         for run in await self.storage.runs_awaiting_outcome():
             await self._announce(run.id)
+        if self.watcher is not None:
+            self.watcher.start()
         if self.current is None:
             await cleanup.collect_checkpoints(self.storage, s.checkpoint_dir)
             await cleanup.collect_corpora(self.storage, s.corpus_dir, created_before=utcnow())
@@ -359,9 +425,13 @@ class RetrainManager:
             self.active_checkpoint, self.active_version = checkpoint, active.id
 
     async def _load(self, version: ModelVersion) -> Checkpoint:
-        checkpoint = await asyncio.to_thread(
-            load_checkpoint, version.checkpoint_path, self.settings.device
+        path = await checkpoint_file(
+            self.storage,
+            self.settings.checkpoint_dir,
+            version.checkpoint_path,
+            version.checkpoint_sha256,
         )
+        checkpoint = await asyncio.to_thread(load_checkpoint, path, self.settings.device)
         if version.checkpoint_sha256 and checkpoint.sha256 != version.checkpoint_sha256:
             raise CheckpointError(
                 f"the checkpoint file of version {version.id} changed since it was registered."

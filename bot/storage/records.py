@@ -152,6 +152,11 @@ class TrainingRun:
     checkpoint_path: str | None = None
     checkpoint_sha256: str | None = None
     outcome_sent_at: datetime | None = None
+    # issue 12a: the driving process and its lease; progress for other processes.
+    owner: str | None = None
+    lease_expires_at: datetime | None = None
+    progress: dict[str, Any] | None = None
+    editor: str | None = None
 
     @property
     def finished(self) -> bool:
@@ -238,6 +243,10 @@ def _training_run(row: TrainingRunRow) -> TrainingRun:
         checkpoint_path=row.checkpoint_path,
         checkpoint_sha256=row.checkpoint_sha256,
         outcome_sent_at=row.outcome_sent_at,
+        owner=row.owner,
+        lease_expires_at=row.lease_expires_at,
+        progress=None if row.progress is None else dict(row.progress),
+        editor=row.editor,
     )
 
 

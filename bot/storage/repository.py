@@ -11,6 +11,7 @@ from typing import Any, Self
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.storage.blobs import BlobQueries
 from bot.storage.database import create_engine, create_session_maker, migrate_to_head
 from bot.storage.generations import GenerationQueries
 from bot.storage.training import TrainingQueries
@@ -22,7 +23,7 @@ __all__ = ["Storage"]
 # --------------------------------------------------------------------------- storage
 
 
-class Storage(UserQueries, GenerationQueries, ModelVersionQueries, TrainingQueries):
+class Storage(UserQueries, GenerationQueries, ModelVersionQueries, TrainingQueries, BlobQueries):
     """The bot's database, behind async methods that each run one transaction."""
 
     def __init__(

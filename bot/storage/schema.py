@@ -22,6 +22,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -248,6 +249,18 @@ class TrainingRunRow(Base):
     checkpoint_sha256: Mapped[str | None] = mapped_column(String(64))  # set at "finishing"
     # Set when the admin was told the outcome, so a retry or a restart never tells twice.
     outcome_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # --- issue 12a: who drives the run, until when, and its progress for other processes.
+    # ``owner`` names the process training (or finishing) it; it renews
+    # ``lease_expires_at`` while alive, and only a run whose lease expired is failed by
+    # someone else. A queued run nobody took has a lease too: how long it may wait.
+    owner: Mapped[str | None] = mapped_column(String(255))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # {"last": the latest progress event, "history": [...], "verdict": {...}}: what a bot
+    # replica needs to edit the status message and draw the loss curve.
+    progress: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The one bot replica that edits the admin's status message, and until when.
+    editor: Mapped[str | None] = mapped_column(String(255))
+    editor_lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 metadata = Base.metadata
@@ -272,3 +285,21 @@ class UserAccessRow(Base):
     blocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     changed_by: Mapped[int | None] = mapped_column(BigInteger)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+# --- issue 12a: model files in the database
+
+
+class BlobRow(Base):
+    """A checkpoint or corpus file, content-addressed: the key is the SHA-256 of ``data``.
+
+    Every process keeps a local cache of the files it needs (CHECKPOINT_DIR, CORPUS_DIR)
+    and fetches a missing or damaged one from here, so no two hosts share a disk.
+    """
+
+    __tablename__ = "blobs"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -9,10 +9,10 @@ one wins and the other learns it lost from the row count, never by overwriting.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, exists, select, update
+from sqlalchemy import CursorResult, delete, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.storage.records import (
@@ -141,6 +141,8 @@ class TrainingQueries(Queries):
         status_message_id: int | None = None,
         checkpoint_dir: str | None = None,
         status: TrainingStatus = TrainingStatus.QUEUED,
+        owner: str | None = None,
+        lease_s: float | None = None,
     ) -> TrainingRun:
         """Record a new live run (``queued`` unless told otherwise) and return it.
 
@@ -169,6 +171,8 @@ class TrainingQueries(Queries):
                     live=True,
                     chat_id=chat_id,
                     status_message_id=status_message_id,
+                    owner=owner,
+                    lease_expires_at=None if lease_s is None else _after(lease_s),
                 )
                 session.add(row)
                 await session.flush()
@@ -419,6 +423,146 @@ class TrainingQueries(Queries):
         async with self._sessions() as session, session.begin():
             result = cast(CursorResult[Any], await session.execute(stmt))
             return result.rowcount
+
+    # ------------------------------------------------------ issue 12a: owners and leases
+
+    async def claim_queued_run(
+        self, run_id: int, owner: str, lease_s: float, checkpoint_path: str
+    ) -> TrainingRun | None:
+        """Take a ``queued`` run for ``owner`` (a trainer); None if it is not queued any more.
+
+        Sets where this trainer writes the checkpoint: its own CHECKPOINT_DIR.
+        """
+        stmt = (
+            update(TrainingRunRow)
+            .where(
+                TrainingRunRow.id == run_id,
+                TrainingRunRow.status == TrainingStatus.QUEUED.value,
+            )
+            .values(owner=owner, lease_expires_at=_after(lease_s), checkpoint_path=checkpoint_path)
+        )
+        return await self._update_one(run_id, stmt)
+
+    async def take_over_finishing(
+        self, run_id: int, owner: str, lease_s: float, dead_owners: Collection[str] = ()
+    ) -> TrainingRun | None:
+        """Take a ``finishing`` run whose owner's lease expired, is dead, or that has none."""
+        stmt = (
+            update(TrainingRunRow)
+            .where(
+                TrainingRunRow.id == run_id,
+                TrainingRunRow.status == TrainingStatus.FINISHING.value,
+                or_(
+                    TrainingRunRow.owner.is_(None),
+                    TrainingRunRow.owner == owner,
+                    TrainingRunRow.lease_expires_at.is_(None),
+                    TrainingRunRow.lease_expires_at < utcnow(),
+                    TrainingRunRow.owner.in_(list(dead_owners)),
+                ),
+            )
+            .values(owner=owner, lease_expires_at=_after(lease_s))
+        )
+        return await self._update_one(run_id, stmt)
+
+    async def renew_lease(self, run_id: int, owner: str, lease_s: float) -> TrainingRun | None:
+        """Extend ``owner``'s lease of a live run; the run as it is now (None if gone).
+
+        The caller reads the status from the result: ``cancelled`` means an admin (on
+        any replica) cancelled it, and the trainer stops.
+        """
+        stmt = (
+            update(TrainingRunRow)
+            .where(
+                TrainingRunRow.id == run_id,
+                TrainingRunRow.owner == owner,
+                TrainingRunRow.live.is_not(None),
+            )
+            .values(lease_expires_at=_after(lease_s))
+        )
+        async with self._sessions() as session, session.begin():
+            await session.execute(stmt)
+            row = await session.get(TrainingRunRow, run_id, populate_existing=True)
+            return None if row is None else _training_run(row)
+
+    async def save_progress(self, run_id: int, owner: str, progress: Mapping[str, Any]) -> bool:
+        """Record the run's progress for other processes; False if ``owner`` lost the run."""
+        stmt = (
+            update(TrainingRunRow)
+            .where(TrainingRunRow.id == run_id, TrainingRunRow.owner == owner)
+            .values(progress=dict(progress))
+        )
+        async with self._sessions() as session, session.begin():
+            result = cast(CursorResult[Any], await session.execute(stmt))
+            return bool(result.rowcount)
+
+    async def claim_editor(self, run_id: int, editor: str, lease_s: float) -> bool:
+        """Be (or stay) the one process that edits the run's status message."""
+        stmt = (
+            update(TrainingRunRow)
+            .where(
+                TrainingRunRow.id == run_id,
+                or_(
+                    TrainingRunRow.editor.is_(None),
+                    TrainingRunRow.editor == editor,
+                    TrainingRunRow.editor_lease_expires_at.is_(None),
+                    TrainingRunRow.editor_lease_expires_at < utcnow(),
+                ),
+            )
+            .values(editor=editor, editor_lease_expires_at=_after(lease_s))
+        )
+        async with self._sessions() as session, session.begin():
+            result = cast(CursorResult[Any], await session.execute(stmt))
+            return bool(result.rowcount)
+
+    async def fail_abandoned_runs(
+        self, reason: str, dead_owners: Collection[str] = ()
+    ) -> list[int]:
+        """Fail ``queued``/``running`` runs nobody drives any more; their ids.
+
+        Nobody drives a run whose lease expired (or that never had one: rows of earlier
+        versions), or whose owner is known dead (``dead_owners``: processes of this host
+        that no longer exist). A run another live process renews is never touched.
+        """
+        abandoned = or_(
+            TrainingRunRow.lease_expires_at.is_(None),
+            TrainingRunRow.lease_expires_at < utcnow(),
+            TrainingRunRow.owner.in_(list(dead_owners)),
+        )
+        stmt = (
+            update(TrainingRunRow)
+            .where(
+                TrainingRunRow.status.in_(
+                    [TrainingStatus.QUEUED.value, TrainingStatus.RUNNING.value]
+                ),
+                abandoned,
+            )
+            .values(
+                status=TrainingStatus.FAILED.value, live=None, error=reason, finished_at=utcnow()
+            )
+            .returning(TrainingRunRow.id)
+        )
+        async with self._sessions() as session, session.begin():
+            return list(await session.scalars(stmt))
+
+    async def live_owners(self) -> list[str]:
+        """The owners of live runs (to find the ones that are dead processes of this host)."""
+        stmt = select(TrainingRunRow.owner).where(
+            TrainingRunRow.live.is_not(None), TrainingRunRow.owner.is_not(None)
+        )
+        async with self._sessions() as session:
+            return [o for o in await session.scalars(stmt) if o]
+
+    async def _update_one(self, run_id: int, stmt: Any) -> TrainingRun | None:
+        async with self._sessions() as session, session.begin():
+            result = cast(CursorResult[Any], await session.execute(stmt))
+            if not result.rowcount:
+                return None
+            row = await session.get(TrainingRunRow, run_id, populate_existing=True)
+            return None if row is None else _training_run(row)
+
+
+def _after(seconds: float) -> datetime:
+    return utcnow() + timedelta(seconds=seconds)
 
 
 def _unused_corpus() -> list[Any]:

@@ -1,0 +1,1 @@
+"""Training jobs on a PostgreSQL job queue (issue 12a)."""

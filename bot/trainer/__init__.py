@@ -1,0 +1,1 @@
+"""``python -m bot.trainer``: a training worker that takes runs from the job queue."""

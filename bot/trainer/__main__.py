@@ -1,0 +1,65 @@
+"""``python -m bot.trainer``: run a trainer until SIGTERM/SIGINT.
+
+It reads the same settings as the bot (DATABASE_URL, CHECKPOINT_DIR, CORPUS_DIR,
+RETRAIN_*, DEVICE, TRAINING_LEASE_S), but never the bot token: it talks to the
+database only, so it is given a placeholder and the real one never reaches it. A bad
+setting is one line naming it, exit status 2.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from bot import crash
+from bot.config import ConfigError, Settings, load_settings
+
+# The trainer never talks to Telegram; the settings object just needs a token-shaped value.
+PLACEHOLDER_TOKEN = "0000000:trainer-has-no-token-trainer-has-no-token"
+
+
+def _settings() -> Settings:
+    settings = load_settings(bot_token=PLACEHOLDER_TOKEN)
+    if not settings.database_url.startswith("postgresql"):
+        raise ConfigError(
+            "DATABASE_URL must be PostgreSQL (postgresql+asyncpg://...) for python -m "
+            "bot.trainer: the job queue lives there"
+        )
+    return settings
+
+
+async def _serve(settings: Settings) -> None:
+    from bot.storage import Storage
+    from bot.trainer.service import Trainer, install_signal_handlers
+
+    stop = asyncio.Event()
+    install_signal_handlers(stop)
+    storage = await Storage.open(settings.database_url)
+    try:
+        await Trainer(settings, storage).serve(stop)
+    finally:
+        await storage.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    crash.install()
+    args = sys.argv[1:] if argv is None else argv
+    if args:
+        print(
+            "usage: python -m bot.trainer (settings from the environment and .env)", file=sys.stderr
+        )
+        return 2
+    try:
+        settings = _settings()
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    from bot.logging_setup import setup_logging
+
+    setup_logging(settings.log_level)
+    asyncio.run(_serve(settings))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

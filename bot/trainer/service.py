@@ -1,0 +1,209 @@
+"""The trainer service: take training jobs from the queue, train, register the version.
+
+Each job carries a run id. The trainer claims the run (``queued`` -> owned by this
+trainer, with a lease and its own checkpoint path), then runs exactly the code the bot
+runs in single-process mode: :func:`bot.retrain.job.run_training` for the training
+phase and :func:`bot.retrain.finishing.finish` for the steps after it. The corpus and
+the active model are read through the local cache (fetched from the database by
+SHA-256), and the new checkpoint is stored in the database before the run becomes
+``finishing``, so the bot replicas need nothing from this host's disk.
+
+While it works, a heartbeat renews the lease and reads the row back: ``cancelled``
+(an admin's /retrain cancel on any replica) stops the training child. Killed with -9,
+the trainer stops renewing; the run is failed by whoever notices first (a bot
+replica's watcher, another trainer's patrol, or this trainer's restart, which knows its
+predecessor's pid is gone). A job re-picked by pgqueuer after such a death finds its
+run no longer ``queued`` and does nothing: a killed run is failed, not retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from datetime import timedelta
+
+from pgqueuer.models import Job
+
+from bot.config import Settings
+from bot.jobs import queue
+from bot.retrain.blobs import checkpoint_file
+from bot.retrain.finishing import finish
+from bot.retrain.job import run_training
+from bot.retrain.owner import dead_owners, fail_abandoned, heartbeat, identity
+from bot.retrain.process import TrainingProcess
+from bot.retrain.retry import describe, retry
+from bot.storage import Storage, TrainingRun, TrainingStatus
+from bot.trainer.progress import ProgressWriter
+from model.checkpoint import Checkpoint, load_checkpoint
+from model.errors import CheckpointError
+
+log = logging.getLogger(__name__)
+
+NO_TRAINER = "its trainer stopped sending signs of life"
+STOPPED = "its trainer was stopped"
+
+
+class Trainer:
+    def __init__(self, settings: Settings, storage: Storage) -> None:
+        self.settings = settings
+        self.storage = storage
+        self.owner = identity("trainer")
+        self.process: TrainingProcess | None = None
+        self.run_id: int | None = None
+
+    @property
+    def lease_s(self) -> float:
+        return self.settings.training_lease_s
+
+    async def serve(self, stop: asyncio.Event) -> None:
+        """Take jobs until ``stop`` is set."""
+        await fail_abandoned(self.storage, self.owner, NO_TRAINER)
+        connection = await queue.connect(self.settings.database_url)
+        manager = queue.queue_manager(connection)
+
+        @manager.entrypoint(queue.TRAIN)
+        async def train(job: Job) -> None:
+            run_id = queue.run_id_of(job.payload)
+            if run_id is None:
+                log.warning("ignored a training job without a run id")
+                return
+            await self.train(run_id)
+
+        patrol = asyncio.create_task(self._patrol(), name="trainer-patrol")
+        stopper = asyncio.create_task(self._stop_on(stop, manager.shutdown))
+        log.info("trainer %s is waiting for training jobs", self.owner)
+        try:
+            await manager.run(
+                dequeue_timeout=timedelta(seconds=5),
+                batch_size=1,
+                max_concurrent_tasks=2,
+                heartbeat_timeout=timedelta(seconds=self.lease_s),
+            )
+        finally:
+            for task in (patrol, stopper):
+                task.cancel()
+            await asyncio.gather(patrol, stopper, return_exceptions=True)
+            with contextlib.suppress(Exception):
+                await connection.close()
+
+    async def _stop_on(self, stop: asyncio.Event, shutdown: asyncio.Event) -> None:
+        await stop.wait()
+        log.info("stopping: the training in progress, if any, is cancelled")
+        if self.run_id is not None:
+            with contextlib.suppress(Exception):
+                await self.storage.transition_training_run(
+                    self.run_id,
+                    {TrainingStatus.QUEUED, TrainingStatus.RUNNING},
+                    TrainingStatus.FAILED,
+                    error=STOPPED,
+                )
+        if self.process is not None:
+            await self.process.cancel(grace_s=5.0)
+        shutdown.set()
+
+    async def _patrol(self) -> None:
+        """Another trainer's death is noticed here too (not only by the bot)."""
+        while True:
+            await asyncio.sleep(self.lease_s)
+            try:
+                await fail_abandoned(self.storage, self.owner, NO_TRAINER)
+            except Exception as exc:
+                log.warning("patrol: %s", describe(exc))
+
+    async def train(self, run_id: int) -> None:
+        out = self.settings.checkpoint_dir / f"run-{run_id}.pt"
+        claimed = await retry(
+            lambda: self.storage.claim_queued_run(run_id, self.owner, self.lease_s, str(out)),
+            f"run {run_id}: claiming",
+        )
+        if claimed is None:
+            await self._resume_finishing(run_id)
+            return
+        log.info("training run %d", run_id)
+        progress = ProgressWriter(self.storage, run_id, self.owner)
+        self.run_id = run_id
+        try:
+            async with heartbeat(self.storage, run_id, self.owner, self.lease_s, self._on_beat):
+                run = await run_training(
+                    run_id,
+                    self.storage,
+                    self.settings,
+                    on_event=progress.on_event,
+                    on_process=self._set_process,
+                )
+                await progress.write()
+                if run.status is TrainingStatus.FINISHING:
+                    await self._finish(run_id, progress)
+        except Exception as exc:  # never a live row without a driver
+            log.exception("training run %d: unexpected error", run_id)
+            with contextlib.suppress(Exception):
+                await self.storage.transition_training_run(
+                    run_id,
+                    {TrainingStatus.QUEUED, TrainingStatus.RUNNING, TrainingStatus.FINISHING},
+                    TrainingStatus.FAILED,
+                    error=describe(exc),
+                )
+        finally:
+            if self.process is not None:
+                self.process.kill()
+            self.process, self.run_id = None, None
+        final = await self.storage.get_training_run(run_id)
+        log.info("training run %d ended: %s", run_id, final.status.value if final else "gone")
+
+    async def _resume_finishing(self, run_id: int) -> None:
+        run = await self.storage.get_training_run(run_id)
+        if run is None or run.status is not TrainingStatus.FINISHING:
+            return  # finished, cancelled, or failed after its trainer died: nothing to do
+        dead = await dead_owners(self.storage, self.owner)
+        if await self.storage.take_over_finishing(run_id, self.owner, self.lease_s, dead):
+            async with heartbeat(self.storage, run_id, self.owner, self.lease_s):
+                await self._finish(run_id, ProgressWriter(self.storage, run_id, self.owner))
+
+    def _set_process(self, process: TrainingProcess) -> None:
+        self.process = process
+
+    async def _on_beat(self, run: TrainingRun) -> None:
+        lost = run.owner != self.owner or run.status not in (
+            TrainingStatus.RUNNING,
+            TrainingStatus.QUEUED,
+            TrainingStatus.FINISHING,
+        )
+        if lost and self.process is not None and self.process.alive:
+            log.info("run %d is %s: stopping its training", run.id, run.status.value)
+            await self.process.cancel(grace_s=5.0)
+
+    async def _finish(self, run_id: int, progress: ProgressWriter) -> None:
+        active = await self._active_checkpoint()
+
+        async def nothing_to_swap() -> None:
+            # No engine here: the bot replicas load the new active version themselves.
+            return None
+
+        await finish(
+            run_id,
+            self.storage,
+            self.settings,
+            active=lambda: active,
+            make_live=nothing_to_swap,
+            on_judged=progress.on_judged,
+        )
+
+    async def _active_checkpoint(self) -> Checkpoint:
+        version = await retry(self.storage.active_model_version, "reading the active version")
+        if version is None:
+            raise CheckpointError("there is no active model version to compare with")
+        path = await checkpoint_file(
+            self.storage,
+            self.settings.checkpoint_dir,
+            version.checkpoint_path,
+            version.checkpoint_sha256,
+        )
+        return await asyncio.to_thread(load_checkpoint, path, self.settings.device)
+
+
+def install_signal_handlers(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
