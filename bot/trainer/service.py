@@ -123,19 +123,20 @@ class Trainer:
             return
         log.info("training run %d", run_id)
         progress = ProgressWriter(self.storage, run_id, self.owner)
+        recipe = recorded_settings(self.settings, claimed.settings)
         self.run_id = run_id
         try:
             async with heartbeat(self.storage, run_id, self.owner, self.lease_s, self._on_beat):
                 run = await run_training(
                     run_id,
                     self.storage,
-                    self.settings,
+                    recipe,
                     on_event=progress.on_event,
                     on_process=self._set_process,
                 )
                 await progress.write()
                 if run.status is TrainingStatus.FINISHING:
-                    await self._finish(run_id, progress)
+                    await self._finish(run_id, progress, recipe)
         except Exception as exc:  # never a live row without a driver
             log.exception("training run %d: unexpected error", run_id)
             with contextlib.suppress(Exception):
@@ -159,7 +160,8 @@ class Trainer:
         dead = await dead_owners(self.storage, self.owner)
         if await self.storage.take_over_finishing(run_id, self.owner, self.lease_s, dead):
             async with heartbeat(self.storage, run_id, self.owner, self.lease_s):
-                await self._finish(run_id, ProgressWriter(self.storage, run_id, self.owner))
+                recipe = recorded_settings(self.settings, run.settings)
+                await self._finish(run_id, ProgressWriter(self.storage, run_id, self.owner), recipe)
 
     def _set_process(self, process: TrainingProcess) -> None:
         self.process = process
@@ -174,7 +176,7 @@ class Trainer:
             log.info("run %d is %s: stopping its training", run.id, run.status.value)
             await self.process.cancel(grace_s=5.0)
 
-    async def _finish(self, run_id: int, progress: ProgressWriter) -> None:
+    async def _finish(self, run_id: int, progress: ProgressWriter, recipe: Settings) -> None:
         active = await self._active_checkpoint()
 
         async def nothing_to_swap() -> None:
@@ -184,7 +186,7 @@ class Trainer:
         await finish(
             run_id,
             self.storage,
-            self.settings,
+            recipe,
             active=lambda: active,
             make_live=nothing_to_swap,
             on_judged=progress.on_judged,
@@ -201,6 +203,25 @@ class Trainer:
             version.checkpoint_sha256,
         )
         return await asyncio.to_thread(load_checkpoint, path, self.settings.device)
+
+
+# The run row's training settings (recorded by the bot that queued it) -> RETRAIN_*.
+_RECORDED = {
+    "steps": "retrain_steps",
+    "seq_len": "retrain_seq_len",
+    "batch_size": "retrain_batch_size",
+    "lr": "retrain_lr",
+    "val_fraction": "retrain_val_fraction",
+    "embed_size": "retrain_embed_size",
+    "hidden_size": "retrain_hidden_size",
+}
+
+
+def recorded_settings(settings: Settings, recorded: dict[str, object]) -> Settings:
+    """This trainer's settings with the run's own recipe: what the admin asked for is
+    what is trained, whatever this host's RETRAIN_* say (its device and threads stay)."""
+    update = {field: recorded[key] for key, field in _RECORDED.items() if key in recorded}
+    return settings.model_copy(update=update)
 
 
 def install_signal_handlers(stop: asyncio.Event) -> None:
