@@ -4,13 +4,16 @@ Checkpoints: a file is kept while a model version or a live run names it; anythi
 else under ``CHECKPOINT_DIR`` called ``run-<id>.pt`` is debris of a run that ended
 (failed, cancelled, or killed together with the bot). Corpora: a row no run and no
 version refers to is deleted first (one guarded statement), its file afterwards.
-Temporary files of atomic writes are swept at start-up. Every deletion is best
+Temporary files of atomic writes are swept at start-up. Blobs (issue 12a: the
+database's copies of checkpoints and corpora) go once no version, corpus or live run
+names their SHA-256 and they are older than the grace period. Every deletion is best
 effort: a read-only or vanished directory is logged, never raised, so cleaning up can
 never turn a run's outcome into an error.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from datetime import datetime, timedelta
@@ -102,6 +105,45 @@ async def collect_corpora(
         count += await collect_corpus(storage, corpus.id, corpus_dir)
     if count:
         log.info("deleted %d corpus/corpora no run or version refers to", count)
+    return count
+
+
+async def collect_blobs(storage: Storage) -> int:
+    """Delete the database's file copies nothing refers to any more (issue 12a)."""
+    try:
+        count = await storage.delete_unreferenced_blobs(utcnow() - UNUSED_CORPUS_GRACE)
+    except Exception as exc:
+        log.warning("blob clean-up skipped: %s", describe(exc))
+        return 0
+    if count:
+        log.info("deleted %d stored file(s) nothing refers to", count)
+    return count
+
+
+async def backfill_blobs(storage: Storage) -> int:
+    """Store in the database the files of versions and corpora from before it kept them.
+
+    A version whose file is here and intact gets its blob, so trainers and replicas on
+    other hosts can load it after an upgrade (issue 12a). Best effort, like the rest.
+    """
+    count = 0
+    try:
+        files = [
+            (v.checkpoint_sha256, v.checkpoint_path) for v in await storage.list_model_versions()
+        ]
+        files += [(c.sha256, c.path) for c in await storage.corpora_referenced()]
+        for sha, name in files:
+            if not sha or await storage.has_blob(sha):
+                continue
+            path = Path(name)
+            data = path.read_bytes() if path.is_file() else b""
+            if hashlib.sha256(data).hexdigest() == sha:
+                await storage.put_blob(data)
+                count += 1
+    except Exception as exc:
+        log.warning("storing older checkpoints in the database skipped: %s", describe(exc))
+    if count:
+        log.info("stored %d older checkpoint(s) in the database", count)
     return count
 
 

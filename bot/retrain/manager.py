@@ -285,6 +285,7 @@ class RetrainManager:
                 await self._announce(job.run_id, details, job.history)
             await cleanup.collect_checkpoints(self.storage, self.settings.checkpoint_dir)
             await cleanup.collect_corpora(self.storage, self.settings.corpus_dir)
+            await cleanup.collect_blobs(self.storage)
         finally:
             if self.current is job:
                 self.current = None
@@ -408,9 +409,11 @@ class RetrainManager:
             await self._announce(run.id)
         if self.watcher is not None:
             self.watcher.start()
+        await cleanup.backfill_blobs(self.storage)
         if self.current is None:
             await cleanup.collect_checkpoints(self.storage, s.checkpoint_dir)
             await cleanup.collect_corpora(self.storage, s.corpus_dir, created_before=utcnow())
+            await cleanup.collect_blobs(self.storage)
 
     # ---------------------------------------------------------------- versions
 

@@ -12,7 +12,7 @@ from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, exists, or_, select, update
+from sqlalchemy import CursorResult, and_, delete, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.storage.records import (
@@ -103,6 +103,12 @@ class TrainingQueries(Queries):
     async def unused_corpora(self, created_before: datetime) -> list[Corpus]:
         """Corpora no run or version refers to, created before ``created_before``."""
         stmt = select(CorpusRow).where(CorpusRow.created_at < created_before, *_unused_corpus())
+        async with self._sessions() as session:
+            return [_corpus(row) for row in await session.scalars(stmt)]
+
+    async def corpora_referenced(self) -> list[Corpus]:
+        """Corpora a run or a version refers to (issue 12a: to store older ones as blobs)."""
+        stmt = select(CorpusRow).where(~and_(*_unused_corpus()))
         async with self._sessions() as session:
             return [_corpus(row) for row in await session.scalars(stmt)]
 

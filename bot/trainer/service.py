@@ -28,6 +28,7 @@ from pgqueuer.models import Job
 
 from bot.config import Settings
 from bot.jobs import queue
+from bot.retrain import cleanup
 from bot.retrain.blobs import checkpoint_file
 from bot.retrain.finishing import finish
 from bot.retrain.job import run_training
@@ -150,6 +151,8 @@ class Trainer:
             if self.process is not None:
                 self.process.kill()
             self.process, self.run_id = None, None
+        # Checkpoints of runs that ended without a version (and of killed predecessors).
+        await cleanup.collect_checkpoints(self.storage, self.settings.checkpoint_dir)
         final = await self.storage.get_training_run(run_id)
         log.info("training run %d ended: %s", run_id, final.status.value if final else "gone")
 
