@@ -147,7 +147,7 @@ async def test_a_retrain_is_trained_by_a_trainer_on_another_host_and_served_by_t
         assert hashlib.sha256(cached.read_bytes()).hexdigest() == version.checkpoint_sha256
 
 
-async def test_kill_9_of_the_trainer_mid_job_fails_the_run_once_and_retrain_works_after(
+async def test_cancel_and_kill_9_reach_a_trainer_and_a_retrain_works_after(
     tmp_path: Path, tiny_checkpoint_path: Path
 ) -> None:
     bot_dir = tmp_path / "bot"
@@ -158,23 +158,34 @@ async def test_kill_9_of_the_trainer_mid_job_fails_the_run_once_and_retrain_work
                     **LEASE, **slow) as h,
     ):  # fmt: skip
         admin = h.api.user(ADMIN_ID, "Admin")
+        storage = h.services.storage
         async with trainer(url, tmp_path / "trainer", bot_dir) as worker:
+            # /retrain cancel on the bot reaches the trainer through the run's row.
             status = await upload(h, admin, NEW_TEXT.encode())
+            await h.api.wait_for(lambda: any("step " in e for e in status.edits) or None, 120)
+            await h.ask(admin, "/retrain cancel")
+            assert "was cancelled" in await one_outcome(h, 1)
             await h.api.wait_for(
-                lambda: any("step " in e for e in status.edits) or None, 120, "progress"
-            )
+                lambda: any("run 1 ended: cancelled" in line for line in worker.lines) or None,
+                60, "the trainer to stop run 1",
+            )  # fmt: skip
+            assert worker.process.returncode is None  # the trainer itself goes on
+
+            # kill -9 of the trainer mid-job: the run fails, once.
+            status = await upload(h, admin, NEW_TEXT.encode())
+            await h.api.wait_for(lambda: any("step " in e for e in status.edits) or None, 120)
             worker.process.kill()  # SIGKILL: no clean-up of any kind
             await worker.process.wait()
-            outcome = await one_outcome(h, 1, 60)
+            outcome = await one_outcome(h, 2, 60)
         assert "failed" in outcome and "Version 1 keeps serving" in outcome, outcome
-        run = await h.services.storage.get_training_run(1)
+        run = await storage.get_training_run(2)
         assert run is not None and run.status.value == "failed" and run.finished
 
         # A new trainer and a new /retrain (the recipe is the bot's: fast now).
         await h.restart(retrain_steps=150)
         async with trainer(url, tmp_path / "trainer2", bot_dir) as worker:
             await upload(h, admin, NEW_TEXT.encode())
-            outcome = await one_outcome(h, 2)
+            outcome = await one_outcome(h, 3)
             assert "Version 2 is now active" in outcome, (outcome, worker.lines)
         assert await write_version(h, h.api.user(5072)) == 2
-        assert len(outcome_messages(admin_texts(h), 1)) == 1
+        assert [len(outcome_messages(admin_texts(h), r)) for r in (1, 2, 3)] == [1, 1, 1]

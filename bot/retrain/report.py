@@ -55,17 +55,28 @@ async def announce(
         return False
     if run is None or run.chat_id is None:
         return False
-    text, markup = await compose(storage, run, serving, details, active)
+    try:
+        text, markup = await compose(storage, run, serving, details, active)
+        if history and run.status is TrainingStatus.SUCCEEDED:
+            png = await asyncio.to_thread(loss_curve_png, history, f"Training run #{run.id}")
+    except asyncio.CancelledError:
+        # Stopped (the bot is shutting down) before anything was sent: give the claim
+        # back, so the next start tells the admin instead of nobody ever doing it.
+        await asyncio.shield(_release(storage, run_id))
+        raise
     if history and run.status is TrainingStatus.SUCCEEDED:
-        png = await asyncio.to_thread(loss_curve_png, history, f"Training run #{run.id}")
         await send_photo(bot, run.chat_id, png, f"Loss curve of training run #{run.id}")
     if await send(bot, run.chat_id, text, markup):
         return True
+    await _release(storage, run_id)
+    return False
+
+
+async def _release(storage: Storage, run_id: int) -> None:
     try:
         await retry(lambda: storage.release_outcome(run_id), "releasing the outcome", attempts=5)
     except Exception as exc:
         log.warning("run %d: could not release the outcome claim: %s", run_id, describe(exc))
-    return False
 
 
 async def compose(

@@ -34,7 +34,8 @@ async def _serve(settings: Settings) -> None:
 
     stop = asyncio.Event()
     install_signal_handlers(stop)
-    storage = await Storage.open(settings.database_url)
+    # The bot migrates the schema (one writer of DDL); a trainer only uses it.
+    storage = await Storage.open(settings.database_url, migrate=False)
     try:
         await Trainer(settings, storage).serve(stop)
     finally:

@@ -53,6 +53,7 @@ class Trainer:
         self.owner = identity("trainer")
         self.process: TrainingProcess | None = None
         self.run_id: int | None = None
+        self._one_at_a_time = asyncio.Lock()
 
     @property
     def lease_s(self) -> float:
@@ -64,13 +65,16 @@ class Trainer:
         connection = await queue.connect(self.settings.database_url)
         manager = queue.queue_manager(connection)
 
-        @manager.entrypoint(queue.TRAIN)
+        # One training at a time (the database allows one live run anyway); the lock
+        # keeps this process's one training state even if the queue hands over two.
+        @manager.entrypoint(queue.TRAIN, concurrency_limit=1)
         async def train(job: Job) -> None:
             run_id = queue.run_id_of(job.payload)
             if run_id is None:
                 log.warning("ignored a training job without a run id")
                 return
-            await self.train(run_id)
+            async with self._one_at_a_time:
+                await self.train(run_id)
 
         patrol = asyncio.create_task(self._patrol(), name="trainer-patrol")
         stopper = asyncio.create_task(self._stop_on(stop, manager.shutdown))
