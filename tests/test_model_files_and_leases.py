@@ -2,7 +2,7 @@
 
 Storage rules on SQLite and PostgreSQL; then, through the Bot API: a version whose
 file is not on this host is fetched by SHA-256 (and a damaged cached copy fetched
-again), and a restart leaves alone a run that another process still drives, failing
+again, at start-up too), and a restart leaves alone a run that another process still drives, failing
 it only once that process stops renewing its lease. And the settings checks.
 """
 
@@ -25,6 +25,7 @@ from model.checkpoint import load_checkpoint, save_checkpoint
 from tests.conftest import TINY_TEXT
 from tests.faults import outcome_messages
 from tests.harness import ADMIN_ID, TEST_TOKEN, running_bot
+from tests.test_admin_e2e import write_version
 from tests.test_storage import SETTINGS, add_corpus, database_url, storage  # noqa: F401
 
 REPO = Path(__file__).resolve().parents[1]
@@ -115,6 +116,13 @@ async def test_a_version_whose_file_is_not_here_is_fetched_and_a_damaged_copy_re
         [reply] = await h.ask(admin, f"/use {version_id}")
         assert reply.raw_text == f"Version {version_id} is now active.", reply.raw_text
         assert h.services.engine.version == version_id
+        assert hashlib.sha256(cached.read_bytes()).hexdigest() == sha
+
+        # A start on a host with none of its files (an empty cache) fetches it too.
+        cached.unlink()
+        await h.restart()
+        assert h.services.engine.version == version_id
+        assert await write_version(h, h.api.user(5080)) == version_id
         assert hashlib.sha256(cached.read_bytes()).hexdigest() == sha
 
 

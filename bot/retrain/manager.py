@@ -137,6 +137,8 @@ class RetrainManager:
 
     def status(self) -> str:
         job = self.current
+        if job is None and self.watcher is not None and self.watcher.status_text:
+            return self.watcher.status_text  # a run a trainer elsewhere drives
         if job is None:
             return "No training is running."
         if job.finishing:

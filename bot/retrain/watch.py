@@ -47,6 +47,8 @@ class RunWatcher:
         self.manager = manager
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._patrol: asyncio.Task[None] | None = None
+        # What /stats says about a run a trainer drives (the row's latest progress).
+        self.status_text: str | None = None
 
     @property
     def _editor_lease_s(self) -> float:
@@ -93,6 +95,7 @@ class RunWatcher:
                 if run is None:
                     return
                 if run.finished:
+                    self.status_text = None
                     await self._conclude(run)
                     return
                 if self._abandoned(run):
@@ -105,15 +108,18 @@ class RunWatcher:
                 last = (run.progress or {}).get("last")
                 step = last.get("step") if isinstance(last, dict) else None
                 now = time.monotonic()
-                final = isinstance(last, dict) and step == last.get("total_steps")
+                finishing = run.status is TrainingStatus.FINISHING
+                final = finishing or (isinstance(last, dict) and step == last.get("total_steps"))
                 due = now - last_edit >= m.settings.progress_edit_interval_s or final
-                if step != shown and due and await self._is_editor(run):
-                    shown, last_edit = step, now
-                    text = progress_text(run.id, last, _started(run))
-                    if run.status is TrainingStatus.FINISHING:
-                        text = f"Training run #{run.id}: training done, registering the new model…"
-                        shown = "finishing"
-                    await edit(m.bot, run.chat_id, run.status_message_id, text)
+                key = "finishing" if finishing else step
+                self.status_text = (
+                    f"Training run #{run.id}: training done, registering the new model…"
+                    if finishing
+                    else progress_text(run.id, last, _started(run))
+                )
+                if key != shown and due and await self._is_editor(run):
+                    shown, last_edit = key, now
+                    await edit(m.bot, run.chat_id, run.status_message_id, self.status_text)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # never a silent death: the patrol starts a new one
