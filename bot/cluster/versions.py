@@ -1,0 +1,121 @@
+"""Every replica serves the version the database says is active (issue 12, part b).
+
+Two paths lead to ``RetrainManager.follow_database()`` (which loads the active version
+and hot-swaps it into the engine; idempotent):
+
+* PostgreSQL ``LISTEN`` on a dedicated asyncpg connection. ``pg_notify`` is issued in the
+  transaction that changes ``is_active`` (bot/storage/notify.py), so a notification means
+  a committed change. The connection is watched (a termination listener and a ping
+  every few seconds) and reopened with backoff after a drop; every (re)connection is
+  followed by one check, since a change may have committed while nobody listened.
+* A periodic check every ``VERSION_CHECK_S``, the fallback should a notification be lost,
+  and the only path on SQLite (one process, whose engine changes with the database in
+  the same call, so it normally finds nothing to do).
+
+Notifications arriving while a check runs coalesce into one more check.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import asyncpg
+from sqlalchemy import make_url
+
+from bot.storage.notify import VERSION_CHANNEL
+
+log = logging.getLogger(__name__)
+
+PING_S = 5.0  # how soon a silently dropped listener connection is noticed
+MAX_BACKOFF_S = 30.0
+
+
+def asyncpg_dsn(database_url: str) -> str | None:
+    """The asyncpg DSN of a PostgreSQL ``DATABASE_URL``; None for any other database."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "postgresql":
+        return None
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+class VersionFollower:
+    """Calls ``follow`` when told a version changed, and every ``interval_s`` anyway."""
+
+    def __init__(
+        self, follow: Callable[[], Awaitable[None]], database_url: str, interval_s: float
+    ) -> None:
+        self._follow = follow
+        self._dsn = asyncpg_dsn(database_url)
+        self._interval_s = interval_s
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self.listening = asyncio.Event()  # set while LISTEN is in place (for tests, /stats)
+
+    async def start(self) -> None:
+        self._tasks.append(asyncio.create_task(self._check_loop(), name="version check"))
+        if self._dsn is not None:
+            self._tasks.append(asyncio.create_task(self._listen_loop(), name="version listen"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+
+    async def _check_loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._interval_s)
+            self._wake.clear()
+            try:
+                await self._follow()
+            except Exception as exc:  # keep serving the current version; retried next time
+                log.warning("could not switch to the active model version: %s", exc)
+
+    def _notified(self, *_: Any) -> None:
+        self._wake.set()
+
+    async def _listen(self, connection: asyncpg.Connection) -> None:
+        """LISTEN on ``connection`` until it drops (always ends with an exception)."""
+        lost = asyncio.Event()
+        connection.add_termination_listener(lambda _c: lost.set())
+        await connection.add_listener(VERSION_CHANNEL, self._notified)
+        self.listening.set()
+        self._wake.set()  # a change may have committed while nobody listened
+        while not lost.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(lost.wait(), PING_S)
+            if not lost.is_set():
+                await connection.fetchval("SELECT 1", timeout=PING_S)
+        raise ConnectionError("the connection was closed")
+
+    async def _listen_loop(self) -> None:
+        assert self._dsn is not None
+        backoff = 1.0
+        while True:
+            connection: asyncpg.Connection | None = None
+            try:
+                connection = await asyncpg.connect(self._dsn, timeout=10)
+                await self._listen(connection)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if self.listening.is_set():
+                    backoff = 1.0  # it had worked: this drop starts the backoff afresh
+                self.listening.clear()
+                log.warning(
+                    "listening for model version changes failed (%s); retrying in %.0f s",
+                    type(exc).__name__, backoff,
+                )  # fmt: skip
+            finally:
+                self.listening.clear()
+                if connection is not None:
+                    connection.terminate()
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, MAX_BACKOFF_S)
