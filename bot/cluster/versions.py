@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 
 PING_S = 5.0  # how soon a silently dropped listener connection is noticed
 MAX_BACKOFF_S = 30.0
+# What pg_stat_activity shows for the listening connection.
+LISTENER_NAME = "charlstm version listener"
 
 
 def asyncpg_dsn(database_url: str) -> str | None:
@@ -101,7 +103,9 @@ class VersionFollower:
         while True:
             connection: asyncpg.Connection | None = None
             try:
-                connection = await asyncpg.connect(self._dsn, timeout=10)
+                connection = await asyncpg.connect(
+                    self._dsn, timeout=10, server_settings={"application_name": LISTENER_NAME}
+                )
                 await self._listen(connection)
             except asyncio.CancelledError:
                 raise

@@ -116,7 +116,7 @@ class SharedCounters(Queries):
                     LimitRefusalRow.day == _today()
                 )
             )
-            return {kind: count for kind, count in rows.tuples()}
+            return {kind: count for kind, count in rows.all()}
 
     async def pending_by_user(self) -> dict[int, int]:
         async with self._sessions() as session:
@@ -126,4 +126,4 @@ class SharedCounters(Queries):
                     UserLimitRow.pending_expires_at > func.clock_timestamp(),
                 )
             )
-            return {user_id: pending for user_id, pending in rows.tuples()}
+            return {user_id: pending for user_id, pending in rows.all()}
