@@ -861,6 +861,26 @@ class FakeBotApi:
             await response.read()
             return response.status
 
+    # --- issue 12 b: an update sent to one chosen replica, past the reverse proxy
+
+    async def send_text_to(self, url: str, user: FakeUser, text: str, secret: str | None) -> int:
+        """Like :meth:`send_text`, but POSTed once straight to ``url`` (e.g. one replica's
+        own webhook port, bypassing the load balancer) instead of queued for the webhook.
+        Returns the HTTP status; nothing is retried."""
+        if self._session is None:
+            raise RuntimeError("the server is not running")
+        message = self._new_user_message(
+            user, None, text=text, entities=find_bot_commands(text) or None
+        )
+        update = {"update_id": self._next_update_id, "message": message}
+        self._next_update_id += 1
+        headers = {"Content-Type": "application/json"}
+        if secret is not None:
+            headers[SECRET_HEADER] = secret
+        async with self._session.post(url, data=json.dumps(update).encode(), headers=headers) as r:
+            await r.read()
+            return r.status
+
     def _new_user_message(
         self,
         user: FakeUser,
