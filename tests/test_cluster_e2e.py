@@ -1,9 +1,7 @@
 """Two real ``python -m bot`` replicas behind a real nginx, on real PostgreSQL (issue 12 b).
 
-The loopback Bot API server plays Telegram: after the replicas' setWebhook it POSTs every
-update to nginx (with the secret header, retrying on non-2xx like Telegram), and nginx,
-running the repository's own docker/nginx/nginx.conf, spreads them over the replicas.
-Its access log says which replica took each update.
+The loopback Bot API server posts webhooks through nginx running the repository's own
+config (tests/cluster.py); nginx's access log says which replica took each update.
 
 One test walks through the phases on one cluster, since starting two replicas (torch
 imports on 2 cores) is most of its cost: a fresh database shared by two replicas
@@ -16,33 +14,22 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
-import re
 import shutil
-import signal
-import sys
-from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
 import pytest
-from sqlalchemy import select, text
 
 from bot.storage import Storage
-from bot.storage.schema import GenerationRow
 from tests.botapi import FakeBotApi
 from tests.botapi.server import SECRET_HEADER
+from tests.cluster import NGINX, SECRET, Cluster, running_cluster, upstreams, wait_until
 from tests.conftest import TINY_TEXT
 from tests.harness import TEST_TOKEN, prepare_workdir
 from tests.postgres import fresh_postgres_database, needs_postgres
-from tests.test_operations_e2e import free_port
 
-ROOT = Path(__file__).resolve().parents[1]
-NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
-SECRET = "cluster_Secret-42"
 ADMIN = 5000
 SEED = "في الصباح"
 
@@ -52,156 +39,23 @@ pytestmark = [
 ]
 
 
-def nginx_config(workdir: Path, port: int, replica_ports: list[int]) -> Path:
-    """docker/nginx/nginx.conf with only its "test:" lines replaced."""
-    shipped = (ROOT / "docker" / "nginx" / "nginx.conf").read_text()
-    servers = "\n".join(
-        f"        server 127.0.0.1:{p} max_fails=1 fail_timeout=5s;" for p in replica_ports
-    )
-    replaced = {
-        "replicas": servers,
-        "listen": f"        listen 127.0.0.1:{port};",
-        "access log": f"    access_log {workdir / 'access.log'} webhook;",
-    }
-    lines = []
-    for line in shipped.splitlines():
-        marker = re.search(r"# test: (.+)$", line)
-        lines.append(replaced[marker.group(1)] if marker else line)
-    config = workdir / "nginx.conf"
-    config.write_text("\n".join(lines) + "\n")
-    return config
-
-
-def upstreams(workdir: Path) -> Counter[str]:
-    """How many webhook POSTs each replica answered, from nginx's access log."""
-    log = (workdir / "access.log").read_text() if (workdir / "access.log").exists() else ""
-    return Counter(m for m in re.findall(r"upstream=(\S+) 200 ", log))
-
-
-@dataclass
-class Replica:
-    name: str
-    port: int
-    log: Path
-    proc: asyncio.subprocess.Process | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/tg"
-
-    def text(self) -> str:
-        return self.log.read_text(errors="replace") if self.log.exists() else ""
-
-
-@dataclass
-class Cluster:
-    api: FakeBotApi
-    workdir: Path
-    database_url: str
-    replicas: list[Replica] = field(default_factory=list)
-
-    async def replica_versions(self) -> dict[int, int | None]:
-        """pid -> the version each live replica's heartbeat row says it serves."""
-        storage = await Storage.open(self.database_url, migrate=False)
-        try:
-            async with storage.session_maker() as session:
-                rows = await session.execute(text("SELECT pid, model_version_id FROM replicas"))
-                return {int(pid): version for pid, version in rows.all()}
-        finally:
-            await storage.close()
-
-    async def generations(self) -> dict[int, str]:
-        storage = await Storage.open(self.database_url, migrate=False)
-        try:
-            async with storage.session_maker() as session:
-                rows = await session.execute(select(GenerationRow.user_id, GenerationRow.output))
-                return {int(user): output for user, output in rows.all()}
-        finally:
-            await storage.close()
-
-
-async def wait_until(check, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.2)
-
-
 @asynccontextmanager
-async def running_cluster(tmp_path: Path, tiny_checkpoint_path: Path) -> AsyncIterator[Cluster]:
-    assert NGINX is not None
+async def two_replicas(tmp_path: Path, tiny_checkpoint_path: Path) -> AsyncIterator[Cluster]:
     prepare_workdir(tmp_path, tiny_checkpoint_path, TINY_TEXT)
-    (tmp_path / "nginx").mkdir()
-    proxy_port = free_port()
-    replicas = [Replica(n, free_port(), tmp_path / f"replica-{n}.log") for n in ("a", "b")]
-    config = nginx_config(tmp_path, proxy_port, [r.port for r in replicas])
+    env = {
+        "ADMIN_IDS": str(ADMIN),
+        "RATE_LIMIT": "false",
+        "USER_MAX_PENDING": "0",
+        "USER_RATE_PER_MINUTE": "3",
+        # No periodic help: a version change must arrive by LISTEN/NOTIFY.
+        "VERSION_CHECK_S": "600",
+    }
     async with (
         fresh_postgres_database("test_cluster_e2e") as url,
         FakeBotApi(TEST_TOKEN) as api,
+        running_cluster(tmp_path, api, url, replicas=2, env=env) as cluster,
     ):
-        nginx = await asyncio.create_subprocess_exec(
-            NGINX, "-p", str(tmp_path / "nginx"), "-c", str(config),
-            "-g", f"daemon off; pid {tmp_path / 'nginx.pid'};",
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-        )  # fmt: skip
-        cluster = Cluster(api, tmp_path, url, replicas)
-        env = {
-            **os.environ,
-            "PYTHONPATH": str(ROOT),
-            "BOT_TOKEN": TEST_TOKEN,
-            "ADMIN_IDS": str(ADMIN),
-            "TELEGRAM_API_URL": api.base_url.removesuffix("/bot"),
-            "DATABASE_URL": url,
-            "CHECKPOINT_DIR": str(tmp_path / "checkpoints"),  # shared by both (see module doc)
-            "CORPUS_DIR": str(tmp_path / "corpora"),
-            "CORPUS_PATH": str(tmp_path / "corpus.txt"),
-            "DEVICE": "cpu",
-            "RATE_LIMIT": "false",
-            "WEBHOOK_URL": f"http://127.0.0.1:{proxy_port}/tg",
-            "WEBHOOK_SECRET": SECRET,
-            "WEBHOOK_LISTEN": "127.0.0.1",
-            "USER_MAX_PENDING": "0",
-            "USER_RATE_PER_MINUTE": "3",
-            # No periodic help: a version change must arrive by LISTEN/NOTIFY.
-            "VERSION_CHECK_S": "600",
-            "LOG_LEVEL": "INFO",
-        }
-        try:
-            for replica in replicas:  # both start at once on the fresh database
-                with replica.log.open("wb") as log:
-                    replica.proc = await asyncio.create_subprocess_exec(
-                        sys.executable, "-m", "bot", cwd=tmp_path,
-                        env={**env, "WEBHOOK_PORT": str(replica.port)},
-                        stdout=log, stderr=log,
-                    )  # fmt: skip
-
-            async def ready() -> bool:
-                for replica in replicas:
-                    assert replica.proc is not None
-                    if replica.proc.returncode is not None:
-                        raise AssertionError(f"replica {replica.name} exited:\n{replica.text()}")
-                return all("running; stop with" in r.text() for r in replicas)
-
-            await wait_until(ready, 120, "both replicas ready")
-            yield cluster
-        finally:
-            for replica in replicas:
-                if replica.proc is not None and replica.proc.returncode is None:
-                    replica.proc.send_signal(signal.SIGTERM)
-            for replica in replicas:
-                if replica.proc is not None:
-                    try:
-                        await asyncio.wait_for(replica.proc.wait(), 30)
-                    except TimeoutError:
-                        replica.proc.kill()
-                        await replica.proc.wait()
-            nginx.send_signal(signal.SIGQUIT)
-            try:
-                await asyncio.wait_for(nginx.wait(), 10)
-            except TimeoutError:
-                nginx.kill()
-                await nginx.wait()
+        yield cluster
 
 
 def texts_to(api: FakeBotApi, user_id: int, prefix: str) -> list[str]:
@@ -213,7 +67,7 @@ def texts_to(api: FakeBotApi, user_id: int, prefix: str) -> list[str]:
 async def test_two_replicas_behind_nginx_share_users_versions_limits_and_survive_a_kill(
     tmp_path: Path, tiny_checkpoint_path: Path
 ) -> None:
-    async with running_cluster(tmp_path, tiny_checkpoint_path) as cluster:
+    async with two_replicas(tmp_path, tiny_checkpoint_path) as cluster:
         api, (a, b) = cluster.api, cluster.replicas
         # Two replicas started at once on a fresh database: one registered the default
         # model, the other waited for it and loaded that same version.

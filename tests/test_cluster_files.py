@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_cluster_e2e import NGINX, nginx_config
+from tests.cluster import NGINX, nginx_config
 from tests.test_deploy_files import compose_command, load_compose, schema_errors, without_tags
 
 ROOT = Path(__file__).resolve().parents[1]
