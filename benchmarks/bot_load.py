@@ -258,6 +258,7 @@ class ReplicaRun:
     wall: float  # seconds, summed over the rounds
     updates: int
     cpu: float  # seconds of the replicas' CPU over the rounds
+    driver_cpu: float  # seconds of this process's CPU (the fake Telegram) over the rounds
     spread: dict[str, int]
 
 
@@ -285,6 +286,7 @@ async def measure_replicas(n: int, n_users: int, rounds: int) -> ReplicaRun:
                 await burst(api, [api.user(41_000 + i) for i in range(10)])  # warm-up
                 users = [api.user(40_000 + i) for i in range(n_users)]
                 cpu_before = sum(process_cpu_seconds(pid) for pid in pids)
+                driver_before = time.process_time()
                 latencies: list[float] = []
                 wall = 0.0
                 for _ in range(rounds):
@@ -292,17 +294,21 @@ async def measure_replicas(n: int, n_users: int, rounds: int) -> ReplicaRun:
                     latencies += result.latencies
                     wall += result.wall
                 cpu = sum(process_cpu_seconds(pid) for pid in pids) - cpu_before
+                driver_cpu = time.process_time() - driver_before
                 spread = dict(upstreams(workdir))
-    return ReplicaRun(n, latencies, wall, n_users * rounds, cpu, spread)
+    return ReplicaRun(n, latencies, wall, n_users * rounds, cpu, driver_cpu, spread)
 
 
 async def run_replicas(n_users: int, rounds: int) -> None:
     runs = [await measure_replicas(n, n_users, rounds) for n in (1, 2)]
-    print(f"{HEADER}{'upd/s':>8}{'CPU ms/upd':>12}")
+    print(f"{HEADER}{'upd/s':>8}{'CPU ms/upd':>12}{'fake TG ms/upd':>16}")
     for run in runs:
         name = f"{run.replicas} replica(s), {n_users} users x {rounds}"
         throughput = run.updates / run.wall
-        print(f"{row(name, run.latencies)}{throughput:>8.1f}{run.cpu / run.updates * 1e3:>12.1f}")
+        print(
+            f"{row(name, run.latencies)}{throughput:>8.1f}{run.cpu / run.updates * 1e3:>12.1f}"
+            f"{run.driver_cpu / run.updates * 1e3:>16.1f}"
+        )
     one, two = runs
     speedup = (two.updates / two.wall) / (one.updates / one.wall)
     print(

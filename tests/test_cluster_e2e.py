@@ -53,9 +53,10 @@ async def two_replicas(tmp_path: Path, tiny_checkpoint_path: Path) -> AsyncItera
     async with (
         fresh_postgres_database("test_cluster_e2e") as url,
         FakeBotApi(TEST_TOKEN) as api,
-        running_cluster(tmp_path, api, url, replicas=2, env=env) as cluster,
     ):
-        yield cluster
+        api.webhook_concurrency = 8  # Telegram posts over several connections at once
+        async with running_cluster(tmp_path, api, url, replicas=2, env=env) as cluster:
+            yield cluster
 
 
 def texts_to(api: FakeBotApi, user_id: int, prefix: str) -> list[str]:
