@@ -7,7 +7,7 @@ One test walks through the phases on one cluster, since starting two replicas (t
 imports on 2 cores) is most of its cost: a fresh database shared by two replicas
 starting at once; 50 users' /write answered exactly once, spread over both; a wrong
 secret refused through nginx; the rate limit held across replicas; ``/use`` on B
-reaching A; kill -9 of A during a burst.
+reaching A; ``/block`` on A reaching B; kill -9 of A during a burst.
 """
 
 from __future__ import annotations
@@ -144,6 +144,17 @@ async def test_two_replicas_behind_nginx_share_users_versions_limits_and_survive
         await api.send_text(admin, "/models")
         [listing] = await api.wait_for_messages(ADMIN, 1, timeout=30, since=since)
         assert (listing.text or "").count(": version #2, seen") == 2, listing.text
+
+        # 4b. /block on A (straight to its port) stops the user on B as well, by NOTIFY.
+        troll = api.user(7800)
+        since = api.mark(ADMIN)
+        assert await api.send_text_to(a.url, admin, f"/block {troll.id} spam", SECRET) == 200
+        await api.wait_for_messages(ADMIN, 1, timeout=30, since=since)
+        await asyncio.sleep(3.0)  # propagation is meant to take well under 2 s
+        assert await api.send_text_to(b.url, troll, f"/write {SEED}", SECRET) == 200
+        await asyncio.sleep(3.0)
+        assert texts_to(api, troll.id, SEED) == []  # at most the one polite notice
+        assert len(api.messages_to(troll.id)) <= 1
 
         # 5. kill -9 of A during a burst: B answers the rest, and every text a user got is
         # in the database exactly as sent.

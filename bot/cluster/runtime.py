@@ -1,21 +1,25 @@
 """Starting and stopping what a bot process does for the cluster (issue 12, part b).
 
 Called from the application's start-up and shutdown (bot/app.py): the version follower
-always (its periodic check is harmless with one process), the heartbeat on PostgreSQL,
+always (its periodic check is harmless with one process; on PostgreSQL it also reloads
+access decisions another replica changed), the heartbeat on PostgreSQL,
 and the shared per-user counters in cluster mode (PostgreSQL and webhooks, i.e. possibly
 several replicas behind a proxy).
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot import limits
+from bot.access import access_of
 from bot.cluster.heartbeat import Heartbeat
 from bot.cluster.versions import VersionFollower
 from bot.services import Services
 from bot.storage.database import is_sqlite
 from bot.storage.limits import SharedCounters
+from bot.storage.notify import ACCESS_CHANNEL
 from bot.storage.replicas import ReplicaQueries
 
 KEY = "cluster"
@@ -53,7 +57,13 @@ async def start(services: Services) -> None:
         if heartbeat is not None:
             await heartbeat.report_if_changed()
 
-    follower = VersionFollower(follow, settings.database_url, settings.version_check_s)
+    async def reload_access() -> None:
+        await access_of(services).reload(services.storage)
+
+    also: dict[str, Callable[[], Awaitable[None]]] = {}
+    if not is_sqlite(settings.database_url):
+        also[ACCESS_CHANNEL] = reload_access
+    follower = VersionFollower(follow, settings.database_url, settings.version_check_s, also)
     await follower.start()
     services.extra[KEY] = ClusterRuntime(follower, heartbeat)
 

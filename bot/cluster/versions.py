@@ -12,7 +12,9 @@ and hot-swaps it into the engine; idempotent):
   and the only path on SQLite (one process, whose engine changes with the database in
   the same call, so it normally finds nothing to do).
 
-Notifications arriving while a check runs coalesce into one more check.
+Notifications arriving while a check runs coalesce into one more check. The same
+connection carries other channels (access decisions: a ``/block`` on one replica stops
+the user on every replica), each with its own call and check loop.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
@@ -36,6 +39,13 @@ MAX_BACKOFF_S = 30.0
 LISTENER_NAME = "charlstm version listener"
 
 
+def _waker(event: asyncio.Event) -> Callable[..., None]:
+    def wake(*_: Any) -> None:
+        event.set()
+
+    return wake
+
+
 def asyncpg_dsn(database_url: str) -> str | None:
     """The asyncpg DSN of a PostgreSQL ``DATABASE_URL``; None for any other database."""
     url = make_url(database_url)
@@ -44,21 +54,42 @@ def asyncpg_dsn(database_url: str) -> str | None:
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+@dataclass
+class _Follow:
+    """What to call when ``channel`` is notified, and the event that wakes its loop."""
+
+    channel: str
+    call: Callable[[], Awaitable[None]]
+    what: str  # for the log line when a call fails
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+
 class VersionFollower:
-    """Calls ``follow`` when told a version changed, and every ``interval_s`` anyway."""
+    """Calls ``follow`` when told a version changed, and every ``interval_s`` anyway.
+
+    ``also`` follows other channels the same way (channel -> call); issue 12 b uses it
+    for access decisions (bot/storage/notify.py ``ACCESS_CHANNEL``).
+    """
 
     def __init__(
-        self, follow: Callable[[], Awaitable[None]], database_url: str, interval_s: float
+        self,
+        follow: Callable[[], Awaitable[None]],
+        database_url: str,
+        interval_s: float,
+        also: dict[str, Callable[[], Awaitable[None]]] | None = None,
     ) -> None:
-        self._follow = follow
+        self._follows = [_Follow(VERSION_CHANNEL, follow, "switch to the active model version")]
+        for channel, call in (also or {}).items():
+            self._follows.append(_Follow(channel, call, f"follow {channel}"))
         self._dsn = asyncpg_dsn(database_url)
         self._interval_s = interval_s
-        self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.listening = asyncio.Event()  # set while LISTEN is in place (for tests, /stats)
 
     async def start(self) -> None:
-        self._tasks.append(asyncio.create_task(self._check_loop(), name="version check"))
+        for follow in self._follows:
+            name = f"follow {follow.channel}"
+            self._tasks.append(asyncio.create_task(self._check_loop(follow), name=name))
         if self._dsn is not None:
             self._tasks.append(asyncio.create_task(self._listen_loop(), name="version listen"))
 
@@ -70,26 +101,28 @@ class VersionFollower:
                 await task
         self._tasks.clear()
 
-    async def _check_loop(self) -> None:
+    async def _check_loop(self, follow: _Follow) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._interval_s)
-            self._wake.clear()
+                await asyncio.wait_for(follow.wake.wait(), self._interval_s)
+            follow.wake.clear()
             try:
-                await self._follow()
-            except Exception as exc:  # keep serving the current version; retried next time
-                log.warning("could not switch to the active model version: %s", exc)
+                await follow.call()
+            except Exception as exc:  # keep serving as is; retried next time
+                log.warning("could not %s: %s", follow.what, exc)
 
-    def _notified(self, *_: Any) -> None:
-        self._wake.set()
+    def _wake_all(self) -> None:
+        for follow in self._follows:
+            follow.wake.set()
 
     async def _listen(self, connection: asyncpg.Connection) -> None:
         """LISTEN on ``connection`` until it drops (always ends with an exception)."""
         lost = asyncio.Event()
         connection.add_termination_listener(lambda _c: lost.set())
-        await connection.add_listener(VERSION_CHANNEL, self._notified)
+        for follow in self._follows:
+            await connection.add_listener(follow.channel, _waker(follow.wake))
         self.listening.set()
-        self._wake.set()  # a change may have committed while nobody listened
+        self._wake_all()  # a change may have committed while nobody listened
         while not lost.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(lost.wait(), PING_S)

@@ -1,4 +1,5 @@
-"""Telling other processes that the active model version changed (issue 12, part b).
+"""Telling other processes that the active model version (or an access decision) changed
+(issue 12, part b).
 
 On PostgreSQL a ``pg_notify`` is issued inside the very transaction that changes
 ``model_versions.is_active``: PostgreSQL delivers a notification only when its
@@ -23,4 +24,18 @@ async def notify_version_changed(session: AsyncSession, version_id: int) -> None
     await session.execute(
         text("SELECT pg_notify(:channel, :payload)"),
         {"channel": VERSION_CHANNEL, "payload": str(version_id)},
+    )
+
+
+# Access decisions (/allow, /block, /unblock): every replica reloads its in-memory copy.
+ACCESS_CHANNEL = "charlstm_access"
+
+
+async def notify_access_changed(session: AsyncSession, user_id: int) -> None:
+    """Queue a notification that ``user_id``'s access changed; sent at commit."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    await session.execute(
+        text("SELECT pg_notify(:channel, :payload)"),
+        {"channel": ACCESS_CHANNEL, "payload": str(user_id)},
     )
