@@ -6,6 +6,11 @@
     python -m benchmarks.bot_load flood [--users 50 --flood 200]
                                         # 50 users' /write latency with and without one user
                                         # sending 200 /write in the same second
+    python -m benchmarks.bot_load replicas [--users 100 --rounds 3]
+                                        # issue 12: one vs two real `python -m bot`
+                                        # replicas behind nginx on PostgreSQL (needs
+                                        # TEST_POSTGRES_URL and nginx), and their CPU
+                                        # time per update
 
 Each /write is timed from the moment the update is queued on the fake server to the
 moment the bot's reply arrives there, so it includes long polling, the handler, the
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import tempfile
 import time
@@ -236,6 +242,88 @@ async def run_flood(n_users: int, n_flood: int) -> None:
     )
 
 
+# --- issue 12 part b: replicas behind nginx
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a live process, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class ReplicaRun:
+    replicas: int
+    latencies: list[float]
+    wall: float  # seconds, summed over the rounds
+    updates: int
+    cpu: float  # seconds of the replicas' CPU over the rounds
+    driver_cpu: float  # seconds of this process's CPU (the fake Telegram) over the rounds
+    spread: dict[str, int]
+
+
+async def measure_replicas(n: int, n_users: int, rounds: int) -> ReplicaRun:
+    from tests.cluster import running_cluster, upstreams
+    from tests.postgres import fresh_postgres_database
+
+    env = {
+        # What is measured is the bot's own cost per update: no outgoing pacing (which
+        # would make the 30 messages/s budget the whole story) and no per-user limits.
+        "RATE_LIMIT": "false",
+        "USER_MAX_PENDING": "0",
+        "USER_RATE_PER_MINUTE": "0",
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        prepare(workdir)
+        async with (
+            fresh_postgres_database("bench_replicas") as url,
+            FakeBotApi(TEST_TOKEN) as api,
+        ):
+            api.webhook_concurrency = 40  # Telegram's default max_connections
+            async with running_cluster(workdir, api, url, replicas=n, env=env) as cluster:
+                pids = [r.proc.pid for r in cluster.replicas if r.proc is not None]
+                await burst(api, [api.user(41_000 + i) for i in range(10)])  # warm-up
+                users = [api.user(40_000 + i) for i in range(n_users)]
+                cpu_before = sum(process_cpu_seconds(pid) for pid in pids)
+                driver_before = time.process_time()
+                latencies: list[float] = []
+                wall = 0.0
+                for _ in range(rounds):
+                    result = await burst(api, users)
+                    latencies += result.latencies
+                    wall += result.wall
+                cpu = sum(process_cpu_seconds(pid) for pid in pids) - cpu_before
+                driver_cpu = time.process_time() - driver_before
+                spread = dict(upstreams(workdir))
+    return ReplicaRun(n, latencies, wall, n_users * rounds, cpu, driver_cpu, spread)
+
+
+async def run_replicas(n_users: int, rounds: int) -> None:
+    runs = [await measure_replicas(n, n_users, rounds) for n in (1, 2)]
+    print(f"{HEADER}{'upd/s':>8}{'CPU ms/upd':>12}{'fake TG ms/upd':>16}")
+    for run in runs:
+        name = f"{run.replicas} replica(s), {n_users} users x {rounds}"
+        throughput = run.updates / run.wall
+        print(
+            f"{row(name, run.latencies)}{throughput:>8.1f}{run.cpu / run.updates * 1e3:>12.1f}"
+            f"{run.driver_cpu / run.updates * 1e3:>16.1f}"
+        )
+    one, two = runs
+    speedup = (two.updates / two.wall) / (one.updates / one.wall)
+    print(
+        f"two vs one replica: throughput {speedup:.2f}x,"
+        f" p50 {statistics.median(two.latencies) / statistics.median(one.latencies):.2f}x,"
+        f" p99 {percentile(two.latencies, 99) / percentile(one.latencies, 99):.2f}x"
+    )
+    print(f"updates per replica with two (nginx access log, incl. warm-up): {two.spread}")
+    per_update = max(one.cpu / one.updates, two.cpu / two.updates)
+    print(
+        f"CPU per update (replica processes only): {per_update * 1e3:.1f} ms, so one busy "
+        f"core serves at most ~{1 / per_update:.0f} /write per second"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     sub = parser.add_subparsers(dest="what", required=True)
@@ -247,12 +335,17 @@ def main() -> None:
     f = sub.add_parser("flood")
     f.add_argument("--users", type=int, default=50)
     f.add_argument("--flood", type=int, default=200)
+    c = sub.add_parser("replicas")
+    c.add_argument("--users", type=int, default=100)
+    c.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device cpu")
     if args.what == "burst":
         asyncio.run(run_burst(args.users))
     elif args.what == "flood":
         asyncio.run(run_flood(args.users, args.flood))
+    elif args.what == "replicas":
+        asyncio.run(run_replicas(args.users, args.rounds))
     else:
         asyncio.run(run_retrain(args.users, args.rounds))
 

@@ -94,6 +94,13 @@ class AccessControl:
             self._noticed.popitem(last=False)
         return True
 
+    async def reload(self, storage: Storage) -> None:
+        """Issue 12 b: take the decisions again from the database (another replica
+        changed one); notices already given are kept."""
+        rules = await storage.access_rules()
+        self.allowed = {r.user_id for r in rules if r.allowed}
+        self.blocked = {r.user_id for r in rules if r.blocked}
+
     async def allow(self, storage: Storage, user_id: int, by: int) -> AccessRule:
         rule, _ = await storage.set_access(user_id, changed_by=by, allowed=True)
         self.allowed.add(user_id)

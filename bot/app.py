@@ -19,6 +19,9 @@ from telegram.ext import (
 
 from bot import access as access_control
 from bot.bootstrap import ensure_active_model, tell_admins
+from bot.cluster import locks
+from bot.cluster import runtime as cluster_runtime
+from bot.cluster.locks import advisory_lock
 from bot.commands import CaptionCommand
 from bot.config import Settings
 from bot.handlers import access as access_handlers
@@ -66,7 +69,10 @@ async def on_startup(application: AppType) -> None:
     storage = await Storage.open(settings.database_url, migrate=True)
     try:
         notices: list[str] = []  # issue 9: e.g. a corrupt active model; told to admins
-        checkpoint, version = await ensure_active_model(settings, storage, notices)
+        # Issue 12 b: of replicas starting together on a fresh database, one trains and
+        # registers the default model; the others wait here, then load that version.
+        async with advisory_lock(storage.session_maker.kw["bind"], locks.DEFAULT_MODEL):
+            checkpoint, version = await ensure_active_model(settings, storage, notices)
         engine = GenerationEngine(
             checkpoint, version, max_batch=settings.max_batch, max_queue=settings.max_queue
         )
@@ -83,6 +89,7 @@ async def on_startup(application: AppType) -> None:
         Services(settings=settings, storage=storage, engine=engine, retrain=retrain),
     )
     await access_control.start(application.bot_data[KEY])  # issue 11: before any update
+    await cluster_runtime.start(application.bot_data[KEY])  # issue 12 b: heartbeat, versions
     await set_commands(application)
     await tell_admins(application.bot, settings, storage, notices)
     log.info("ready: model version %s on %s", version, engine.device)
@@ -93,6 +100,7 @@ async def on_shutdown(application: AppType) -> None:
     if not isinstance(services, Services):
         return
     settings = services.settings
+    await cluster_runtime.stop(services)  # issue 12 b
     if services.retrain is not None:
         await services.retrain.shutdown()
     await services.engine.stop(drain=True, timeout=settings.shutdown_grace_s)

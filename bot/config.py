@@ -121,6 +121,17 @@ class Settings(BaseSettings):
         return mode
 
     # --- end of issue 12a
+    # --- issue 12 part b (scale-out): replicas ---
+    # How often a replica refreshes its heartbeat row; a row unseen for 3 intervals is
+    # shown as gone, and deleted after REPLICA_FORGET_S.
+    replica_heartbeat_s: float = Field(10.0, ge=0.5, le=3600)
+    replica_forget_s: float = Field(600.0, ge=1, le=86_400 * 30)
+    # The periodic check for a new active version, behind LISTEN/NOTIFY (PostgreSQL).
+    version_check_s: float = Field(30.0, ge=0.5, le=3600)
+    # Cluster mode: a pending /write slot held by a replica that died is given back after
+    # this long (longer than any generation plus its 30 s of delivery retries).
+    user_slot_ttl_s: float = Field(300.0, ge=5, le=86_400)
+    # --- end of issue 12 part b
 
     @field_validator("webhook_url")
     @classmethod
@@ -215,6 +226,12 @@ class Settings(BaseSettings):
     @property
     def default_checkpoint(self) -> Path:
         return self.checkpoint_dir / "default.pt"
+
+    @property
+    def cluster(self) -> bool:
+        """Issue 12 b: several replicas may serve this bot (PostgreSQL and webhooks), so
+        start-up, versions and per-user limits are coordinated through the database."""
+        return bool(self.webhook_url) and self.database_url.startswith("postgresql")
 
     def is_admin(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self.admin_ids

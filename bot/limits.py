@@ -12,9 +12,9 @@ the pending notice again only after the user's texts have all finished, the rate
 again only after the bucket has refilled completely. Everything else is silence.
 
 The counters sit behind :class:`Counters`, one small async interface, so that the
-single-process :class:`MemoryCounters` can be replaced by a PostgreSQL-backed one when
-several replicas serve one bot (issue "Scale-out"); until then every count is per
-process. A reserved pending slot is released when the task handling the update ends
+single-process :class:`MemoryCounters` is replaced by the PostgreSQL-backed
+``bot.storage.limits.SharedCounters`` when several replicas serve one bot (cluster mode,
+issue 12 b). A reserved pending slot is released when the task handling the update ends
 (whatever way it ends), so :func:`admit` is the only call a handler needs.
 """
 
@@ -28,7 +28,7 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Protocol
+from typing import Protocol, cast
 
 from telegram import Update
 from telegram.ext import ContextTypes
@@ -160,8 +160,8 @@ def counters_of(services: Services) -> Counters:
     counters = services.extra.get(KEY)
     if counters is None:
         counters = services.extra[KEY] = MemoryCounters()
-    assert isinstance(counters, MemoryCounters)
-    return counters
+    # Issue 12 b: in cluster mode start-up puts bot.storage.limits.SharedCounters here.
+    return cast(Counters, counters)
 
 
 _releases: set[asyncio.Task[None]] = set()

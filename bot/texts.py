@@ -112,6 +112,10 @@ EN: Final[dict[str, str]] = {
     "cmd_unblock": "Admin: unblock a user",
     "cmd_users": "Admin: list users (or blocked ones)",
     # --- end of issue 11
+    # --- issue 12 part b: replicas in /models
+    "models_replicas": "Replicas serving now (heartbeat within {window} s):",
+    "models_replica": "{host} pid {pid}: version {version}, seen {seconds} s ago",
+    # --- end of issue 12 part b
     "unknown_command": "I don't know that command. Send /help to see what I can do.",
     "plain_text_hint": (
         "To have me continue a text, send /write followed by it. /help lists every command."
@@ -203,6 +207,10 @@ AR: Final[dict[str, str]] = {
     "cmd_unblock": "للمشرف: ارفع الحظر عن مستخدم",
     "cmd_users": "للمشرف: قائمة المستخدمين (أو المحظورين)",
     # --- end of issue 11
+    # --- issue 12 part b: replicas in /models
+    "models_replicas": "النسخ العاملة الآن (نبضها خلال {window} ث):",
+    "models_replica": "{host} عملية {pid}: الإصدار {version}، آخر نبض قبل {seconds} ث",
+    # --- end of issue 12 part b
     # issue 9
     "startup_notice": "تنبيه عند بدء التشغيل: {notice}",
     "unknown_command": "لا أعرف هذا الأمر. أرسل /help لترى ما أستطيع فعله.",

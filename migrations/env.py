@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from alembic import context
-from sqlalchemy import event, make_url, pool
+from sqlalchemy import event, make_url, pool, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -28,6 +28,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 if str(PROJECT_ROOT) not in sys.path:
     sys.path.insert(0, str(PROJECT_ROOT))
 
+from bot.cluster import locks  # noqa: E402
 from bot.storage.schema import metadata as target_metadata  # noqa: E402
 
 DEFAULT_URL = f"sqlite+aiosqlite:///{PROJECT_ROOT / 'var' / 'bot.db'}"
@@ -72,6 +73,13 @@ def run_migrations_offline() -> None:
 def do_run_migrations(connection: Connection) -> None:
     configure_context(connection=connection)
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Issue 12 b: replicas starting together migrate one at a time; the lock is
+            # taken before Alembic reads the current revision, so a waiter finds the
+            # schema at head and does nothing. Released at commit or rollback.
+            connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": locks.MIGRATIONS}
+            )
         context.run_migrations()
 
 

@@ -19,6 +19,7 @@ from telegram.constants import ChatType
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import ContextTypes
 
+from bot.cluster.status import replica_lines
 from bot.display import one_line
 from bot.export import ExportTooLarge, write_export
 from bot.fair_use import stats_lines as fair_use_stats
@@ -282,6 +283,7 @@ async def models(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             f"{corpus} ({v.corpus_chars:,} chars) · vocab {v.vocab_size} · val loss {val}"
         )
     lines.append("Switch with /use <id>.")
+    lines += await replica_lines(services, lang_of(update))  # issue 12 b
     await reply(update, "\n".join(lines))
 
 

@@ -276,3 +276,18 @@ class UserSummary:
     blocked: bool
     reason: str | None
     blocked_at: datetime | None
+
+
+# --- issue 12 part b (scale-out): replicas
+
+
+@dataclass(frozen=True, slots=True)
+class Replica:
+    """One bot process's heartbeat row: where it runs and which version it serves."""
+
+    id: str
+    host: str
+    pid: int
+    model_version_id: int | None
+    started_at: datetime
+    last_seen_at: datetime

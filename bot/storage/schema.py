@@ -303,3 +303,52 @@ class BlobRow(Base):
     data: Mapped[bytes] = mapped_column(LargeBinary)
     size_bytes: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+# --- issue 12 part b (scale-out): replica heartbeats and per-user counters shared by replicas
+
+
+class ReplicaRow(Base):
+    """One live bot process (replica): which model version it serves, and when it was
+    last heard of. Rows of replicas that stopped refreshing age out (bot/cluster/heartbeat.py).
+
+    ``model_version_id`` is deliberately not a foreign key: a version discarded while a
+    replica still reports it must not make the heartbeat fail.
+    """
+
+    __tablename__ = "replicas"
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    model_version_id: Mapped[int | None] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class UserLimitRow(Base):
+    """A user's /write counters when several replicas share them (bot/cluster/counters.py):
+    texts being written, with an expiry so that a replica killed while holding slots
+    cannot lock the user out, and the token bucket. Not a foreign key to ``users`` (the
+    counters are taken before the user's row exists, and must survive ``/forget``)."""
+
+    __tablename__ = "user_limits"
+
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    pending: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    pending_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    tokens: Mapped[float | None] = mapped_column(Float)
+    refilled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    told_pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    told_rate: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class LimitRefusalRow(Base):
+    """Refusals per UTC day and kind, counted by every replica (for /stats)."""
+
+    __tablename__ = "limit_refusals"
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD, UTC
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+
+
+# --- end of issue 12 part b

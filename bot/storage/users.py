@@ -8,6 +8,7 @@ from typing import Any, cast
 
 from sqlalchemy import CursorResult, delete, func, select
 
+from bot.storage.notify import notify_access_changed
 from bot.storage.records import (
     AccessRule,
     User,
@@ -158,6 +159,7 @@ class UserQueries(Queries):
                 row.blocked = blocked
             row.changed_by, row.updated_at = changed_by, now
             await session.flush()
+            await notify_access_changed(session, user_id)  # issue 12 b: sent at commit
             return _rule(row), before
 
     def _summaries(self, blocked_only: bool) -> Any:  # a Select of the summary columns

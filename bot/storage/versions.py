@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.storage.notify import notify_version_changed
 from bot.storage.records import (
     ModelVersion,
     ModelVersionActiveError,
@@ -39,6 +40,8 @@ async def _insert_version(session: AsyncSession, activate: bool, **values: Any) 
     row = ModelVersionRow(is_active=activate, **values)
     session.add(row)
     await session.flush()
+    if activate:
+        await notify_version_changed(session, row.id)  # issue 12 b: sent at commit
     return row
 
 
@@ -157,6 +160,7 @@ class ModelVersionQueries(Queries):
             )
             row.is_active = True
             await session.flush()
+            await notify_version_changed(session, row.id)  # issue 12 b: sent at commit
             return _model_version(row)
 
     async def active_model_version(self) -> ModelVersion | None:

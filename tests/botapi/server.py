@@ -415,6 +415,10 @@ class FakeBotApi:
         self._port: int | None = None
         self._session: aiohttp.ClientSession | None = None
         self._webhook_task: asyncio.Task[None] | None = None
+        # Issue 12 b: webhook POSTs in flight at once (Telegram: up to max_connections);
+        # 1 keeps the updates strictly in order.
+        self.webhook_concurrency = 1
+        self._in_flight: set[int] = set()
 
         handlers: dict[str, Callable[[_Params], Awaitable[Any]]] = {
             "getMe": self._get_me,
@@ -861,6 +865,26 @@ class FakeBotApi:
             await response.read()
             return response.status
 
+    # --- issue 12 b: an update sent to one chosen replica, past the reverse proxy
+
+    async def send_text_to(self, url: str, user: FakeUser, text: str, secret: str | None) -> int:
+        """Like :meth:`send_text`, but POSTed once straight to ``url`` (e.g. one replica's
+        own webhook port, bypassing the load balancer) instead of queued for the webhook.
+        Returns the HTTP status; nothing is retried."""
+        if self._session is None:
+            raise RuntimeError("the server is not running")
+        message = self._new_user_message(
+            user, None, text=text, entities=find_bot_commands(text) or None
+        )
+        update = {"update_id": self._next_update_id, "message": message}
+        self._next_update_id += 1
+        headers = {"Content-Type": "application/json"}
+        if secret is not None:
+            headers[SECRET_HEADER] = secret
+        async with self._session.post(url, data=json.dumps(update).encode(), headers=headers) as r:
+            await r.read()
+            return r.status
+
     def _new_user_message(
         self,
         user: FakeUser,
@@ -1137,47 +1161,66 @@ class FakeBotApi:
         return info
 
     async def _deliver_to_webhook(self) -> None:
-        """Sends pending updates to the webhook one at a time, in order, retrying failures."""
+        """Sends pending updates to the webhook, retrying failures: one at a time and in
+        order, or (issue 12 b) over ``webhook_concurrency`` connections at once, as
+        Telegram does up to the webhook's ``max_connections``."""
+        workers = max(1, min(self.webhook_concurrency, 100))
+        await asyncio.gather(*(self._webhook_worker() for _ in range(workers)))
+
+    async def _webhook_worker(self) -> None:
         failures = 0
         while not self._closing and self.webhook is not None and self._session is not None:
             changed = self._changed
-            pending = self._deliverable()
+            pending = [u for u in self._deliverable() if u["update_id"] not in self._in_flight]
             if not pending:
                 await _wait_event(changed, None)
                 continue
             update, webhook = pending[0], self.webhook
-            headers = {"Content-Type": "application/json"}
-            if webhook.secret_token:
-                headers[SECRET_HEADER] = webhook.secret_token
-            status: int | None = None
-            error: str | None = None
+            self._in_flight.add(update["update_id"])
             try:
-                async with self._session.post(
-                    webhook.url,
-                    data=json.dumps(update).encode(),
-                    headers=headers,
-                    timeout=aiohttp.ClientTimeout(total=10),
-                ) as response:
-                    await response.read()
-                    status = response.status
-                    if not 200 <= status < 300:
-                        error = f"Wrong response from the webhook: {status} {response.reason}"
-            except Exception as exc:  # Any failure must be retried, not kill the delivery task.
-                error = f"Connection failed: {exc!r}"
-            self.webhook_deliveries.append(
-                WebhookDelivery(update["update_id"], status, error, time.monotonic())
-            )
-            if error is None:
+                failed = await self._post_update(update, webhook)
+            finally:
+                self._in_flight.discard(update["update_id"])
+            if not failed:
                 failures = 0
-                self._pending = [u for u in self._pending if u["update_id"] != update["update_id"]]
-                self._notify()
                 continue
             failures += 1
-            self._last_webhook_error = (int(time.time()), error)
-            self._notify()
             # Telegram keeps retrying with growing pauses; these are short for tests' sake,
             # e.g. PTB sets the webhook before its server listens.
             await asyncio.sleep(min(0.05 * 2 ** (failures - 1), 1.0))
+
+    async def _post_update(self, update: JsonDict, webhook: WebhookConfig) -> bool:
+        """One delivery attempt; True when it failed (and is to be retried)."""
+        if self._session is None:
+            return True
+        headers = {"Content-Type": "application/json"}
+        if webhook.secret_token:
+            headers[SECRET_HEADER] = webhook.secret_token
+        status: int | None = None
+        error: str | None = None
+        try:
+            async with self._session.post(
+                webhook.url,
+                data=json.dumps(update).encode(),
+                headers=headers,
+                timeout=aiohttp.ClientTimeout(total=10),
+            ) as response:
+                await response.read()
+                status = response.status
+                if not 200 <= status < 300:
+                    error = f"Wrong response from the webhook: {status} {response.reason}"
+        except Exception as exc:  # Any failure must be retried, not kill the delivery task.
+            error = f"Connection failed: {exc!r}"
+        self.webhook_deliveries.append(
+            WebhookDelivery(update["update_id"], status, error, time.monotonic())
+        )
+        if error is None:
+            self._pending = [u for u in self._pending if u["update_id"] != update["update_id"]]
+            self._notify()
+            return False
+        self._last_webhook_error = (int(time.time()), error)
+        self._notify()
+        return True
 
     # -- Bot API methods: messages ----------------------------------------------------------
 

@@ -1,0 +1,98 @@
+"""A replica's heartbeat row (issue 12, part b): what ``/models`` lists as live replicas.
+
+Each bot process writes its row at start, refreshes it every ``REPLICA_HEARTBEAT_S`` with
+the version its engine serves at that moment, and deletes it at an orderly stop. A
+replica killed outright leaves its row behind: it stops being listed after three missed
+heartbeats and is deleted by the next heartbeat of anyone after ``REPLICA_FORGET_S``.
+A failed write is logged and retried at the next beat; it never affects serving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import socket
+from collections.abc import Callable
+from datetime import timedelta
+
+from bot.storage.replicas import ReplicaQueries
+from bot.storage.schema import utcnow
+
+log = logging.getLogger(__name__)
+
+MISSED_BEATS = 3  # a replica unheard of for this many intervals is no longer shown
+
+
+def new_replica_id() -> str:
+    """Host and pid say where to look; the random part keeps a restarted pid distinct."""
+    return f"{socket.gethostname()[:100]}-{os.getpid()}-{secrets.token_hex(3)}"
+
+
+class Heartbeat:
+    def __init__(
+        self,
+        replicas: ReplicaQueries,
+        served_version: Callable[[], int | None],
+        interval_s: float,
+        forget_s: float,
+    ) -> None:
+        self.replica_id = new_replica_id()
+        self._replicas = replicas
+        self._served = served_version
+        self._interval_s = interval_s
+        self._forget = timedelta(seconds=forget_s)
+        self._started_at = utcnow()
+        self._task: asyncio.Task[None] | None = None
+        self._reported: int | None = None
+
+    async def beat(self) -> None:
+        served = self._served()
+        await self._replicas.beat(
+            self.replica_id,
+            host=socket.gethostname()[:255],
+            pid=os.getpid(),
+            model_version_id=served,
+            started_at=self._started_at,
+            forget_after=self._forget,
+        )
+        self._reported = served
+
+    async def report_if_changed(self) -> None:
+        """Beat now if the served version changed since the last beat, so /models shows a
+        swap at once rather than up to one interval later."""
+        if self._served() != self._reported:
+            try:
+                await self.beat()
+            except Exception as exc:
+                log.warning("replica heartbeat failed: %s", type(exc).__name__)
+
+    async def start(self) -> None:
+        with contextlib.suppress(Exception):  # logged by the loop's next failure, if lasting
+            await self.beat()
+        self._task = asyncio.create_task(self._loop(), name="replica heartbeat")
+
+    async def _loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval_s)
+            try:
+                await self.beat()
+            except Exception as exc:
+                log.warning("replica heartbeat failed: %s", type(exc).__name__)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        try:
+            await self._replicas.remove_replica(self.replica_id)
+        except Exception as exc:  # it ages out instead
+            log.warning("could not remove this replica's heartbeat row: %s", type(exc).__name__)
+
+
+def live_window(interval_s: float) -> timedelta:
+    return timedelta(seconds=interval_s * MISSED_BEATS)

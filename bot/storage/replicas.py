@@ -1,0 +1,82 @@
+"""Replica heartbeats (issue 12, part b): one row per running bot process.
+
+Written by bot/cluster/heartbeat.py, read by ``/models``. Times are the replicas' own
+clocks (UTC), so hosts are expected to keep them in sync (NTP) within a heartbeat or so.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.storage.records import Replica
+from bot.storage.schema import ReplicaRow, utcnow
+from bot.storage.session import Queries, _upsert_insert
+
+
+def _replica(row: ReplicaRow) -> Replica:
+    return Replica(
+        id=row.id,
+        host=row.host,
+        pid=row.pid,
+        model_version_id=row.model_version_id,
+        started_at=row.started_at,
+        last_seen_at=row.last_seen_at,
+    )
+
+
+class ReplicaQueries(Queries):
+    """The ``replicas`` table."""
+
+    def __init__(self, session_maker: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = session_maker
+
+    async def beat(
+        self,
+        replica_id: str,
+        *,
+        host: str,
+        pid: int,
+        model_version_id: int | None,
+        started_at: datetime,
+        forget_after: timedelta,
+    ) -> None:
+        """Create or refresh this replica's row, and delete rows not refreshed for
+        ``forget_after`` (replicas that died without removing theirs)."""
+        now = utcnow()
+        insert = _upsert_insert
+        async with self._sessions() as session, session.begin():
+            values = {
+                "id": replica_id,
+                "host": host,
+                "pid": pid,
+                "model_version_id": model_version_id,
+                "started_at": started_at,
+                "last_seen_at": now,
+            }
+            stmt = insert(session)(ReplicaRow).values(**values)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[ReplicaRow.id],
+                set_={"model_version_id": model_version_id, "last_seen_at": now},
+            )
+            await session.execute(stmt)
+            await session.execute(
+                delete(ReplicaRow).where(ReplicaRow.last_seen_at < now - forget_after)
+            )
+
+    async def remove_replica(self, replica_id: str) -> None:
+        async with self._sessions() as session, session.begin():
+            await session.execute(delete(ReplicaRow).where(ReplicaRow.id == replica_id))
+
+    async def live_replicas(self, seen_within: timedelta) -> list[Replica]:
+        """Replicas heard of within ``seen_within``, oldest first."""
+        since = utcnow() - seen_within
+        async with self._sessions() as session:
+            rows = await session.scalars(
+                select(ReplicaRow)
+                .where(ReplicaRow.last_seen_at >= since)
+                .order_by(ReplicaRow.started_at, ReplicaRow.id)
+            )
+            return [_replica(row) for row in rows]

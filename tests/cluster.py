@@ -1,0 +1,193 @@
+"""Real ``python -m bot`` replicas behind the repository's nginx config, on PostgreSQL
+(issue 12 b): used by tests/test_cluster_e2e.py and ``python -m benchmarks.bot_load
+replicas``.
+
+The loopback Bot API server plays Telegram: after the replicas' setWebhook it POSTs every
+update to nginx with the secret header (retrying on non-2xx like Telegram), and nginx,
+running docker/nginx/nginx.conf with only its "test:" lines replaced, spreads them over
+the replicas; its access log says which replica took each update.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import signal
+import socket
+import sys
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select, text
+
+from bot.storage import Storage
+from bot.storage.schema import GenerationRow
+from tests.botapi import FakeBotApi
+from tests.harness import TEST_TOKEN
+
+ROOT = Path(__file__).resolve().parents[1]
+NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+SECRET = "cluster_Secret-42"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def nginx_config(workdir: Path, port: int, replica_ports: list[int]) -> Path:
+    """docker/nginx/nginx.conf with only its "test:" lines replaced."""
+    shipped = (ROOT / "docker" / "nginx" / "nginx.conf").read_text()
+    servers = "\n".join(
+        f"        server 127.0.0.1:{p} max_fails=1 fail_timeout=5s;" for p in replica_ports
+    )
+    replaced = {
+        "replicas": servers,
+        "listen": f"        listen 127.0.0.1:{port};",
+        "access log": f"    access_log {workdir / 'access.log'} webhook;",
+    }
+    lines = []
+    for line in shipped.splitlines():
+        marker = re.search(r"# test: (.+)$", line)
+        lines.append(replaced[marker.group(1)] if marker else line)
+    config = workdir / "nginx.conf"
+    config.write_text("\n".join(lines) + "\n")
+    return config
+
+
+def upstreams(workdir: Path) -> Counter[str]:
+    """How many webhook POSTs each replica answered with 200, from nginx's access log."""
+    log = workdir / "access.log"
+    return Counter(re.findall(r"upstream=(\S+) 200 ", log.read_text() if log.exists() else ""))
+
+
+@dataclass
+class Replica:
+    name: str
+    port: int
+    log: Path
+    proc: asyncio.subprocess.Process | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/tg"
+
+    def text(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+@dataclass
+class Cluster:
+    api: FakeBotApi
+    workdir: Path
+    database_url: str
+    replicas: list[Replica] = field(default_factory=list)
+
+    async def replica_versions(self) -> dict[int, int | None]:
+        """pid -> the version each replica's heartbeat row says it serves."""
+        storage = await Storage.open(self.database_url, migrate=False)
+        try:
+            async with storage.session_maker() as session:
+                rows = await session.execute(text("SELECT pid, model_version_id FROM replicas"))
+                return {int(pid): version for pid, version in rows.all()}
+        finally:
+            await storage.close()
+
+    async def generations(self) -> dict[int, str]:
+        """user id -> the output of their (last) stored generation."""
+        storage = await Storage.open(self.database_url, migrate=False)
+        try:
+            async with storage.session_maker() as session:
+                rows = await session.execute(select(GenerationRow.user_id, GenerationRow.output))
+                return {int(user): output for user, output in rows.all()}
+        finally:
+            await storage.close()
+
+
+async def wait_until(check: Callable[[], Awaitable[bool]], timeout: float, what: str) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.2)
+
+
+async def _stop(proc: asyncio.subprocess.Process, sig: int, grace: float) -> None:
+    if proc.returncode is None:
+        proc.send_signal(sig)
+    try:
+        await asyncio.wait_for(proc.wait(), grace)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+
+
+@asynccontextmanager
+async def running_cluster(
+    workdir: Path,
+    api: FakeBotApi,
+    database_url: str,
+    replicas: int = 2,
+    env: dict[str, str] | None = None,
+) -> AsyncIterator[Cluster]:
+    """``replicas`` bot processes started at once, behind nginx, until the block ends.
+
+    ``workdir`` holds what tests.harness.prepare_workdir puts there; its checkpoint
+    directory is shared by the replicas (one host, one volume).
+    """
+    assert NGINX is not None, "nginx is not installed (bash .ci/nginx.sh)"
+    (workdir / "nginx").mkdir(exist_ok=True)
+    proxy_port = free_port()
+    names = [chr(ord("a") + i) for i in range(replicas)]
+    members = [Replica(n, free_port(), workdir / f"replica-{n}.log") for n in names]
+    config = nginx_config(workdir, proxy_port, [r.port for r in members])
+    nginx = await asyncio.create_subprocess_exec(
+        NGINX, "-p", str(workdir / "nginx"), "-c", str(config),
+        "-g", f"daemon off; pid {workdir / 'nginx.pid'};",
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    common = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "BOT_TOKEN": TEST_TOKEN,
+        "TELEGRAM_API_URL": api.base_url.removesuffix("/bot"),
+        "DATABASE_URL": database_url,
+        "CHECKPOINT_DIR": str(workdir / "checkpoints"),
+        "CORPUS_DIR": str(workdir / "corpora"),
+        "CORPUS_PATH": str(workdir / "corpus.txt"),
+        "DEVICE": "cpu",
+        "WEBHOOK_URL": f"http://127.0.0.1:{proxy_port}/tg",
+        "WEBHOOK_SECRET": SECRET,
+        "WEBHOOK_LISTEN": "127.0.0.1",
+        "LOG_LEVEL": "INFO",
+        **(env or {}),
+    }
+    try:
+        for replica in members:  # all at once, as `docker compose up --scale` does
+            with replica.log.open("wb") as log:
+                replica.proc = await asyncio.create_subprocess_exec(
+                    sys.executable, "-m", "bot", cwd=workdir,
+                    env={**common, "WEBHOOK_PORT": str(replica.port)},
+                    stdout=log, stderr=log,
+                )  # fmt: skip
+
+        async def ready() -> bool:
+            for replica in members:
+                assert replica.proc is not None
+                if replica.proc.returncode is not None:
+                    raise AssertionError(f"replica {replica.name} exited:\n{replica.text()}")
+            return all("running; stop with" in r.text() for r in members)
+
+        await wait_until(ready, 180, "every replica ready")
+        yield Cluster(api, workdir, database_url, members)
+    finally:
+        for replica in members:
+            if replica.proc is not None:
+                await _stop(replica.proc, signal.SIGTERM, 30)
+        await _stop(nginx, signal.SIGQUIT, 10)
