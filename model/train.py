@@ -30,7 +30,7 @@ from model.errors import CorpusError
 from model.grow import grow
 from model.network import CharGenerator
 from model.ngram import best_ngram
-from model.recipe import FINETUNE_PASS_SHARE, auto_steps, learning_rate
+from model.recipe import FINETUNE_PASS_SHARE, auto_steps, learning_rate, recipe_overrides
 from model.text import normalize_text, sha256_text
 from model.vocab import Vocabulary
 
@@ -94,6 +94,17 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def for_recipe(cls, recipe: str, steps: int | str = "auto", **fields: Any) -> TrainConfig:
+        """The recipe's values, then ``steps`` (a number, or "auto"), then ``fields``."""
+        values: dict[str, Any] = {**recipe_overrides(recipe), "recipe": recipe}
+        if steps == "auto":
+            values["auto_steps"] = True
+        else:
+            values.update(steps=int(steps), auto_steps=False)
+        values.update(fields)
+        return cls(**values)
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -226,3 +229,76 @@ def test_fine_tuning_grows_the_vocabulary_and_writes_new_characters(
 def test_a_vocabulary_with_repeated_characters_is_refused() -> None:
     with pytest.raises(ValueError):
         Vocabulary.from_list(["a", "b", "a"])
+
+
+# ---------------------------------------------------------------- the CLI
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "model", *args], capture_output=True, text=True, timeout=300
+    )
+
+
+def test_cli_fit_recipe_with_steps_auto_reports_bits_and_the_baseline(tmp_path: Path) -> None:
+    corpus = tmp_path / "c.txt"
+    corpus.write_text(_noise(2500), encoding="utf-8")
+    out = tmp_path / "m.pt"
+    proc = _cli(
+        "train", "--corpus", str(corpus), "--out", str(out), "--recipe", "fit",
+        "--steps", "auto", "--seq-len", "16", "--batch-size", "8", "--hidden-size", "32",
+        "--embed-size", "8", "--patience", "2", "--progress", "jsonl",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    events = [json.loads(line) for line in proc.stdout.splitlines()]
+    done = events[-1]
+    assert done["event"] == "done" and done["recipe"] == "fit"
+    assert done["stopped"] == "early"
+    assert done["val_bits_per_char"] == pytest.approx(done["val_stream_loss"] / math.log(2))
+    assert done["ngram_bits_per_char"] == pytest.approx(done["ngram_val_loss"] / math.log(2))
+    progress = [e for e in events if e["event"] == "progress"]
+    assert progress[-1]["step"] == progress[-1]["total_steps"] == done["steps_run"]
+
+    plain = _cli("eval", "--checkpoint", str(out), "--corpus", str(corpus))
+    assert plain.returncode == 0, plain.stderr
+    assert "one continuous stream" in plain.stdout and "Kneser-Ney" in plain.stdout
+    # random letters: the n-gram and the network both sit near log2(9); whichever wins,
+    # the report says which way
+    assert ("below the n-gram baseline" in plain.stdout) or ("NOT below" in plain.stdout)
+    report = json.loads(
+        _cli("eval", "--checkpoint", str(out), "--corpus", str(corpus), "--json").stdout
+    )
+    bits = report["validation"]["bits_per_char"]
+    assert set(bits) == {"stream", "window", "unigram", "ngram"}
+    assert bits["stream"] == pytest.approx(done["val_bits_per_char"], rel=1e-4)
+
+
+def test_cli_fine_tunes_from_a_checkpoint_with_new_characters(
+    tiny_checkpoint_path: Path, tmp_path: Path
+) -> None:
+    corpus = tmp_path / "latin.txt"
+    corpus.write_text("the quick brown fox jumps over the lazy dog. " * 20, encoding="utf-8")
+    old = tmp_path / "old.txt"
+    old.write_text(TINY_TEXT, encoding="utf-8")
+    out = tmp_path / "ft.pt"
+    proc = _cli(
+        "train", "--corpus", str(corpus), "--out", str(out), "--init", str(tiny_checkpoint_path),
+        "--replay-corpus", str(old), "--steps", "30", "--seq-len", "16", "--batch-size", "8",
+        "--progress", "none",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "bits/char" in proc.stdout and "baseline" in proc.stdout
+    grown = load_checkpoint(out, "cpu")
+    base = load_checkpoint(tiny_checkpoint_path, "cpu")
+    assert grown.vocab.itos[: len(base.vocab)] == base.vocab.itos
+    assert grown.metrics["finetuned"] and grown.metrics["added_chars"]
+    assert grown.train_config["replay_fraction"] == 0.25 and grown.train_config["lr"] == 1e-3
+
+
+def test_cli_refuses_a_bad_steps_value_in_one_line(tmp_path: Path) -> None:
+    corpus = tmp_path / "c.txt"
+    corpus.write_text(TINY_TEXT, encoding="utf-8")
+    proc = _cli(
+        "train", "--corpus", str(corpus), "--out", str(tmp_path / "m.pt"), "--steps", "lots"
+    )
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr and "--steps" in proc.stderr

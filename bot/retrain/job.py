@@ -20,6 +20,7 @@ from typing import Any
 
 from bot.config import Settings
 from bot.retrain.cleanup import discard_checkpoint_if_unreferenced
+from bot.retrain.plan import PLAN_KEYS
 from bot.retrain.process import TrainingArgs, TrainingOutcome, TrainingProcess
 from bot.retrain.retry import describe, retry
 from bot.storage import Storage, TrainingRun, TrainingStatus
@@ -33,8 +34,15 @@ OnProcess = Callable[[TrainingProcess], None]
 OnWait = Callable[[str], Awaitable[None]]
 
 
-def training_args(settings: Settings, corpus_path: str, out: Path) -> TrainingArgs:
+def training_args(
+    settings: Settings, corpus_path: str, out: Path, plan: dict[str, Any] | None = None
+) -> TrainingArgs:
+    """``plan``: the run's fine-tune-or-fresh choice (issue 13, bot/retrain/plan.py)."""
     s = settings
+    plan = {k: v for k, v in (plan or {}).items() if k in PLAN_KEYS}
+    fixed = s.retrain_steps if isinstance(s.retrain_steps, int) else 2000
+    init = plan.get("init_checkpoint") if plan.get("method") == "finetune" else None
+    replay = plan.get("replay_corpus") if init else None
     return TrainingArgs(
         corpus=Path(corpus_path),
         out=out,
@@ -46,9 +54,14 @@ def training_args(settings: Settings, corpus_path: str, out: Path) -> TrainingAr
         embed_size=s.retrain_embed_size,
         hidden_size=s.retrain_hidden_size,
         device=s.retrain_device or s.device,
-        eval_every=max(1, s.retrain_steps // 20),
-        log_every=max(1, s.retrain_steps // 100),
+        eval_every=max(1, fixed // 20),
+        log_every=max(1, fixed // 100),
         threads=s.retrain_threads,
+        recipe=s.retrain_recipe,
+        time_budget_s=s.retrain_time_budget_s,
+        init=Path(init) if init else None,
+        replay=Path(replay) if replay else None,
+        plan=plan,
     )
 
 
@@ -84,7 +97,7 @@ async def run_training(
         log.info("removed %d stale temporary file(s) from %s", len(swept), out.parent)
     if corpus is None:
         return await _end(storage, run_id, TrainingStatus.FAILED, "its corpus was deleted", on_wait)
-    process = TrainingProcess(training_args(settings, corpus.path, out))
+    process = TrainingProcess(training_args(settings, corpus.path, out, run.settings))
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         await process.start()
