@@ -381,6 +381,7 @@ def train(
         share = FINETUNE_PASS_SHARE if init is not None else 1.0
         total = auto_steps(len(train_text), config.batch_size, config.seq_len, share)
         eval_every = max(10, total // 40)
+    planned = total
     max_val_chars = config.max_val_windows * config.seq_len
 
     history: list[dict[str, float | int | None]] = []
@@ -423,11 +424,13 @@ def train(
         running += value
         running_n += 1
         elapsed = time.perf_counter() - started
-        if config.time_budget_s > 0 and step < total and (step >= 10 or elapsed > 1.0):
-            # Shrink the budget (never grow it) so the schedule still ends in time.
-            fits = int(config.time_budget_s / (elapsed / step))
-            if fits < total:
-                total, stopped = max(step, fits), "time"
+        if config.time_budget_s > 0 and step < total and (step >= 20 or elapsed > 2.0):
+            # Fit the plan into the wall-clock budget at the average pace so far, so the
+            # schedule still ends in time; re-estimated at every step, so a slow start
+            # (a busy machine) does not cut the run for good. Never beyond the plan.
+            fits = max(step, int(config.time_budget_s / (elapsed / step)))
+            total = min(planned, fits)
+            stopped = "time" if total < planned else "budget"
         is_eval = val_ids is not None and (step % eval_every == 0 or step == total)
         if step % config.log_every == 0 or step == total or step == 1 or is_eval:
             train_loss = running / running_n
@@ -444,7 +447,8 @@ def train(
                     since_best += 1
                 model.train()
             if config.patience and since_best >= config.patience and step < total:
-                total, stopped = step, "early"
+                total = planned = step
+                stopped = "early"
             elapsed = time.perf_counter() - started
             eta = elapsed / step * (total - step)
             history.append({"step": step, "train_loss": train_loss, "val_loss": val_now})

@@ -102,7 +102,7 @@ def test_auto_steps_give_small_texts_many_passes_and_large_ones_few() -> None:
     per_step = 32 * 64
     small, large = auto_steps(3_000, 32, 64), auto_steps(9_000_000, 32, 64)
     assert small * per_step / 3_000 > 100  # passes over a small text
-    assert large * per_step / 9_000_000 < 5
+    assert large * per_step / 9_000_000 < 10
     assert auto_steps(100, 32, 64) >= 200
 
 
