@@ -77,6 +77,12 @@ async def test_retrain_finetune_grows_the_vocabulary_and_says_so(
         assert run.settings["method"] == "finetune" and run.settings["init_version"] == 1
         # the previous corpus is mixed in: the upload replaced it
         assert run.settings["replay_corpus"]
+        # The engine serves the grown vocabulary: a seed with a new character is kept.
+        if "Version 2 is now active" not in text:
+            await h.ask(admin, "/use 2")
+        [reply] = await h.ask(admin, "/write OK and")
+        assert (reply.text or "").startswith("OK and"), reply.text
+        assert "left them out" not in (reply.text or "")
 
 
 async def test_retrain_fresh_trains_from_scratch_and_says_so(
