@@ -163,6 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--weight-decay", type=_non_negative_float, default=None)
     t.add_argument("--schedule", choices=("constant", "onecycle"), default=None)
     t.add_argument("--patience", type=_non_negative_int, default=None, help="0 = off")
+    t.add_argument("--ema", type=_fraction, default=None, help="weight averaging decay, 0 = off")
     t.add_argument(
         "--time-budget", type=_non_negative_float, default=None, help="seconds, 0 = none"
     )
@@ -237,6 +238,7 @@ def train_config(args: argparse.Namespace) -> TrainConfig:
         "weight_decay": args.weight_decay,
         "schedule": args.schedule,
         "patience": args.patience,
+        "ema": args.ema,
         "time_budget_s": args.time_budget,
         "replay_fraction": args.replay_fraction,
         "lr": args.lr,

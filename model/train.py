@@ -64,6 +64,9 @@ class TrainConfig:
     eval_stream: bool = False  # validate as continuous streams (as the bot generates)
     time_budget_s: float = 0.0  # wall-clock cap on the training loop; 0 = none
     replay_fraction: float = 0.0  # share of each batch drawn from the replay text
+    # Validate (and keep) an exponential moving average of the weights with this decay;
+    # 0 = off. Averaging smooths the noise of small batches on a small text.
+    ema: float = 0.0
 
     def __post_init__(self) -> None:
         checks = [
@@ -87,6 +90,7 @@ class TrainConfig:
                 "time-budget must be >= 0 seconds (0 = none)",
             ),
             (0.0 <= self.replay_fraction < 1.0, "replay-fraction must be in [0, 1)"),
+            (0.0 <= self.ema < 1.0, "ema must be in [0, 1)"),
         ]
         for ok, message in checks:
             if not ok:
@@ -384,6 +388,9 @@ def train(
     planned = total
     max_val_chars = config.max_val_windows * config.seq_len
 
+    average = None
+    if config.ema > 0:
+        average = {k: v.detach().clone() for k, v in model.state_dict().items()}
     history: list[dict[str, float | int | None]] = []
     first_loss = math.nan
     running, running_n = 0.0, 0
@@ -417,6 +424,11 @@ def train(
         if config.grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
         optimizer.step()
+        if average is not None:
+            decay = min(config.ema, (1 + step) / (10 + step))  # short memory at first
+            with torch.no_grad():
+                for key, value in model.state_dict().items():
+                    average[key].lerp_(value, 1.0 - decay)
 
         value = loss.item()
         if step == 1:
@@ -437,6 +449,10 @@ def train(
             running, running_n = 0.0, 0
             val_now = None
             if is_eval and val_ids is not None:
+                live = None
+                if average is not None:  # judge (and keep) the averaged weights
+                    live = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                    model.load_state_dict(average)
                 val_now = _validate(model, val_ids, config, max_val_chars)
                 val_loss = val_now
                 if config.keep_best and (best is None or val_now < best[0]):
@@ -445,6 +461,8 @@ def train(
                     since_best = 0
                 else:
                     since_best += 1
+                if live is not None:
+                    model.load_state_dict(live)
                 model.train()
             if config.patience and since_best >= config.patience and step < total:
                 total = planned = step

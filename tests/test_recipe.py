@@ -19,7 +19,7 @@ from model.grow import grow
 from model.ngram import KneserNey, best_ngram
 from model.recipe import auto_steps, learning_rate, recipe_overrides
 from model.sample import sample
-from model.train import TrainConfig, TrainResult, evaluate_stream, split_text, train
+from model.train import TrainConfig, TrainResult, evaluate, evaluate_stream, split_text, train
 from model.vocab import Vocabulary
 from tests.conftest import TINY_TEXT
 
@@ -302,3 +302,12 @@ def test_cli_refuses_a_bad_steps_value_in_one_line(tmp_path: Path) -> None:
         "train", "--corpus", str(corpus), "--out", str(tmp_path / "m.pt"), "--steps", "lots"
     )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and "--steps" in proc.stderr
+
+
+def test_weight_averaging_keeps_the_averaged_weights_it_validated() -> None:
+    config = TrainConfig(steps=60, eval_every=20, ema=0.9, **SMALL)
+    result = train(TINY_TEXT, config, device="cpu")
+    plain = train(TINY_TEXT, TrainConfig(steps=60, eval_every=20, **SMALL), device="cpu")
+    ids = torch.tensor(result.vocab.encode(split_text(TINY_TEXT, 0.1)[1]))
+    assert evaluate(result.model, ids, SMALL["seq_len"]) == pytest.approx(result.val_loss)
+    assert result.val_loss != plain.val_loss  # the average is not the last weights
