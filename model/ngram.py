@@ -67,11 +67,18 @@ class KneserNey:
         self.counts: list[dict[str, int]] = [{} for _ in range(order + 1)]
         self.counts[order] = dict(raw)
         for k in range(order - 1, 0, -1):
-            # continuation count of a k-gram: distinct characters seen before it
-            before: dict[str, set[str]] = defaultdict(set)
-            for i in range(1, len(train_text) - k + 1):
-                before[train_text[i : i + k]].add(train_text[i - 1])
-            self.counts[k] = {g: len(s) for g, s in before.items()}
+            # continuation count of a k-gram: distinct characters seen before it, i.e.
+            # the number of distinct (k+1)-grams ending with it (no per-gram sets: a
+            # 400,000-character text stays within tens of megabytes)
+            longer = (
+                self.counts[k + 1].keys()
+                if k + 1 == order
+                else {train_text[i : i + k + 1] for i in range(len(train_text) - k)}
+            )
+            cont: dict[str, int] = defaultdict(int)
+            for gram in longer:
+                cont[gram[1:]] += 1
+            self.counts[k] = dict(cont)
         self.discounts = [0.0] + [_discount(self.counts[k].values()) for k in range(1, order + 1)]
         # per context (length k-1): total count and number of distinct followers
         self.totals: list[dict[str, int]] = [{} for _ in range(order + 1)]
