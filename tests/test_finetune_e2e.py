@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
-from bot.retrain.plan import MIN_KNOWN_SHARE, choose, parse_words, quality_lines
+from bot.config import load_settings
+from bot.retrain.plan import MIN_KNOWN_SHARE, choose, parse_words, plan_settings, quality_lines
+from bot.storage import Corpus, CorpusSource
 from bot.storage.schema import TrainingRunRow
 from model.checkpoint import Checkpoint, load_checkpoint
 from model.train import TrainResult
 from tests.botapi import FakeUser, SentMessage
 from tests.conftest import TINY_TEXT
-from tests.harness import ADMIN_ID, Harness, running_bot
+from tests.harness import ADMIN_ID, TEST_TOKEN, Harness, running_bot
 
 # Mostly the active model's characters, plus a few it has never seen (Latin letters).
 NEW_TEXT = (
@@ -163,3 +166,34 @@ def test_the_outcome_says_plainly_when_the_model_is_not_below_the_baseline() -> 
     assert not any("NOT" in line for line in quality_lines(None, better, {}))
     arabic = quality_lines("ar", worse, {"method": "fresh"})
     assert "من الصفر" in arabic[0] and "3.100" in arabic[1]
+
+
+def test_replay_and_the_plain_retrain_default(tiny_checkpoint_path: Path) -> None:
+    active = load_checkpoint(tiny_checkpoint_path, "cpu")
+    cfg = active.model.config
+    settings = load_settings(
+        _env_file=None,
+        bot_token=TEST_TOKEN,
+        retrain_embed_size=cfg.embed_size,
+        retrain_hidden_size=cfg.hidden_size,
+    )
+
+    def corpus(id_: int, source: CorpusSource) -> Corpus:
+        return Corpus(id_, f"/c/{id_}.txt", "0" * 64, 10, 10, source, None, datetime.now(UTC))
+
+    current, upload, appended = (
+        corpus(1, CorpusSource.DEFAULT),
+        corpus(2, CorpusSource.UPLOAD),
+        corpus(3, CorpusSource.APPEND),
+    )
+    known = TINY_TEXT[:400]
+    plan = plan_settings(settings, None, (active, 1), upload, current, known)
+    assert plan["method"] == "finetune" and plan["replay_corpus"] == current.path
+    plan = plan_settings(settings, None, (active, 1), appended, current, known)
+    assert plan["method"] == "finetune" and plan["replay_corpus"] is None  # already in it
+    # /retrain alone (the current corpus again): from scratch unless finetune is asked
+    assert plan_settings(settings, None, (active, 1), current, current, known) == {
+        "method": "fresh"
+    }
+    again = plan_settings(settings, "finetune", (active, 1), current, current, known)
+    assert again["method"] == "finetune" and again["replay_corpus"] is None

@@ -189,7 +189,11 @@ def plan_settings(
 
     The previous text is mixed in only when the new corpus replaces it (an upload);
     an appended corpus already contains it, and a retrain on the current corpus is it.
+    A plain ``/retrain`` on the current corpus trains from scratch unless ``finetune``
+    is asked for: the active model has already learnt that very text.
     """
+    if requested is None and current is not None and current.id == corpus.id:
+        requested = "fresh"
     replay = None
     if corpus.source is CorpusSource.UPLOAD and current is not None and current.id != corpus.id:
         replay = current.path
