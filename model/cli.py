@@ -136,7 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--lr",
         type=_positive_float,
         default=None,
-        help=f"peak learning rate (default {defaults.lr}; 1e-3 when fine-tuning with --init)",
+        help=f"peak learning rate (default {defaults.lr}; 6e-3 with --recipe fit, 2e-3 when "
+        "fine-tuning with --init)",
     )
     t.add_argument("--val-fraction", type=float, default=defaults.val_fraction)
     t.add_argument("--eval-every", type=_positive_int, default=defaults.eval_every)

@@ -17,7 +17,7 @@ from model.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from model.evaluation import compare
 from model.grow import grow
 from model.ngram import KneserNey, best_ngram
-from model.recipe import auto_steps, learning_rate, recipe_overrides
+from model.recipe import FINETUNE, auto_steps, learning_rate, recipe_overrides
 from model.sample import sample
 from model.train import TrainConfig, TrainResult, evaluate, evaluate_stream, split_text, train
 from model.vocab import Vocabulary
@@ -292,7 +292,9 @@ def test_cli_fine_tunes_from_a_checkpoint_with_new_characters(
     base = load_checkpoint(tiny_checkpoint_path, "cpu")
     assert grown.vocab.itos[: len(base.vocab)] == base.vocab.itos
     assert grown.metrics["finetuned"] and grown.metrics["added_chars"]
-    assert grown.train_config["replay_fraction"] == 0.25 and grown.train_config["lr"] == 1e-3
+    assert (
+        grown.train_config["replay_fraction"] == 0.25 and grown.train_config["lr"] == FINETUNE["lr"]
+    )
 
 
 def test_cli_refuses_a_bad_steps_value_in_one_line(tmp_path: Path) -> None:

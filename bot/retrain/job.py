@@ -49,7 +49,10 @@ def training_args(
         steps=s.retrain_steps,
         seq_len=s.retrain_seq_len,
         batch_size=s.retrain_batch_size,
-        lr=s.retrain_lr,
+        # issue 13: the recipe's own rate (and fine-tuning's) unless RETRAIN_LR is set
+        lr=s.retrain_lr
+        if s.retrain_recipe == "reference" or "retrain_lr" in s.model_fields_set
+        else None,
         val_fraction=s.retrain_val_fraction,
         embed_size=s.retrain_embed_size,
         hidden_size=s.retrain_hidden_size,

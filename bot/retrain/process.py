@@ -32,7 +32,7 @@ class TrainingArgs:
     steps: int | str  # a number, or "auto" (issue 13)
     seq_len: int
     batch_size: int
-    lr: float
+    lr: float | None  # None: the recipe's own (issue 13)
     val_fraction: float
     embed_size: int
     hidden_size: int
@@ -66,7 +66,8 @@ class TrainingArgs:
             sys.executable, "-m", "model", "train",
             "--corpus", str(self.corpus), "--out", str(self.out),
             "--steps", str(self.steps), "--seq-len", str(self.seq_len),
-            "--batch-size", str(self.batch_size), "--lr", repr(self.lr),
+            "--batch-size", str(self.batch_size),
+            *(["--lr", repr(self.lr)] if self.lr is not None else []),
             "--val-fraction", repr(self.val_fraction),
             "--embed-size", str(self.embed_size), "--hidden-size", str(self.hidden_size),
             "--eval-every", str(self.eval_every), "--log-every", str(self.log_every),
