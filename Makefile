@@ -39,7 +39,7 @@ bench: setup
 	$(BIN)/python -m benchmarks.bot_load retrain
 
 train-default: setup
-	$(BIN)/python -m model train --corpus data/arabic_text.txt --out var/checkpoints/default.pt
+	$(BIN)/python -m model train --corpus data/arabic_text.txt --out var/checkpoints/default.pt --recipe fit
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

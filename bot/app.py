@@ -154,7 +154,11 @@ def build_application(settings: Settings) -> AppType:
         MessageHandler(new & filters.CAPTION & CaptionCommand("write"), user.write)
     )
     application.add_handler(CallbackQueryHandler(user.forget_button, pattern=r"^forget:"))
-    application.add_handler(CallbackQueryHandler(admin.retrain_button, pattern=r"^rt:force:\d+$"))
+    application.add_handler(
+        CallbackQueryHandler(
+            admin.retrain_button, pattern=r"^rt:force:\d+(?::(?:finetune|fresh))?$"
+        )
+    )
     application.add_handler(
         CallbackQueryHandler(admin.version_button, pattern=r"^mv:(use|discard):\d+$")
     )

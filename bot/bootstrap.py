@@ -17,6 +17,7 @@ from telegram.error import TelegramError
 
 from bot.config import Settings
 from bot.retrain.blobs import checkpoint_file
+from bot.retrain.plan import quality_summary
 from bot.startup import StartupError
 from bot.storage import ModelVersion, Storage
 from bot.texts import t
@@ -30,11 +31,17 @@ log = logging.getLogger(__name__)
 
 def _train_default(settings: Settings) -> Checkpoint:
     text = read_corpus(settings.corpus_path)
-    config = TrainConfig(steps=settings.default_train_steps)
-    every = max(1, config.steps // 10)
+    # issue 13: the "fit" recipe by default, its budget sized from the corpus.
+    config = TrainConfig.for_recipe(
+        settings.default_train_recipe,
+        settings.default_train_steps,
+        time_budget_s=settings.default_train_time_budget_s,
+    )
+    last_log = [0.0]
 
     def report(p: Progress) -> None:
-        if p.step % every == 0 or p.step == p.total_steps:
+        if p.elapsed_s - last_log[0] >= 10 or p.step == p.total_steps:
+            last_log[0] = p.elapsed_s
             val = "" if p.val_loss is None else f" val loss {p.val_loss:.3f}"
             log.info(
                 "training the default model: step %d/%d, loss %.3f%s, eta %.0fs",
@@ -42,10 +49,12 @@ def _train_default(settings: Settings) -> Checkpoint:
             )  # fmt: skip
 
     log.info(
-        "no checkpoint yet: training the default model on %s (%d characters, %d steps)",
-        settings.corpus_path, len(text), config.steps,
+        "no checkpoint yet: training the default model on %s (%d characters, %s steps, "
+        "recipe %s)",
+        settings.corpus_path, len(text), settings.default_train_steps, config.recipe,
     )  # fmt: skip
     result = train(text, config, device=settings.device, on_progress=report)
+    log.info("default model: %s", quality_summary(result.metrics()))
     checkpoint = Checkpoint.from_result(result)
     save_checkpoint(checkpoint, settings.default_checkpoint)
     return checkpoint

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -20,6 +20,10 @@ BOTFATHER_HINT = (
 
 class ConfigError(Exception):
     """One line naming the bad setting and how to fix it; never contains the token."""
+
+
+# issue 13: a step count, or "auto" for a budget sized from the text (model/recipe.py).
+TrainSteps = Annotated[int, Field(ge=1, le=1_000_000)] | Literal["auto"]
 
 
 class Settings(BaseSettings):
@@ -42,15 +46,16 @@ class Settings(BaseSettings):
     history_limit: int = Field(10, ge=1, le=50)
     telegram_api_url: str = "https://api.telegram.org"
     log_level: str = "INFO"
-    # Steps for the model trained at first start when no checkpoint exists.
-    default_train_steps: int = Field(2000, ge=1)
+    # Steps for the model trained at first start when no checkpoint exists ("auto":
+    # sized from the corpus by the recipe, issue 13).
+    default_train_steps: TrainSteps = "auto"
     max_queue: int = Field(1024, ge=1)
     max_batch: int = Field(256, ge=1)
     max_concurrent_updates: int = Field(512, ge=1)
     rate_limit: bool = True
     shutdown_grace_s: float = Field(20.0, ge=0)
     # /retrain: what a new model is trained with (defaults: the reference recipe).
-    retrain_steps: int = Field(2000, ge=1, le=1_000_000)
+    retrain_steps: TrainSteps = "auto"  # issue 13: a number, or "auto" (sized from the text)
     retrain_seq_len: int = Field(64, ge=2, le=4096)
     retrain_batch_size: int = Field(32, ge=1, le=4096)
     retrain_lr: float = Field(3e-3, gt=0, le=1)
@@ -59,6 +64,14 @@ class Settings(BaseSettings):
     retrain_hidden_size: int = Field(128, ge=1, le=8192)
     retrain_device: str = ""  # empty: the engine's DEVICE
     retrain_threads: int = Field(1, ge=1)
+    # --- issue 13: training recipes and fine-tuning (model/recipe.py, bot/retrain/plan.py)
+    default_train_recipe: Literal["reference", "fit"] = "fit"
+    default_train_time_budget_s: float = Field(600.0, ge=0, le=86_400)
+    retrain_recipe: Literal["reference", "fit"] = "fit"
+    retrain_time_budget_s: float = Field(900.0, ge=0, le=86_400)
+    # What /retrain does when the admin names neither "finetune" nor "fresh".
+    retrain_method: Literal["auto", "finetune", "fresh"] = "auto"
+    # --- end of issue 13
     # Uploads above this are refused; Telegram itself lets bots download up to 20 MB.
     max_corpus_bytes: int = Field(10_000_000, ge=1_000, le=20 * 1024 * 1024)
     progress_edit_interval_s: float = Field(2.0, ge=0)

@@ -121,6 +121,27 @@ EN: Final[dict[str, str]] = {
         "To have me continue a text, send /write followed by it. /help lists every command."
     ),
     "forget_expired": "This confirmation has expired. Send /forget again.",
+    # --- issue 13: how a /retrain trained, and how good the result is
+    "retrain_finetuned": (
+        "Fine-tuned from version {version}; its vocabulary grew by {added} characters ({chars})."
+    ),
+    "retrain_fresh": "Trained from scratch.",
+    "retrain_quality": (
+        "On the new text's validation tail, in bits per character (read as one stream, "
+        "lower is better): new model {model}, active model {active}, Kneser-Ney "
+        "{order}-gram baseline {ngram}."
+    ),
+    "retrain_not_below_ngram": (
+        "The new model is NOT better than the n-gram baseline (by {gap} bits/char): the "
+        "text is probably too short or too repetitive for the network to learn more "
+        "than character counts."
+    ),
+    "retrain_methods_usage": (
+        "Add finetune to start from the active model's weights (new characters are added "
+        "to its vocabulary), or fresh to train from scratch: /retrain finetune, "
+        "/retrain append fresh."
+    ),
+    # --- end of issue 13
 }
 
 AR: Final[dict[str, str]] = {
@@ -216,6 +237,24 @@ AR: Final[dict[str, str]] = {
     "unknown_command": "لا أعرف هذا الأمر. أرسل /help لترى ما أستطيع فعله.",
     "plain_text_hint": "لأكمل لك نصا، أرسل /write ثم النص. الأمر /help يعرض كل الأوامر.",
     "forget_expired": "انتهت صلاحية هذا التأكيد. أرسل /forget مرة أخرى.",
+    # --- issue 13
+    "retrain_finetuned": (
+        "ضُبط النموذج انطلاقا من الإصدار {version}؛ زادت مفرداته {added} حرفا ({chars})."
+    ),
+    "retrain_fresh": "دُرّب النموذج من الصفر.",
+    "retrain_quality": (
+        "على ذيل التحقق من النص الجديد، بالبت لكل حرف (مقروءا تيارا واحدا، والأقل أفضل): "
+        "النموذج الجديد {model}، النموذج النشط {active}، نموذج كنيسر-ناي ذو {order} أحرف {ngram}."
+    ),
+    "retrain_not_below_ngram": (
+        "النموذج الجديد ليس أفضل من نموذج الـ n-gram (يزيد عنه {gap} بت لكل حرف): النص على "
+        "الأرجح أقصر أو أكثر تكرارا من أن تتعلم منه الشبكة أكثر من عدّ الحروف."
+    ),
+    "retrain_methods_usage": (
+        "أضف finetune للانطلاق من أوزان النموذج النشط (تضاف الحروف الجديدة إلى مفرداته)، "
+        "أو fresh للتدريب من الصفر: /retrain finetune أو /retrain append fresh."
+    ),
+    # --- end of issue 13
 }
 
 LANGUAGES: Final[dict[str, dict[str, str]]] = {"en": EN, "ar": AR}

@@ -19,9 +19,11 @@ from typing import Any, TextIO
 from model.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from model.device import pick_device
 from model.errors import ModelError
+from model.evaluation import compare, format_comparison
+from model.recipe import FINETUNE, RECIPES, REPLAY_FRACTION, recipe_overrides
 from model.sample import sample
 from model.text import read_corpus
-from model.train import Progress, TrainConfig, evaluate_known, train
+from model.train import Progress, TrainConfig, TrainResult, evaluate_known, train
 
 EXIT_USAGE = 2
 EXIT_CANCELLED = 3
@@ -89,6 +91,30 @@ def _positive_int(value: str) -> int:
     return number
 
 
+def _steps(value: str) -> int | str:
+    return "auto" if value.strip().lower() == "auto" else _positive_int(value)
+
+
+def _fraction(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if not 0.0 <= number < 1.0:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {value}")
+    return number
+
+
+def _non_negative_float(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if not math.isfinite(number) or number < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return number
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m model", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -97,10 +123,22 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train a model on a UTF-8 text file")
     t.add_argument("--corpus", required=True, help="UTF-8 text file to train on")
     t.add_argument("--out", required=True, help="checkpoint file to write (atomically)")
-    t.add_argument("--steps", type=_positive_int, default=defaults.steps)
+    t.add_argument(
+        "--steps",
+        type=_steps,
+        default=None,
+        help=f"a number, or auto: sized from the text (default {defaults.steps}; auto with "
+        "--recipe fit)",
+    )
     t.add_argument("--seq-len", type=_positive_int, default=defaults.seq_len)
     t.add_argument("--batch-size", type=_positive_int, default=defaults.batch_size)
-    t.add_argument("--lr", type=_positive_float, default=defaults.lr)
+    t.add_argument(
+        "--lr",
+        type=_positive_float,
+        default=None,
+        help=f"peak learning rate (default {defaults.lr}; 6e-3 with --recipe fit, 2e-3 when "
+        "fine-tuning with --init)",
+    )
     t.add_argument("--val-fraction", type=float, default=defaults.val_fraction)
     t.add_argument("--eval-every", type=_positive_int, default=defaults.eval_every)
     t.add_argument("--log-every", type=_positive_int, default=defaults.log_every)
@@ -114,6 +152,29 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="keep the last step's weights instead of those with the best validation loss",
     )
+    # issue 13: the recipe, its knobs (each overrides the recipe's value), fine-tuning
+    t.add_argument(
+        "--recipe",
+        choices=RECIPES,
+        default="reference",
+        help="reference (the default, exactly as before) or fit: dropout, weight decay, "
+        "one-cycle schedule, --steps auto with early stopping",
+    )
+    t.add_argument("--dropout", type=_fraction, default=None)
+    t.add_argument("--weight-decay", type=_non_negative_float, default=None)
+    t.add_argument("--schedule", choices=("constant", "onecycle"), default=None)
+    t.add_argument("--patience", type=_non_negative_int, default=None, help="0 = off")
+    t.add_argument("--ema", type=_fraction, default=None, help="weight averaging decay, 0 = off")
+    t.add_argument(
+        "--time-budget", type=_non_negative_float, default=None, help="seconds, 0 = none"
+    )
+    t.add_argument(
+        "--init",
+        default=None,
+        help="fine-tune: start from this checkpoint's weights, growing its vocabulary",
+    )
+    t.add_argument("--replay-corpus", default=None, help="with --init: the previous text, mixed in")
+    t.add_argument("--replay-fraction", type=_fraction, default=None)
     t.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:1 ...")
     t.add_argument("--progress", choices=("bar", "jsonl", "none"), default="bar")
     t.add_argument(
@@ -135,6 +196,12 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--checkpoint", required=True)
     e.add_argument("--corpus", required=True)
     e.add_argument("--device", default="auto")
+    e.add_argument(
+        "--val-fraction",
+        type=_fraction,
+        default=None,
+        help="the validation tail to compare on (default: the checkpoint's own, else 0.1)",
+    )
     e.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
 
@@ -155,12 +222,33 @@ def _bar(p: Progress, stream: TextIO) -> None:
     stream.flush()
 
 
-def run_train(args: argparse.Namespace) -> int:
-    config = TrainConfig(
-        steps=args.steps,
+def train_config(args: argparse.Namespace) -> TrainConfig:
+    """The recipe's values, overridden by every flag given explicitly."""
+    fields: dict[str, Any] = recipe_overrides(args.recipe)
+    fields["recipe"] = args.recipe
+    if args.init:
+        fields.update(FINETUNE)
+    if args.replay_corpus:
+        fields["replay_fraction"] = REPLAY_FRACTION
+    if args.steps == "auto":
+        fields["auto_steps"] = True
+    elif args.steps is not None:
+        fields.update(steps=args.steps, auto_steps=False)
+    explicit = {
+        "dropout": args.dropout,
+        "weight_decay": args.weight_decay,
+        "schedule": args.schedule,
+        "patience": args.patience,
+        "ema": args.ema,
+        "time_budget_s": args.time_budget,
+        "replay_fraction": args.replay_fraction,
+        "lr": args.lr,
+    }
+    fields.update({k: v for k, v in explicit.items() if v is not None})
+    return TrainConfig(
+        **fields,
         seq_len=args.seq_len,
         batch_size=args.batch_size,
-        lr=args.lr,
         val_fraction=args.val_fraction,
         eval_every=args.eval_every,
         log_every=args.log_every,
@@ -171,11 +259,20 @@ def run_train(args: argparse.Namespace) -> int:
         num_layers=args.num_layers,
         keep_best=not args.last,
     )
+
+
+def run_train(args: argparse.Namespace) -> int:
+    config = train_config(args)
     if args.exit_with_parent:
         exit_with_parent()
     text = read_corpus(args.corpus)
     device = pick_device(args.device)
     jsonl = args.progress == "jsonl"
+    init = None
+    if args.init:
+        start = load_checkpoint(args.init, device)
+        init = (start.model, start.vocab)
+    replay = read_corpus(args.replay_corpus) if args.replay_corpus else None
 
     # SIGTERM (the bot's cancel) stops between steps, so nothing half-written remains.
     stop = {"requested": False}
@@ -207,6 +304,8 @@ def run_train(args: argparse.Namespace) -> int:
             device=device,
             on_progress=on_progress,
             should_stop=lambda: stop["requested"],
+            init=init,
+            replay_text=replay,
         )
     except (InterruptedError, KeyboardInterrupt):
         if jsonl:
@@ -222,6 +321,7 @@ def run_train(args: argparse.Namespace) -> int:
         "sha256": digest,
         "vocab_size": len(result.vocab),
         **{k: v for k, v in result.metrics().items() if k != "history"},
+        **_bits(result.val_stream_loss, result.ngram_val_loss),
     }
     if jsonl:
         _emit(sys.stdout, "done", **summary)
@@ -231,11 +331,31 @@ def run_train(args: argparse.Namespace) -> int:
         if result.best_step is not None:
             bpc += f", best at step {result.best_step}"
         print(
-            f"trained {config.steps} steps in {result.elapsed_s:.1f}s on {device}: "
+            f"trained {result.steps_run} steps in {result.elapsed_s:.1f}s on {device}: "
             f"last train loss {result.train_loss:.4f}, val loss "
             f"{'n/a' if val is None else f'{val:.4f}'}{bpc}; wrote {args.out}"
         )
+        if result.val_stream_loss is not None and result.ngram_val_loss is not None:
+            print(_against_baseline(result.val_stream_loss, result.ngram_val_loss, result))
     return 0
+
+
+def _bits(stream: float | None, ngram: float | None) -> dict[str, float | None]:
+    """The done event's bits/char figures (the model as one stream, the n-gram baseline)."""
+    return {
+        "val_bits_per_char": None if stream is None else stream / math.log(2),
+        "ngram_bits_per_char": None if ngram is None else ngram / math.log(2),
+    }
+
+
+def _against_baseline(stream: float, ngram: float, result: TrainResult) -> str:
+    model_bpc, base_bpc = stream / math.log(2), ngram / math.log(2)
+    verdict = "below" if model_bpc < base_bpc else "NOT below"
+    return (
+        f"validation tail as one stream: {model_bpc:.3f} bits/char; Kneser-Ney "
+        f"{result.ngram_order}-gram baseline {base_bpc:.3f}: the model is {verdict} it "
+        f"({base_bpc - model_bpc:+.3f})"
+    )
 
 
 def run_generate(args: argparse.Namespace) -> int:
@@ -261,23 +381,30 @@ def run_eval(args: argparse.Namespace) -> int:
     vocab = checkpoint.vocab
     unknown = sorted({c for c in text if c not in vocab})
     seq_len = int(checkpoint.train_config.get("seq_len", 64))
+    val_fraction = args.val_fraction
+    if val_fraction is None:
+        val_fraction = float(checkpoint.train_config.get("val_fraction") or 0.1) or 0.1
     started = time.perf_counter()
     loss, kept = evaluate_known(checkpoint.model, vocab, text, seq_len)
+    comparison = compare(checkpoint.model, vocab, text, val_fraction, seq_len)
     report = {
         "loss": loss,
         "bits_per_char": loss / math.log(2),
         "chars": len(kept),
         "skipped_unknown_chars": len(text) - len(kept),
         "unknown": "".join(unknown[:50]),
+        "val_fraction": val_fraction,
+        "validation": comparison.to_dict(),
         "seconds": time.perf_counter() - started,
     }
     if args.json:
         print(json.dumps(report, ensure_ascii=False))
     else:
         print(
-            f"loss {loss:.4f} nats/char, {report['bits_per_char']:.4f} bits/char "
-            f"over {len(kept)} characters"
+            f"whole text, windows: loss {loss:.4f} nats/char, {report['bits_per_char']:.4f} "
+            f"bits/char over {len(kept)} characters"
         )
+        print(format_comparison(comparison))
         if unknown:
             print(
                 f"note: skipped {report['skipped_unknown_chars']} characters unknown to the model",

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 Hidden = tuple[torch.Tensor, torch.Tensor]
@@ -29,11 +30,27 @@ class ModelConfig:
 
 
 class CharGenerator(nn.Module):
+    """``dropout`` (issue 13) applies to the embedding and the LSTM output while training.
+
+    It is not part of :class:`ModelConfig` (nor of the checkpoint): it has no weights and
+    does nothing in ``eval()`` mode, so a model generates the same with or without it.
+    At 0 (the reference) no dropout call is made at all, so the reference recipe draws
+    exactly the same random numbers as before.
+    """
+
     def __init__(
-        self, vocab_size: int, embed_size: int = 32, hidden_size: int = 128, num_layers: int = 1
+        self,
+        vocab_size: int,
+        embed_size: int = 32,
+        hidden_size: int = 128,
+        num_layers: int = 1,
+        dropout: float = 0.0,
     ) -> None:
         super().__init__()
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError("dropout must be in [0, 1)")
         self.config = ModelConfig(vocab_size, embed_size, hidden_size, num_layers)
+        self.dropout = dropout
         self.embed = nn.Embedding(vocab_size, embed_size)
         self.lstm = nn.LSTM(embed_size, hidden_size, num_layers=num_layers, batch_first=True)
         self.fc = nn.Linear(hidden_size, vocab_size)
@@ -43,5 +60,9 @@ class CharGenerator(nn.Module):
         return cls(config.vocab_size, config.embed_size, config.hidden_size, config.num_layers)
 
     def forward(self, x: torch.Tensor, hidden: Hidden | None = None) -> tuple[torch.Tensor, Hidden]:
+        if self.dropout > 0 and self.training:
+            emb = F.dropout(self.embed(x), self.dropout, training=True)
+            out, (h, c) = self.lstm(emb, hidden)
+            return self.fc(F.dropout(out, self.dropout, training=True)), (h, c)
         out, (h, c) = self.lstm(self.embed(x), hidden)
         return self.fc(out), (h, c)

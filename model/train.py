@@ -2,6 +2,16 @@
 
 The reference had no validation and its ~0.11 training loss was memorisation; here the
 last ``val_fraction`` of the text is never trained on and its loss is what is reported.
+
+Issue 13 adds, each behind a :class:`TrainConfig` field whose default is the reference
+value (so the reference flags still give the reference curve bit for bit): dropout,
+AdamW weight decay, a warm-up + cosine learning-rate schedule, a step budget sized from
+the text (``auto_steps``) with early stopping and a wall-clock cap, validation as
+continuous streams, and fine-tuning from a trained model whose vocabulary grows to the
+new text's (``init``), optionally mixing in windows of the previous text (``replay``).
+Every run ends by measuring the kept weights on the validation tail both ways
+(continuous stream and windows) next to the unigram and Kneser-Ney n-gram baselines
+(:mod:`model.ngram`), so every report can say whether the network beat counting.
 """
 
 from __future__ import annotations
@@ -17,7 +27,10 @@ import torch.nn.functional as F
 
 from model.device import pick_device
 from model.errors import CorpusError
+from model.grow import grow
 from model.network import CharGenerator
+from model.ngram import best_ngram
+from model.recipe import FINETUNE_PASS_SHARE, auto_steps, learning_rate, recipe_overrides
 from model.text import normalize_text, sha256_text
 from model.vocab import Vocabulary
 
@@ -41,6 +54,19 @@ class TrainConfig:
     # reference recipe (2000 steps) overfits a corpus of a few tens of thousands of
     # characters long before it ends.
     keep_best: bool = True
+    # issue 13: the "fit" recipe (model/recipe.py); each default is the reference value.
+    recipe: str = "reference"  # a label for reports; the fields below are what count
+    dropout: float = 0.0
+    weight_decay: float = 0.0  # > 0 switches Adam to AdamW
+    schedule: str = "constant"  # or "onecycle": linear warm-up, cosine decay
+    auto_steps: bool = False  # size the budget from the text (``steps`` is then ignored)
+    patience: int = 0  # stop after this many evaluations without a better one; 0 = never
+    eval_stream: bool = False  # validate as continuous streams (as the bot generates)
+    time_budget_s: float = 0.0  # wall-clock cap on the training loop; 0 = none
+    replay_fraction: float = 0.0  # share of each batch drawn from the replay text
+    # Validate (and keep) an exponential moving average of the weights with this decay;
+    # 0 = off. Averaging smooths the noise of small batches on a small text.
+    ema: float = 0.0
 
     def __post_init__(self) -> None:
         checks = [
@@ -52,6 +78,19 @@ class TrainConfig:
             (self.eval_every >= 1 and self.log_every >= 1, "eval/log intervals must be >= 1"),
             (self.grad_clip >= 0, "grad-clip must be >= 0 (0 turns it off)"),
             (min(self.embed_size, self.hidden_size, self.num_layers) >= 1, "sizes must be >= 1"),
+            (0.0 <= self.dropout < 1.0, "dropout must be in [0, 1)"),
+            (
+                math.isfinite(self.weight_decay) and self.weight_decay >= 0,
+                "weight-decay must be >= 0",
+            ),
+            (self.schedule in ("constant", "onecycle"), "schedule must be constant or onecycle"),
+            (self.patience >= 0, "patience must be >= 0 (0 turns early stopping off)"),
+            (
+                math.isfinite(self.time_budget_s) and self.time_budget_s >= 0,
+                "time-budget must be >= 0 seconds (0 = none)",
+            ),
+            (0.0 <= self.replay_fraction < 1.0, "replay-fraction must be in [0, 1)"),
+            (0.0 <= self.ema < 1.0, "ema must be in [0, 1)"),
         ]
         for ok, message in checks:
             if not ok:
@@ -59,6 +98,17 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def for_recipe(cls, recipe: str, steps: int | str = "auto", **fields: Any) -> TrainConfig:
+        """The recipe's values, then ``steps`` (a number, or "auto"), then ``fields``."""
+        values: dict[str, Any] = {**recipe_overrides(recipe), "recipe": recipe}
+        if steps == "auto":
+            values["auto_steps"] = True
+        else:
+            values.update(steps=int(steps), auto_steps=False)
+        values.update(fields)
+        return cls(**values)
 
 
 @dataclass(frozen=True)
@@ -89,6 +139,14 @@ class TrainResult:
     unigram_val_loss: float | None = None
     best_step: int | None = None
     last_val_loss: float | None = None
+    steps_run: int = 0
+    stopped: str = "budget"  # "budget" (all steps), "early" (patience), "time" (wall clock)
+    val_stream_loss: float | None = None  # the kept weights, the tail as one stream
+    val_window_loss: float | None = None  # the kept weights, consecutive windows
+    ngram_val_loss: float | None = None
+    ngram_order: int | None = None
+    finetuned_from_chars: int | None = None  # vocabulary size of the model fine-tuned
+    added_chars: str = ""  # characters the vocabulary grew by
 
     def metrics(self) -> dict[str, Any]:
         return {
@@ -103,6 +161,16 @@ class TrainResult:
             "unigram_val_loss": self.unigram_val_loss,
             "best_step": self.best_step,
             "last_val_loss": self.last_val_loss,
+            "recipe": self.config.recipe,
+            "steps_run": self.steps_run,
+            "stopped": self.stopped,
+            "val_stream_loss": self.val_stream_loss,
+            "val_window_loss": self.val_window_loss,
+            "ngram_val_loss": self.ngram_val_loss,
+            "ngram_order": self.ngram_order,
+            "finetuned": self.finetuned_from_chars is not None,
+            "finetuned_from_vocab": self.finetuned_from_chars,
+            "added_chars": self.added_chars,
         }
 
 
@@ -177,6 +245,52 @@ def evaluate(
     return total / chars
 
 
+STREAM_CHARS = 4096  # length of each stream when validation splits a long tail
+STREAM_EVAL_CHARS = 200_000  # the final one-stream figure reads at most this much tail
+
+
+@torch.inference_mode()
+def evaluate_stream(
+    model: CharGenerator,
+    ids: torch.Tensor,
+    streams: int = 1,
+    max_chars: int | None = None,
+    block: int = 1024,
+) -> float:
+    """Mean cross-entropy (nats/char) of ``ids`` read as continuous streams.
+
+    The LSTM state is carried from one character to the next, as when the bot
+    generates, instead of restarting every ``seq_len`` characters. ``streams`` > 1
+    cuts the text into that many contiguous pieces read side by side (one batch), each
+    from a zero state: the cost of a long tail then grows with its length divided by
+    ``streams``. ``max_chars`` evaluates only the first characters of a huge tail.
+    """
+    n = ids.numel() - 1
+    if n < 1:
+        raise CorpusError("the text is too short to evaluate: it needs at least 2 characters.")
+    if max_chars is not None and n > max_chars:
+        n = max_chars
+    streams = max(1, min(streams, n))
+    length = n // streams
+    inputs = ids[: streams * length].view(streams, length)
+    targets = ids[1 : streams * length + 1].view(streams, length)
+    was_training = model.training
+    model.eval()
+    hidden = None
+    total = 0.0
+    for start in range(0, length, block):
+        logits, hidden = model(inputs[:, start : start + block], hidden)
+        total += float(
+            F.cross_entropy(
+                logits.reshape(-1, logits.shape[-1]),
+                targets[:, start : start + block].reshape(-1),
+                reduction="sum",
+            )
+        )
+    model.train(was_training)
+    return total / (streams * length)
+
+
 def evaluate_known(
     model: CharGenerator, vocab: Vocabulary, text: str, seq_len: int
 ) -> tuple[float, str]:
@@ -195,47 +309,114 @@ def evaluate_known(
     return evaluate(model, ids, seq_len), kept
 
 
+Init = tuple[CharGenerator, Vocabulary]
+
+
+def _validate(
+    model: CharGenerator, val_ids: torch.Tensor, config: TrainConfig, max_chars: int
+) -> float:
+    if config.eval_stream:
+        streams = max(1, math.ceil(min(val_ids.numel() - 1, max_chars) / STREAM_CHARS))
+        return evaluate_stream(model, val_ids, streams, max_chars)
+    return evaluate(model, val_ids, config.seq_len, config.max_val_windows)
+
+
+def _start_model(
+    text: str, config: TrainConfig, init: Init | None, replay_text: str | None
+) -> tuple[CharGenerator, Vocabulary, Init | None]:
+    if init is None:
+        vocab = Vocabulary.from_text(text)
+        model = CharGenerator(
+            len(vocab), config.embed_size, config.hidden_size, config.num_layers, config.dropout
+        )
+        return model, vocab, None
+    old_model, old_vocab = init
+    vocab = old_vocab.extended(text + (replay_text or ""))
+    return grow(old_model, old_vocab, vocab, config.seed, config.dropout), vocab, init
+
+
 def train(
     text: str,
     config: TrainConfig | None = None,
     device: str | torch.device | None = None,
     on_progress: Callable[[Progress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    init: Init | None = None,
+    replay_text: str | None = None,
 ) -> TrainResult:
-    """Train a fresh CharGenerator on ``text``; raises CorpusError for unusable text."""
+    """Train a CharGenerator on ``text``; raises CorpusError for unusable text.
+
+    With ``init`` (a trained model and its vocabulary) training starts from those
+    weights, the vocabulary grown by the characters of ``text`` it lacks (the network's
+    sizes are then the init model's). ``replay_text`` (the previous corpus) supplies
+    ``config.replay_fraction`` of each batch, so fine-tuning does not forget it.
+    """
     config = config or TrainConfig()
     text = normalize_text(text)
     check_corpus_length(text, config.seq_len, config.val_fraction)
     dev = device if isinstance(device, torch.device) else pick_device(device)
-    vocab = Vocabulary.from_text(text)
+    replay_text = normalize_text(replay_text) if replay_text else None
     train_text, val_text = split_text(text, config.val_fraction)
 
     torch.manual_seed(config.seed)
     gen = torch.Generator().manual_seed(config.seed)
+    model, vocab, start = _start_model(text, config, init, replay_text)
+    model = model.to(dev)
     train_ids = torch.tensor(vocab.encode(train_text), dtype=torch.long)
     val_ids = (
         torch.tensor(vocab.encode(val_text), dtype=torch.long, device=dev) if val_text else None
     )
-    model = CharGenerator(len(vocab), config.embed_size, config.hidden_size, config.num_layers).to(
-        dev
-    )
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    replay_ids = None
+    replay_rows = round(config.batch_size * config.replay_fraction)
+    if replay_text and replay_rows > 0 and len(replay_text) > config.seq_len + 1:
+        replay_ids = torch.tensor(vocab.encode(replay_text), dtype=torch.long)
+    if config.weight_decay > 0:
+        optimizer: torch.optim.Optimizer = torch.optim.AdamW(
+            model.parameters(), lr=config.lr, weight_decay=config.weight_decay
+        )
+    else:  # the reference optimiser, exactly
+        optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     offsets = torch.arange(config.seq_len + 1)
     n_starts = train_ids.numel() - config.seq_len
 
+    total = config.steps
+    eval_every = config.eval_every
+    if config.auto_steps:
+        share = FINETUNE_PASS_SHARE if init is not None else 1.0
+        total = auto_steps(len(train_text), config.batch_size, config.seq_len, share)
+        eval_every = max(10, total // 40)
+    planned = total
+    max_val_chars = config.max_val_windows * config.seq_len
+
+    average = None
+    if config.ema > 0:
+        average = {k: v.detach().clone() for k, v in model.state_dict().items()}
     history: list[dict[str, float | int | None]] = []
     first_loss = math.nan
     running, running_n = 0.0, 0
     val_loss: float | None = None
     best: tuple[float, int, dict[str, torch.Tensor]] | None = None
+    since_best = 0
+    stopped = "budget"
     train_loss = math.nan
     started = time.perf_counter()
     model.train()
-    for step in range(1, config.steps + 1):
+    step = 0
+    while step < total:
+        step += 1
         if should_stop is not None and should_stop():
             raise InterruptedError("training was stopped")
+        if config.schedule != "constant":
+            for group in optimizer.param_groups:
+                group["lr"] = learning_rate(config.lr, config.schedule, step, total)
         starts = torch.randint(0, n_starts, (config.batch_size,), generator=gen)
-        batch = train_ids[starts.unsqueeze(1) + offsets].to(dev, non_blocking=True)
+        batch = train_ids[starts.unsqueeze(1) + offsets]
+        if replay_ids is not None:
+            others = torch.randint(
+                0, replay_ids.numel() - config.seq_len, (replay_rows,), generator=gen
+            )
+            batch[:replay_rows] = replay_ids[others.unsqueeze(1) + offsets]
+        batch = batch.to(dev, non_blocking=True)
         logits, _ = model(batch[:, :-1])
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), batch[:, 1:].reshape(-1))
         optimizer.zero_grad(set_to_none=True)
@@ -243,29 +424,54 @@ def train(
         if config.grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
         optimizer.step()
+        if average is not None:
+            decay = min(config.ema, (1 + step) / (10 + step))  # short memory at first
+            with torch.no_grad():
+                for key, value in model.state_dict().items():
+                    average[key].lerp_(value, 1.0 - decay)
 
         value = loss.item()
         if step == 1:
             first_loss = value
         running += value
         running_n += 1
-        is_eval = val_ids is not None and (step % config.eval_every == 0 or step == config.steps)
-        if step % config.log_every == 0 or step == config.steps or step == 1 or is_eval:
+        elapsed = time.perf_counter() - started
+        if config.time_budget_s > 0 and step < total and (step >= 20 or elapsed > 2.0):
+            # Fit the plan into the wall-clock budget at the average pace so far, so the
+            # schedule still ends in time; re-estimated at every step, so a slow start
+            # (a busy machine) does not cut the run for good. Never beyond the plan.
+            fits = max(step, int(config.time_budget_s / (elapsed / step)))
+            total = min(planned, fits)
+            stopped = "time" if total < planned else "budget"
+        is_eval = val_ids is not None and (step % eval_every == 0 or step == total)
+        if step % config.log_every == 0 or step == total or step == 1 or is_eval:
             train_loss = running / running_n
             running, running_n = 0.0, 0
             val_now = None
             if is_eval and val_ids is not None:
-                val_now = evaluate(model, val_ids, config.seq_len, config.max_val_windows)
+                live = None
+                if average is not None:  # judge (and keep) the averaged weights
+                    live = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                    model.load_state_dict(average)
+                val_now = _validate(model, val_ids, config, max_val_chars)
                 val_loss = val_now
                 if config.keep_best and (best is None or val_now < best[0]):
                     weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
                     best = (val_now, step, weights)
+                    since_best = 0
+                else:
+                    since_best += 1
+                if live is not None:
+                    model.load_state_dict(live)
                 model.train()
+            if config.patience and since_best >= config.patience and step < total:
+                total = planned = step
+                stopped = "early"
             elapsed = time.perf_counter() - started
-            eta = elapsed / step * (config.steps - step)
+            eta = elapsed / step * (total - step)
             history.append({"step": step, "train_loss": train_loss, "val_loss": val_now})
             if on_progress is not None:
-                on_progress(Progress(step, config.steps, train_loss, val_now, elapsed, eta))
+                on_progress(Progress(step, total, train_loss, val_now, elapsed, eta))
 
     last_val = val_loss
     best_step = None
@@ -273,8 +479,7 @@ def train(
         val_loss, best_step, weights = best
         model.load_state_dict(weights)
     model.eval()
-    baseline = unigram_loss(train_text, val_text) if val_text else None
-    return TrainResult(
+    result = TrainResult(
         model=model,
         vocab=vocab,
         config=config,
@@ -285,7 +490,17 @@ def train(
         corpus_chars=len(text),
         elapsed_s=time.perf_counter() - started,
         history=history,
-        unigram_val_loss=baseline,
+        unigram_val_loss=unigram_loss(train_text, val_text) if val_text else None,
         best_step=best_step,
         last_val_loss=last_val,
+        steps_run=step,
+        stopped=stopped,
+        finetuned_from_chars=None if start is None else len(start[1]),
+        added_chars="" if start is None else "".join(vocab.itos[len(start[1]) :]),
     )
+    if val_ids is not None and val_ids.numel() >= 2:
+        result.val_stream_loss = evaluate_stream(model, val_ids, max_chars=STREAM_EVAL_CHARS)
+        result.val_window_loss = evaluate(model, val_ids, config.seq_len, config.max_val_windows)
+        baseline = best_ngram(train_text, val_text)
+        result.ngram_val_loss, result.ngram_order = baseline.loss, baseline.order
+    return result

@@ -135,8 +135,25 @@ class Vocabulary:
         return list(self.itos)
 
     @classmethod
-    def from_list(cls, chars: Sequence[str]) -> Vocabulary:
-        vocab = cls(chars)
-        if vocab.itos != list(chars):
-            raise ValueError("serialised vocabulary is not sorted and unique")
+    def _in_order(cls, chars: Sequence[str]) -> Vocabulary:
+        if len(set(chars)) != len(chars):
+            raise ValueError("serialised vocabulary has repeated characters")
+        vocab = cls(chars)  # validates the entries
+        vocab.itos = list(chars)
+        vocab.stoi = {c: i for i, c in enumerate(vocab.itos)}
         return vocab
+
+    @classmethod
+    def from_list(cls, chars: Sequence[str]) -> Vocabulary:
+        """The vocabulary in the stored order.
+
+        A trained-from-scratch vocabulary is sorted; one grown by fine-tuning (issue 13)
+        is the old one with the new characters appended, so every old character keeps
+        its id. Both load; only repeated characters are refused.
+        """
+        return cls._in_order(list(chars))
+
+    def extended(self, text: str) -> Vocabulary:
+        """This vocabulary with the characters of ``text`` it lacks appended (sorted)."""
+        new = sorted(set(normalize_text(text)) - set(self.itos))
+        return Vocabulary._in_order([*self.itos, *new])

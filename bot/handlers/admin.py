@@ -30,8 +30,10 @@ from bot.retrain.cleanup import collect_corpus
 from bot.retrain.corpora import CorpusStoreError, store_corpus, validate_text
 from bot.retrain.download import DownloadError, TooLargeError, download_limited
 from bot.retrain.manager import CancelResult, RetrainManager
+from bot.retrain.plan import parse_words, plan_settings
 from bot.services import Services, get_services
 from bot.storage import (
+    Corpus,
     CorpusNotFoundError,
     CorpusSource,
     TrainingAlreadyRunningError,
@@ -144,15 +146,15 @@ async def retrain(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message, user = update.effective_message, update.effective_user
     if message is None or user is None:
         return
-    words = command_argument(message).lower().split()
-    mode = words[0] if words else ""
-    if mode not in ("", "append", "cancel"):
+    parsed = parse_words(command_argument(message).lower().split())  # issue 13
+    if parsed is None:
         await reply(
             update,
             "Usage: /retrain (with a .txt document or as a reply), /retrain append, "
-            "/retrain cancel.",
+            "/retrain cancel.\n" + t(lang_of(update), "retrain_methods_usage"),
         )
         return
+    mode, method = parsed
     if mode == "cancel":
         await reply(update, _cancel_reply(await manager.cancel()))
         return
@@ -204,10 +206,12 @@ async def retrain(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await reply(update, f"I could not store the text: {exc}. Nothing was changed.")
         return
 
-    previous = await services.storage.find_successful_run(manager.settings_key(corpus))
+    plan = await _plan(services, manager, method, corpus, current, text)
+    previous = await services.storage.find_successful_run(manager.settings_key(corpus, plan))
     if previous is not None:
+        force = f"rt:force:{corpus.id}" + (f":{method}" if method else "")
         keyboard = InlineKeyboardMarkup(
-            [[InlineKeyboardButton("Train anyway", callback_data=f"rt:force:{corpus.id}")]]
+            [[InlineKeyboardButton("Train anyway", callback_data=force)]]
         )
         await message.reply_text(
             f"This text ({corpus.chars:,} characters) was already trained with the same settings "
@@ -215,11 +219,34 @@ async def retrain(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             reply_markup=keyboard,
         )
         return
-    await _launch(update, services, manager, corpus.id, message)
+    await _launch(update, services, manager, corpus.id, message, method, plan)
+
+
+async def _plan(
+    services: Services,
+    manager: RetrainManager,
+    method: str | None,
+    corpus: Corpus,
+    current: Corpus | None,
+    text: str | None = None,
+) -> dict[str, Any]:
+    """Fine-tune or fresh (issue 13); counting a 10 MB text's characters leaves the loop."""
+    if text is None:
+        text = await corpus_text(services.storage, services.settings.corpus_dir, corpus)
+    active = (manager.active_checkpoint, manager.active_version)
+    return await asyncio.to_thread(
+        plan_settings, services.settings, method, active, corpus, current, text
+    )
 
 
 async def _launch(
-    update: Update, services: Services, manager: RetrainManager, corpus_id: int, message: Message
+    update: Update,
+    services: Services,
+    manager: RetrainManager,
+    corpus_id: int,
+    message: Message,
+    method: str | None = None,
+    plan: dict[str, Any] | None = None,
 ) -> None:
     user, chat = update.effective_user, update.effective_chat
     assert user is not None and chat is not None
@@ -227,11 +254,21 @@ async def _launch(
     if corpus is None:
         await reply(update, "That corpus no longer exists; send the text again.")
         return
+    if plan is None:  # the "Train anyway" button: the plan is made again, as it is now
+        active = await services.storage.active_model_version()
+        current = None
+        if active is not None and active.corpus_id is not None:
+            current = await services.storage.get_corpus(active.corpus_id)
+        try:
+            plan = await _plan(services, manager, method, corpus, current)
+        except (ModelError, CorpusStoreError):
+            await reply(update, "That corpus no longer exists; send the text again.")
+            return
     status = await message.reply_text(
         f"Training on corpus #{corpus.id} ({corpus.chars:,} characters): starting…"
     )
     try:
-        run_id = await manager.start(corpus, user.id, chat.id, status.message_id)
+        run_id = await manager.start(corpus, user.id, chat.id, status.message_id, plan)
     except (TrainingAlreadyRunningError, CorpusNotFoundError) as exc:
         # Lost a race with another start: the text stored for nothing is not kept.
         await collect_corpus(services.storage, corpus.id, services.settings.corpus_dir)
@@ -254,14 +291,16 @@ async def retrain_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     services = get_services(context)
     manager = _manager(services)
     await query.answer()
-    corpus_id = int(query.data.rsplit(":", 1)[1])
+    parts = query.data.split(":")  # rt:force:<corpus id>[:<method>] (issue 13)
+    corpus_id = int(parts[2])
+    method = parts[3] if len(parts) > 3 else None
     await query.edit_message_reply_markup(None)
     live = await manager.live_run()
     if live is not None:
         await _busy_reply(update, manager, live)
         return
     assert isinstance(query.message, Message)
-    await _launch(update, services, manager, corpus_id, query.message)
+    await _launch(update, services, manager, corpus_id, query.message, method)
 
 
 # ------------------------------------------------------------------ versions

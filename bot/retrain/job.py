@@ -19,8 +19,15 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import Settings
-from bot.retrain.blobs import corpus_file, store_file
+from bot.retrain.blobs import (
+    checkpoint_file,
+    corpus_cache,
+    corpus_file,
+    local_file,
+    store_file,
+)
 from bot.retrain.cleanup import discard_checkpoint_if_unreferenced
+from bot.retrain.plan import PLAN_KEYS
 from bot.retrain.process import TrainingArgs, TrainingOutcome, TrainingProcess
 from bot.retrain.retry import describe, retry
 from bot.storage import Storage, TrainingRun, TrainingStatus
@@ -34,23 +41,59 @@ OnProcess = Callable[[TrainingProcess], None]
 OnWait = Callable[[str], Awaitable[None]]
 
 
-def training_args(settings: Settings, corpus_path: str, out: Path) -> TrainingArgs:
+def training_args(
+    settings: Settings, corpus_path: str, out: Path, plan: dict[str, Any] | None = None
+) -> TrainingArgs:
+    """``plan``: the run's fine-tune-or-fresh choice (issue 13, bot/retrain/plan.py)."""
     s = settings
+    plan = {k: v for k, v in (plan or {}).items() if k in PLAN_KEYS}
+    fixed = s.retrain_steps if isinstance(s.retrain_steps, int) else 2000
+    init = plan.get("init_checkpoint") if plan.get("method") == "finetune" else None
+    replay = plan.get("replay_corpus") if init else None
     return TrainingArgs(
         corpus=Path(corpus_path),
         out=out,
         steps=s.retrain_steps,
         seq_len=s.retrain_seq_len,
         batch_size=s.retrain_batch_size,
-        lr=s.retrain_lr,
+        # issue 13: the recipe's own rate (and fine-tuning's) unless RETRAIN_LR is set
+        lr=s.retrain_lr
+        if s.retrain_recipe == "reference" or "retrain_lr" in s.model_fields_set
+        else None,
         val_fraction=s.retrain_val_fraction,
         embed_size=s.retrain_embed_size,
         hidden_size=s.retrain_hidden_size,
         device=s.retrain_device or s.device,
-        eval_every=max(1, s.retrain_steps // 20),
-        log_every=max(1, s.retrain_steps // 100),
+        eval_every=max(1, fixed // 20),
+        log_every=max(1, fixed // 100),
         threads=s.retrain_threads,
+        recipe=s.retrain_recipe,
+        time_budget_s=s.retrain_time_budget_s,
+        init=Path(init) if init else None,
+        replay=Path(replay) if replay else None,
+        plan=plan,
     )
+
+
+async def _local_plan(
+    storage: Storage, settings: Settings, plan: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The run's plan with its files made local: a trainer on another host has neither
+    the active checkpoint nor the previous corpus on disk, so both come from the
+    database by SHA-256 (issues 12a and 13)."""
+    plan = dict(plan or {})
+    if plan.get("init_sha256"):
+        init = await checkpoint_file(
+            storage, settings.checkpoint_dir, plan.get("init_checkpoint"), plan["init_sha256"]
+        )
+        plan["init_checkpoint"] = str(init)
+    if plan.get("replay_sha256"):
+        cache = corpus_cache(settings.corpus_dir, plan["replay_sha256"])
+        named = Path(plan["replay_corpus"]) if plan.get("replay_corpus") else None
+        found = await local_file(storage, plan["replay_sha256"], named, cache)
+        if found is not None:
+            plan["replay_corpus"] = str(found)
+    return plan
 
 
 class RunGone(Exception):
@@ -88,7 +131,8 @@ async def run_training(
     try:
         # issue 12a: on another host the corpus is fetched from the database (verified).
         corpus_path = await corpus_file(storage, settings.corpus_dir, corpus)
-        process = TrainingProcess(training_args(settings, str(corpus_path), out))
+        plan = await _local_plan(storage, settings, run.settings)
+        process = TrainingProcess(training_args(settings, str(corpus_path), out, plan))
         out.parent.mkdir(parents=True, exist_ok=True)
         await process.start()
     except OSError as exc:

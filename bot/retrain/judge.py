@@ -13,9 +13,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import torch
+
 from model.checkpoint import Checkpoint
 from model.errors import CorpusError
-from model.train import evaluate_known, split_text
+from model.train import STREAM_EVAL_CHARS, evaluate_known, evaluate_stream, split_text
 
 # The old model must know this share of the validation text's characters to be compared.
 MIN_COVERAGE = 0.99
@@ -29,6 +31,9 @@ class Verdict:
     old_val: float | None  # None: the active model cannot be compared on this text
     coverage: float  # share of the validation text's characters the active model knows
     shared_alphabet: float  # share of the active model's characters the new model knows
+    # issue 13: both models on the same tail read as one stream (nats/char), for the report
+    new_stream: float | None = None
+    old_stream: float | None = None
 
     @property
     def alphabet_ok(self) -> bool:
@@ -65,7 +70,20 @@ def judge(
         old_val=old_val if coverage >= MIN_COVERAGE else None,
         coverage=coverage,
         shared_alphabet=shared_alphabet(new, active),
+        new_stream=stream_on(new, val_text),
+        old_stream=stream_on(active, val_text) if coverage >= MIN_COVERAGE else None,
     )
+
+
+def stream_on(checkpoint: Checkpoint, text: str) -> float | None:
+    """Loss (nats/char) on the characters of ``text`` the model knows, read as one stream."""
+    kept = "".join(c for c in text if c in checkpoint.vocab)
+    if len(kept) < 2:
+        return None
+    ids = torch.tensor(
+        checkpoint.vocab.encode(kept), dtype=torch.long, device=checkpoint.model.embed.weight.device
+    )
+    return evaluate_stream(checkpoint.model, ids, max_chars=STREAM_EVAL_CHARS)
 
 
 def loss_on(checkpoint: Checkpoint, text: str, seq_len: int) -> tuple[float, float]:

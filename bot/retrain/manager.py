@@ -117,12 +117,14 @@ class RetrainManager:
 
     # ------------------------------------------------------------------ queries
 
-    def settings_key(self, corpus: Corpus) -> str:
-        args = training_args(self.settings, corpus.path, Path("unused"))
+    def settings_key(self, corpus: Corpus, plan: dict[str, Any] | None = None) -> str:
+        args = training_args(self.settings, corpus.path, Path("unused"), plan)
         return make_settings_key(corpus.sha256, args.settings())
 
-    def training_settings(self, corpus: Corpus) -> dict[str, Any]:
-        return training_args(self.settings, corpus.path, Path("unused")).settings()
+    def training_settings(
+        self, corpus: Corpus, plan: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        return training_args(self.settings, corpus.path, Path("unused"), plan).settings()
 
     @property
     def serving(self) -> int | None:
@@ -181,7 +183,12 @@ class RetrainManager:
     # ----------------------------------------------------------------- starting
 
     async def start(
-        self, corpus: Corpus, started_by: int, chat_id: int, status_message_id: int | None
+        self,
+        corpus: Corpus,
+        started_by: int,
+        chat_id: int,
+        status_message_id: int | None,
+        plan: dict[str, Any] | None = None,  # issue 13: fine-tune or fresh (retrain/plan.py)
     ) -> int:
         """Record a ``queued`` run and drive it in the background; returns the run id.
 
@@ -194,8 +201,8 @@ class RetrainManager:
             run = await self.storage.queue_training_run(
                 started_by,
                 corpus.id,
-                self.training_settings(corpus),
-                self.settings_key(corpus),
+                self.training_settings(corpus, plan),
+                self.settings_key(corpus, plan),
                 chat_id=chat_id,
                 status_message_id=status_message_id,
                 checkpoint_dir=str(self.settings.checkpoint_dir),

@@ -29,10 +29,10 @@ EXIT_CANCELLED = 3  # model.cli.EXIT_CANCELLED
 class TrainingArgs:
     corpus: Path
     out: Path
-    steps: int
+    steps: int | str  # a number, or "auto" (issue 13)
     seq_len: int
     batch_size: int
-    lr: float
+    lr: float | None  # None: the recipe's own (issue 13)
     val_fraction: float
     embed_size: int
     hidden_size: int
@@ -40,6 +40,12 @@ class TrainingArgs:
     eval_every: int
     log_every: int
     threads: int = 1
+    # issue 13: the recipe, its wall-clock cap, and fine-tuning (bot/retrain/plan.py)
+    recipe: str = "reference"
+    time_budget_s: float = 0.0
+    init: Path | None = None
+    replay: Path | None = None
+    plan: dict[str, Any] = field(default_factory=dict)
 
     def settings(self) -> dict[str, Any]:
         """The settings that define what is trained (for duplicate detection and records)."""
@@ -51,6 +57,8 @@ class TrainingArgs:
             "val_fraction": self.val_fraction,
             "embed_size": self.embed_size,
             "hidden_size": self.hidden_size,
+            "recipe": self.recipe,
+            **self.plan,
         }
 
     def argv(self) -> list[str]:
@@ -58,12 +66,16 @@ class TrainingArgs:
             sys.executable, "-m", "model", "train",
             "--corpus", str(self.corpus), "--out", str(self.out),
             "--steps", str(self.steps), "--seq-len", str(self.seq_len),
-            "--batch-size", str(self.batch_size), "--lr", repr(self.lr),
+            "--batch-size", str(self.batch_size),
+            *(["--lr", repr(self.lr)] if self.lr is not None else []),
             "--val-fraction", repr(self.val_fraction),
             "--embed-size", str(self.embed_size), "--hidden-size", str(self.hidden_size),
             "--eval-every", str(self.eval_every), "--log-every", str(self.log_every),
             "--device", self.device, "--progress", "jsonl", "--exit-with-parent",
-        ]  # fmt: skip
+            "--recipe", self.recipe, "--time-budget", repr(self.time_budget_s),
+        ] + (["--init", str(self.init)] if self.init else []) + (
+            ["--replay-corpus", str(self.replay)] if self.replay else []
+        )  # fmt: skip
 
 
 @dataclass

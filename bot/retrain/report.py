@@ -24,6 +24,7 @@ from bot.retrain.messages import (
     send_photo,
     version_buttons,
 )
+from bot.retrain.plan import outcome_lines
 from bot.retrain.plot import loss_curve_png
 from bot.retrain.retry import describe, retry
 from bot.storage import Storage, TrainingRun, TrainingStatus
@@ -127,6 +128,7 @@ async def compose(
                 f"(the active model knows only {verdict.coverage:.0%} of the new text's "
                 "characters, so it was not compared)"
             )
+    lines.extend(await outcome_lines(storage, run, details))  # issue 13
     if details and details.checkpoint is not None and details.text:
         lines.append(f"\nSample from version {version.id}:\n\n" + await _sample(details))
     return "\n".join(lines), markup

@@ -303,6 +303,8 @@ class BlobRow(Base):
     data: Mapped[bytes] = mapped_column(LargeBinary)
     size_bytes: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 # --- issue 12 part b (scale-out): replica heartbeats and per-user counters shared by replicas
 
 

@@ -1,0 +1,199 @@
+"""Issue 13 through the Bot API: /retrain finetune|fresh, and what the outcome says."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from bot.config import load_settings
+from bot.retrain.plan import MIN_KNOWN_SHARE, choose, parse_words, plan_settings, quality_lines
+from bot.storage import Corpus, CorpusSource
+from bot.storage.schema import TrainingRunRow
+from model.checkpoint import Checkpoint, load_checkpoint
+from model.train import TrainResult
+from tests.botapi import FakeUser, SentMessage
+from tests.conftest import TINY_TEXT
+from tests.harness import ADMIN_ID, TEST_TOKEN, Harness, running_bot
+
+# Mostly the active model's characters, plus a few it has never seen (Latin letters).
+NEW_TEXT = (
+    "في الصباح يذهب الولد إلى البحر ويقرأ كتابا عن النجوم والقمر.\n"
+    "قالت البنت إن المدينة القديمة جميلة في المساء، OK and yes.\n"
+) * 8
+
+QUICK: dict[str, Any] = {
+    "retrain_steps": 60,
+    "retrain_seq_len": 32,
+    "retrain_batch_size": 16,
+    "progress_edit_interval_s": 0.0,
+}
+
+
+async def retrain(h: Harness, admin: FakeUser, caption: str) -> SentMessage:
+    since = h.api.mark(admin.chat_id)
+    await h.api.send_document(admin, "new.txt", NEW_TEXT.encode(), caption=caption)
+    [status] = await h.api.wait_for_messages(admin.chat_id, 1, since=since)
+    return status
+
+
+async def outcome(h: Harness) -> str:
+    message = await h.api.wait_for(
+        lambda: next(
+            (m for m in h.api.messages_to(ADMIN_ID) if "Training run #" in (m.text or "")
+             and ("finished" in (m.text or "") or "failed" in (m.text or ""))),
+            None,
+        ),
+        timeout=120,
+    )  # fmt: skip
+    return message.text or ""
+
+
+async def new_checkpoint(h: Harness) -> Checkpoint:
+    async with h.services.storage.session_maker() as session:
+        run = (await session.scalars(select(TrainingRunRow))).one()
+    assert run.checkpoint_path
+    return load_checkpoint(run.checkpoint_path, "cpu")
+
+
+async def test_retrain_finetune_grows_the_vocabulary_and_says_so(
+    tmp_path: Path, tiny_checkpoint_path: Path
+) -> None:
+    async with running_bot(tmp_path, tiny_checkpoint_path, TINY_TEXT, **QUICK) as h:
+        admin = h.api.user(ADMIN_ID, "Admin")
+        status = await retrain(h, admin, "/retrain finetune")
+        assert "Training on corpus" in (status.text or "")
+        text = await outcome(h)
+        assert "Fine-tuned from version 1" in text, text
+        added = sorted(set(NEW_TEXT) - set(load_checkpoint(tiny_checkpoint_path, "cpu").vocab.itos))
+        assert f"grew by {len(added)} characters" in text, text
+        assert "new model " in text and "active model " in text and "-gram baseline" in text
+        grown = await new_checkpoint(h)
+        old = load_checkpoint(tiny_checkpoint_path, "cpu")
+        assert grown.vocab.itos[: len(old.vocab)] == old.vocab.itos
+        assert grown.vocab.itos[len(old.vocab) :] == added
+        assert grown.model.config.hidden_size == old.model.config.hidden_size  # its weights
+        async with h.services.storage.session_maker() as session:
+            run = (await session.scalars(select(TrainingRunRow))).one()
+        assert run.settings["method"] == "finetune" and run.settings["init_version"] == 1
+        # the previous corpus is mixed in: the upload replaced it
+        assert run.settings["replay_corpus"]
+        # The engine serves the grown vocabulary: a seed with a new character is kept.
+        if "Version 2 is now active" not in text:
+            await h.ask(admin, "/use 2")
+        [reply] = await h.ask(admin, "/write OK and")
+        assert (reply.text or "").startswith("OK and"), reply.text
+        assert "left them out" not in (reply.text or "")
+
+
+async def test_retrain_fresh_trains_from_scratch_and_says_so(
+    tmp_path: Path, tiny_checkpoint_path: Path
+) -> None:
+    async with running_bot(tmp_path, tiny_checkpoint_path, TINY_TEXT, **QUICK) as h:
+        admin = h.api.user(ADMIN_ID, "Admin")
+        await retrain(h, admin, "/retrain fresh")
+        text = await outcome(h)
+        assert "Trained from scratch." in text and "Fine-tuned" not in text, text
+        fresh = await new_checkpoint(h)
+        assert fresh.vocab.itos == sorted(set(NEW_TEXT))
+        assert fresh.model.config.hidden_size == h.settings.retrain_hidden_size
+
+
+async def test_a_wrong_method_gets_the_usage_and_changes_nothing(
+    tmp_path: Path, tiny_checkpoint_path: Path
+) -> None:
+    async with running_bot(tmp_path, tiny_checkpoint_path, TINY_TEXT, **QUICK) as h:
+        admin = h.api.user(ADMIN_ID, "Admin")
+        for caption in ("/retrain finetune fresh", "/retrain cancel fresh", "/retrain sideways"):
+            reply = await retrain(h, admin, caption)
+            assert "Usage: /retrain" in (reply.text or "") and "finetune" in (reply.text or "")
+        async with h.services.storage.session_maker() as session:
+            assert (await session.scalars(select(TrainingRunRow))).first() is None
+
+
+# ------------------------------------------------------------- the rule and the wording
+
+
+def test_words_parse_in_any_order() -> None:
+    assert parse_words([]) == ("", None)
+    assert parse_words(["finetune"]) == ("", "finetune")
+    assert parse_words(["fresh", "append"]) == ("append", "fresh")
+    assert parse_words(["append", "finetune"]) == ("append", "finetune")
+    assert parse_words(["cancel"]) == ("cancel", None)
+    for bad in (["finetune", "fresh"], ["cancel", "fresh"], ["append", "cancel"], ["x"]):
+        assert parse_words(bad) is None
+
+
+def test_the_default_fine_tunes_only_a_model_of_the_configured_size_that_knows_the_text(
+    trained_tiny: TrainResult, tiny_checkpoint_path: Path
+) -> None:
+    active = load_checkpoint(tiny_checkpoint_path, "cpu")
+    cfg = active.model.config
+    sizes = (cfg.embed_size, cfg.hidden_size)
+    known = TINY_TEXT[:500]
+    plan = choose("auto", active=active, active_version=1, text=known, sizes=sizes,
+                  replay_corpus=None)  # fmt: skip
+    assert plan.method == "finetune" and plan.init_checkpoint == str(tiny_checkpoint_path)
+    other_size = choose("auto", active=active, active_version=1, text=known,
+                        sizes=(32, 128), replay_corpus=None)  # fmt: skip
+    assert other_size.method == "fresh"
+    foreign = "hello world " * 40  # the model knows only the space
+    assert choose("auto", active=active, active_version=1, text=foreign, sizes=sizes,
+                  replay_corpus=None).known_share < MIN_KNOWN_SHARE  # fmt: skip
+    assert choose("auto", active=active, active_version=1, text=foreign, sizes=sizes,
+                  replay_corpus=None).method == "fresh"  # fmt: skip
+    # The admin's word wins over the rule, both ways.
+    assert choose("finetune", active=active, active_version=1, text=foreign, sizes=(32, 128),
+                  replay_corpus=None).method == "finetune"  # fmt: skip
+    assert choose("fresh", active=active, active_version=1, text=known, sizes=sizes,
+                  replay_corpus=None).method == "fresh"  # fmt: skip
+    # Nothing to fine-tune from: fresh, whatever was asked.
+    assert choose("finetune", active=None, active_version=None, text=known, sizes=sizes,
+                  replay_corpus=None).method == "fresh"  # fmt: skip
+
+
+def test_the_outcome_says_plainly_when_the_model_is_not_below_the_baseline() -> None:
+    ln2 = 0.6931471805599453
+    worse = {"val_stream_loss": 3.1 * ln2, "ngram_val_loss": 3.0 * ln2, "ngram_order": 4}
+    lines = quality_lines(None, worse, {"method": "fresh"}, active_bits=3.2)
+    assert lines[0] == "Trained from scratch."
+    assert "new model 3.100" in lines[1] and "active model 3.200" in lines[1]
+    assert "4-gram baseline 3.000" in lines[1]
+    assert "NOT better than the n-gram baseline (by 0.100" in lines[2]
+    better = {**worse, "val_stream_loss": 2.5 * ln2}
+    assert not any("NOT" in line for line in quality_lines(None, better, {}))
+    arabic = quality_lines("ar", worse, {"method": "fresh"})
+    assert "من الصفر" in arabic[0] and "3.100" in arabic[1]
+
+
+def test_replay_and_the_plain_retrain_default(tiny_checkpoint_path: Path) -> None:
+    active = load_checkpoint(tiny_checkpoint_path, "cpu")
+    cfg = active.model.config
+    settings = load_settings(
+        _env_file=None,
+        bot_token=TEST_TOKEN,
+        retrain_embed_size=cfg.embed_size,
+        retrain_hidden_size=cfg.hidden_size,
+    )
+
+    def corpus(id_: int, source: CorpusSource) -> Corpus:
+        return Corpus(id_, f"/c/{id_}.txt", "0" * 64, 10, 10, source, None, datetime.now(UTC))
+
+    current, upload, appended = (
+        corpus(1, CorpusSource.DEFAULT),
+        corpus(2, CorpusSource.UPLOAD),
+        corpus(3, CorpusSource.APPEND),
+    )
+    known = TINY_TEXT[:400]
+    plan = plan_settings(settings, None, (active, 1), upload, current, known)
+    assert plan["method"] == "finetune" and plan["replay_corpus"] == current.path
+    plan = plan_settings(settings, None, (active, 1), appended, current, known)
+    assert plan["method"] == "finetune" and plan["replay_corpus"] is None  # already in it
+    # /retrain alone (the current corpus again): from scratch unless finetune is asked
+    assert plan_settings(settings, None, (active, 1), current, current, known) == {
+        "method": "fresh"
+    }
+    again = plan_settings(settings, "finetune", (active, 1), current, current, known)
+    assert again["method"] == "finetune" and again["replay_corpus"] is None
