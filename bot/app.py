@@ -22,7 +22,7 @@ from bot.bootstrap import ensure_active_model, tell_admins
 from bot.commands import CaptionCommand
 from bot.config import Settings
 from bot.handlers import access as access_handlers
-from bot.handlers import admin, fallback, user
+from bot.handlers import admin, buttons, fallback, user
 from bot.handlers.errors import on_error
 from bot.outgoing import FairRateLimiter
 from bot.request import RedactingRequest
@@ -175,5 +175,8 @@ def build_application(settings: Settings) -> AppType:
         CallbackQueryHandler(access_handlers.users_button, pattern=r"^users:[ab]:\d{1,9}$")
     )
     # --- end of issue 11
+    # --- issue 14 (the writing experience): buttons under every text
+    application.add_handler(CallbackQueryHandler(buttons.press, pattern=buttons.PATTERN))
+    # --- end of issue 14
     application.add_error_handler(on_error)
     return application

@@ -9,14 +9,13 @@ from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, 
 from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
-from bot import limits
+from bot import limits, writing
 from bot.display import one_line, printable
+from bot.handlers import buttons
 from bot.handlers.common import lang_of, remember_user, reply, reply_key, send_reply, typing
 from bot.parsing import NotANumber, command_argument, format_temperature, parse_number
 from bot.services import Services, get_services
 from bot.texts import t
-from model.engine import EngineBusy, EngineStopped
-from model.errors import SeedError
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +75,13 @@ async def write(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not await limits.admit(update, context):  # issue 11: per-user limits, told once
         return
     seed = command_argument(message)
+    replied = message.reply_to_message
+    if not seed and replied is not None:
+        # Issue 14: /write as a reply continues the replied-to message.
+        seed = (replied.text or replied.caption or "").strip()
+        if not seed:
+            await reply_key(update, "write_reply_empty")
+            return
     if not seed:
         await reply_key(update, "write_usage")
         return
@@ -83,62 +89,27 @@ async def write(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if len(seed) > limit:
         await reply_key(update, "seed_too_long", length=len(seed), limit=limit)
         return
-    profile = await remember_user(services, user)
-    temperature = _effective(services, profile.temperature)
+    prefs = await writing.preferences(services, user)
+    ask = writing.Ask(user.id, chat.id, seed, prefs.temperature, prefs.length)
     typing_task = typing(update)  # best effort, in the background
-    length = services.settings.default_length
     try:
-        result = await services.engine.generate(seed, temperature, length, key=user.id)
-    except SeedError:  # checked by the engine against the vocabulary of the model serving
-        await reply_key(update, "seed_unknown")
-        return
-    except EngineBusy:
-        await reply_key(update, "busy")
-        return
-    except EngineStopped:
-        await reply_key(update, "restarting")
+        written = await writing.generate_and_store(services, ask, received)
+    except writing.REFUSALS as exc:
+        await reply_key(update, writing.refusal_key(exc))
         return
     finally:
         typing_task.cancel()
-    latency_ms = (time.perf_counter() - received) * 1000
-    # Store before replying, as not yet delivered: an answered generation must never be
-    # missing from history, and a crash before the confirmation reads as undelivered.
-    generation_id = await services.storage.add_generation(
-        user_id=user.id,
-        chat_id=chat.id,
-        seed=seed,
-        temperature=temperature,
-        length=length,
-        output=result.text,
-        model_version_id=_version_id(result.model_version),
-        latency_ms=latency_ms,
-        dropped_chars="".join(result.seed.dropped) or None,
-        delivered=False,
-    )
-    await _deliver(update, services, generation_id, printable(result.text))
+    result = written.result
+    await buttons.deliver(update, services, written.generation_id, printable(result.text))
     limits.written()
     if result.seed.dropped:
         chars = " ".join(printable(c, keep_newlines=False) for c in result.seed.dropped)
         await send_reply(update, t(lang_of(update), "dropped_note", chars=chars))
     log.info(
         "write user=%s chars=%d temperature=%.2f version=%s latency_ms=%.0f",
-        user.id, len(result.continuation), temperature, result.model_version, latency_ms,
+        user.id, len(result.continuation), prefs.temperature, result.model_version,
+        written.latency_ms,
     )  # fmt: skip
-
-
-async def _deliver(update: Update, services: Services, generation_id: int, text: str) -> None:
-    """Send a generation and record whether Telegram confirmed it. Exactly one outcome:
-    the text, or (when none of it can have reached the user) one apology."""
-    outcome = await send_reply(update, text)
-    if outcome.delivered:
-        await services.storage.mark_delivered(generation_id)
-    elif not outcome.reached_user:
-        log.warning("generation %d was not delivered: %s", generation_id, outcome.error)
-        await send_reply(update, t(lang_of(update), "error"))
-
-
-def _version_id(version: int | str) -> int | None:
-    return version if isinstance(version, int) else None
 
 
 async def temp(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
