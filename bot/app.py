@@ -36,7 +36,8 @@ log = logging.getLogger(__name__)
 
 AppType = Application[Any, Any, Any, Any, Any, Any]
 
-USER_COMMANDS = ("write", "temp", "history", "forget", "help")
+USER_COMMANDS: tuple[str, ...] = ("write", "temp", "history", "forget", "help")
+USER_COMMANDS += ("length",)  # issue 14
 # ASCII digits of bounded length: a forged callback cannot reach int() or the database
 # with a number they cannot hold (issue 9).
 GENERATIONS_PAGE = r"^gen:[0-9]{1,9}:(-|[0-9]{1,19}):(-|[0-9]{1,19})$"
@@ -175,7 +176,8 @@ def build_application(settings: Settings) -> AppType:
         CallbackQueryHandler(access_handlers.users_button, pattern=r"^users:[ab]:\d{1,9}$")
     )
     # --- end of issue 11
-    # --- issue 14 (the writing experience): buttons under every text
+    # --- issue 14 (the writing experience): buttons under every text, /length
+    application.add_handler(CommandHandler("length", user.length, filters=new))
     application.add_handler(CallbackQueryHandler(buttons.press, pattern=buttons.PATTERN))
     # --- end of issue 14
     application.add_error_handler(on_error)

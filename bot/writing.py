@@ -27,6 +27,7 @@ from telegram import User
 from bot.handlers.common import remember_user
 from bot.services import Services
 from bot.storage import GenerationSource
+from bot.storage import User as StoredUser
 from model.engine import EngineBusy, EngineStopped
 from model.engine.requests import GenerationResult
 from model.errors import SeedError
@@ -66,8 +67,18 @@ class Written:
 
 async def preferences(services: Services, user: User) -> Preferences:
     """The user's temperature and length (the defaults where unset); refreshes the row."""
-    profile = await remember_user(services, user)
+    return _with_defaults(services, await remember_user(services, user))
+
+
+async def stored_preferences(services: Services, user_id: int) -> Preferences:
+    """As :func:`preferences`, for showing them: reads, never creates the user's row."""
+    return _with_defaults(services, await services.storage.get_user(user_id))
+
+
+def _with_defaults(services: Services, profile: StoredUser | None) -> Preferences:
     s = services.settings
+    if profile is None:
+        return Preferences(s.default_temperature, s.default_length)
     return Preferences(
         temperature=s.default_temperature if profile.temperature is None else profile.temperature,
         length=s.default_length if profile.length is None else profile.length,

@@ -242,3 +242,46 @@ async def test_write_as_a_reply_to_a_message_without_text_explains(harness: Harn
     [reply] = await harness.api.wait_for_messages(me.chat_id, 1, since=since)
     assert "replied to has no text" in (reply.text or "")
     assert await rows(harness) == []
+
+
+# ------------------------------------------------------------------- item 3: /length
+
+
+async def test_length_sets_how_long_texts_are_and_is_shown_everywhere(harness: Harness) -> None:
+    me = harness.api.user(1417, "Ann")
+    [shown] = await harness.ask(me, "/length")
+    assert "300 characters long" in (shown.text or "") and "1 to 4000" in (shown.text or "")
+    assert await user_row(harness, me.id) is None  # showing creates nothing
+    [done] = await harness.ask(me, "/length ٤٠")  # Arabic-Indic digits, like /temp
+    assert done.text == "Length set to 40 characters."
+    [reply] = await harness.ask(me, f"/write {SEED}")
+    assert len(reply.raw_text or "") == len(SEED) + 40
+    [row] = await rows(harness)
+    assert row.length == 40
+    for command, expected in (
+        ("/start", "currently 40 characters"),
+        ("/help", "Yours: 40"),
+        ("/temp", "40 characters long"),
+    ):
+        [answer] = await harness.ask(me, command)
+        assert expected in (answer.text or ""), command
+    await press(harness, me, reply, "again")
+    [again] = await harness.api.wait_for_messages(me.chat_id, 1, since=6)
+    assert len(again.raw_text or "") == len(SEED) + 40
+
+
+@pytest.mark.parametrize("value", ["0", "4001", "-5", "2.5", "abc", "nan", "1e3", "٤٠٠١"])
+async def test_length_refuses_bad_values_and_changes_nothing(harness: Harness, value: str) -> None:
+    me = harness.api.user(1418, "Ann")
+    [answer] = await harness.ask(me, f"/length {value}")
+    assert "1 to 4000" in (answer.text or "")
+    row = await user_row(harness, me.id)
+    assert row is None or row.length is None
+
+
+async def test_length_in_arabic_for_an_arabic_user(harness: Harness) -> None:
+    me = harness.api.user(1419, "سارة", language_code="ar")
+    [done] = await harness.ask(me, "/length 120")
+    assert "120" in (done.text or "") and "حرفا" in (done.text or "")
+    [help_text] = await harness.ask(me, "/help")
+    assert "/length" in (help_text.text or "") and "قيمتك: 120" in (help_text.text or "")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
@@ -14,7 +15,7 @@ from bot.display import one_line, printable
 from bot.handlers import buttons
 from bot.handlers.common import lang_of, remember_user, reply, reply_key, send_reply, typing
 from bot.parsing import NotANumber, command_argument, format_temperature, parse_number
-from bot.services import Services, get_services
+from bot.services import get_services
 from bot.texts import t
 
 log = logging.getLogger(__name__)
@@ -23,29 +24,21 @@ FORGET_YES = "forget:yes"
 FORGET_NO = "forget:no"
 
 
-def _effective(services: Services, stored: float | None) -> float:
-    return services.settings.default_temperature if stored is None else stored
-
-
-async def _temperature_of(services: Services, user_id: int) -> float:
-    return _effective(services, await services.storage.get_temperature(user_id))
-
-
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     services = get_services(context)
     user = update.effective_user
     if user is None:
         return
-    await remember_user(services, user)
-    temperature = await _temperature_of(services, user.id)
+    prefs = await writing.preferences(services, user)
     lang = lang_of(update)
-    await reply_key(
-        update,
+    greeting = t(
+        lang,
         "start",
         name=one_line(user.first_name, 64),
         corpus=t(lang, "corpus_default"),
-        temperature=format_temperature(temperature),
+        temperature=format_temperature(prefs.temperature),
     )
+    await reply(update, greeting + "\n" + t(lang, "start_length", length=prefs.length))
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -54,16 +47,26 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if user is None:
         return
     s = services.settings
-    temperature = await _temperature_of(services, user.id)
-    await reply_key(
-        update,
+    prefs = await writing.stored_preferences(services, user.id)
+    lang = lang_of(update)
+    text = t(
+        lang,
         "help",
-        length=s.default_length,
+        length=prefs.length,
         max_seed=s.max_seed_chars,
         tmin=format_temperature(s.min_temperature),
         tmax=format_temperature(s.max_temperature),
-        temperature=format_temperature(temperature),
+        temperature=format_temperature(prefs.temperature),
     )
+    more = t(  # issue 14: /length, /write as a reply, the buttons, inline mode
+        lang,
+        "help_length",
+        length=prefs.length,
+        lmin=writing.MIN_LENGTH,
+        lmax=writing.MAX_LENGTH,
+        bot=context.bot.username,
+    )
+    await reply(update, text + "\n\n" + more)
 
 
 async def write(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -124,14 +127,16 @@ async def temp(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     }
     raw = command_argument(message)
     if not raw:
-        current = await _temperature_of(services, user.id)
-        await reply_key(
-            update,
+        prefs = await writing.stored_preferences(services, user.id)
+        lang = lang_of(update)
+        shown = t(
+            lang,
             "temp_show",
-            temperature=format_temperature(current),
+            temperature=format_temperature(prefs.temperature),
             default=format_temperature(s.default_temperature),
             **bounds,
         )
+        await reply(update, shown + "\n" + t(lang, "temp_length", length=prefs.length))
         return
     shown = raw if len(raw) <= 40 else raw[:40] + "…"
     try:
@@ -232,3 +237,32 @@ async def forget_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         await query.edit_message_text(t(lang, "forget_done", count=deleted))
     else:
         await query.edit_message_text(t(lang, "forget_cancelled"))
+
+
+async def length(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Issue 14: /length <n> sets how many characters a text has; /length alone shows it."""
+    services = get_services(context)
+    user, message = update.effective_user, update.effective_message
+    if user is None or message is None:
+        return
+    bounds = {"lmin": writing.MIN_LENGTH, "lmax": writing.MAX_LENGTH}
+    raw = command_argument(message)
+    if not raw:
+        prefs = await writing.stored_preferences(services, user.id)
+        default = services.settings.default_length
+        await reply_key(update, "length_show", length=prefs.length, default=default, **bounds)
+        return
+    shown = raw if len(raw) <= 40 else raw[:40] + "…"
+    try:
+        value = parse_number(raw)
+    except NotANumber:
+        value = math.nan
+    if not value.is_integer():  # "abc", "2.5", and nan
+        await reply_key(update, "length_not_number", value=shown, **bounds)
+        return
+    if not writing.MIN_LENGTH <= value <= writing.MAX_LENGTH:
+        await reply_key(update, "length_out_of_range", value=shown, **bounds)
+        return
+    await remember_user(services, user)
+    await services.storage.set_length(user.id, int(value))
+    await reply_key(update, "length_set", length=int(value))
