@@ -11,7 +11,9 @@ from telegram.ext import (
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
+    ChosenInlineResultHandler,
     CommandHandler,
+    InlineQueryHandler,
     MessageHandler,
     TypeHandler,
     filters,
@@ -22,7 +24,7 @@ from bot.bootstrap import ensure_active_model, tell_admins
 from bot.commands import CaptionCommand
 from bot.config import Settings
 from bot.handlers import access as access_handlers
-from bot.handlers import admin, buttons, fallback, user
+from bot.handlers import admin, buttons, fallback, inline, user
 from bot.handlers.errors import on_error
 from bot.outgoing import FairRateLimiter
 from bot.request import RedactingRequest
@@ -179,6 +181,8 @@ def build_application(settings: Settings) -> AppType:
     # --- issue 14 (the writing experience): buttons under every text, /length
     application.add_handler(CommandHandler("length", user.length, filters=new))
     application.add_handler(CallbackQueryHandler(buttons.press, pattern=buttons.PATTERN))
+    application.add_handler(InlineQueryHandler(inline.inline_query))
+    application.add_handler(ChosenInlineResultHandler(inline.chosen))
     # --- end of issue 14
     application.add_error_handler(on_error)
     return application

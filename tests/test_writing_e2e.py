@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.storage.schema import GenerationRow, UserRow
-from tests.botapi import FakeUser, SentMessage
+from tests.botapi import FakeUser, InlineAnswer, SentMessage
 from tests.conftest import TINY_TEXT
 from tests.harness import Harness, running_bot
 
@@ -285,3 +285,122 @@ async def test_length_in_arabic_for_an_arabic_user(harness: Harness) -> None:
     assert "120" in (done.text or "") and "حرفا" in (done.text or "")
     [help_text] = await harness.ask(me, "/help")
     assert "/length" in (help_text.text or "") and "قيمتك: 120" in (help_text.text or "")
+
+
+# ----------------------------------------------------------------- item 2: inline mode
+
+
+async def inline(h: Harness, user: FakeUser, text: str) -> tuple[str, InlineAnswer]:
+    query_id = await h.api.send_inline_query(user, text)
+    return query_id, await h.api.wait_for_inline_answer(query_id)
+
+
+async def test_an_inline_query_offers_three_stored_continuations(harness: Harness) -> None:
+    me = harness.api.user(1420, "Ann")
+    _, answer = await inline(harness, me, SEED)
+    assert [r["title"] for r in answer.results] == [
+        "Temperature 0.5", "Temperature 0.8", "Temperature 1.1",
+    ]  # fmt: skip
+    assert answer.is_personal and answer.cache_time is not None and answer.cache_time <= 10
+    by_id = {str(r.id): r for r in await rows(harness)}  # stored concurrently, any order
+    stored = [by_id[r["id"]] for r in answer.results]
+    assert len(by_id) == 3
+    for result, row in zip(answer.results, stored, strict=True):
+        text = result["input_message_content"]["message_text"]
+        assert text == row.output and text.startswith(SEED)
+        assert (row.source, row.seed, row.delivered, row.chat_id) == ("inline", SEED, False, 0)
+        assert row.length == harness.settings.default_length
+    assert [r.temperature for r in stored] == [0.5, 0.8, 1.1]
+
+
+async def test_choosing_an_inline_result_posts_it_and_marks_it_delivered(
+    harness: Harness,
+) -> None:
+    ann, bob = harness.api.user(1421, "Ann"), harness.api.user(1422, "Bob")
+    group = harness.api.group(-1001421, [ann, bob])
+    query_id, answer = await inline(harness, ann, SEED)
+    chosen = answer.results[1]
+    posted = await harness.api.choose_inline_result(ann, query_id, chosen["id"], chat=group)
+    assert posted["text"] == chosen["input_message_content"]["message_text"]
+    assert posted["via_bot"]["username"] == harness.api.bot_user["username"]
+    delivered: dict[str, bool] = {}
+    for _ in range(300):
+        delivered = {str(r.id): r.delivered for r in await rows(harness)}
+        if any(delivered.values()):
+            break
+        await asyncio.sleep(0.05)
+    assert delivered == {r["id"]: r is chosen for r in answer.results}
+    assert harness.api.messages_to(group) == []  # the bot itself posts nothing there
+    [history] = await harness.ask(ann, "/history")
+    assert (history.text or "").count("offered inline, not chosen") == 2
+
+
+async def test_a_chosen_result_reported_for_someone_else_changes_nothing(
+    harness: Harness,
+) -> None:
+    ann, eve = harness.api.user(1423, "Ann"), harness.api.user(1424, "Eve")
+    _, answer = await inline(harness, ann, SEED)
+    await harness.api.enqueue_update(
+        {"chosen_inline_result": {"result_id": answer.results[0]["id"], "from": eve.to_dict(),
+                                  "query": SEED}}
+    )  # fmt: skip
+    await harness.ask(eve, "/help")  # handled after the forged report
+    assert [r.delivered for r in await rows(harness)] == [False, False, False]
+
+
+async def test_inline_queries_typed_in_a_row_are_answered_once(harness: Harness) -> None:
+    me = harness.api.user(1425, "Ann")
+    ids = [await harness.api.send_inline_query(me, SEED[:n]) for n in (3, 6, len(SEED))]
+    last = await harness.api.wait_for_inline_answer(ids[-1])
+    assert len(last.results) == 3
+    assert [harness.api.inline_answers[i] for i in ids[:-1]] == [None, None]
+    assert {r.seed for r in await rows(harness)} == {SEED}
+
+
+async def test_an_empty_inline_query_explains_and_writes_nothing(harness: Harness) -> None:
+    me = harness.api.user(1426, "Ann")
+    _, answer = await inline(harness, me, "")
+    assert answer.results == []
+    assert answer.button is not None and answer.button["text"] == "Type the beginning of a text"
+    assert await rows(harness) == []
+
+
+async def test_inline_seed_of_unknown_characters_is_one_explanation(harness: Harness) -> None:
+    me = harness.api.user(1427, "Ann")
+    _, answer = await inline(harness, me, "zzz qqq")
+    [article] = answer.results
+    assert "don't know any of the characters" in article["input_message_content"]["message_text"]
+    assert await rows(harness) == []
+    _, answer = await inline(harness, me, "في zzz الصباح")
+    assert len(answer.results) == 3
+    assert all("left out characters I don't know: z" in r["description"] for r in answer.results)
+
+
+async def test_inline_queries_go_through_the_per_user_limits(
+    tmp_path: Path, tiny_checkpoint_path: Path
+) -> None:
+    async with running_bot(tmp_path, tiny_checkpoint_path, TINY_TEXT, user_rate_per_minute=1) as h:
+        me = h.api.user(1428, "Ann")
+        _, first = await inline(h, me, SEED)
+        assert len(first.results) == 3
+        _, refused = await inline(h, me, SEED + " ")
+        [article] = refused.results
+        assert "at most 1 a minute" in article["input_message_content"]["message_text"]
+        _, silent = await inline(h, me, SEED + "  ")
+        assert silent.results == []  # told once per burst
+        assert len(await rows(h)) == 3
+
+
+async def test_inline_results_are_in_arabic_for_an_arabic_user(harness: Harness) -> None:
+    me = harness.api.user(1429, "سارة", language_code="ar")
+    _, answer = await inline(harness, me, SEED)
+    assert answer.results[0]["title"] == "درجة الحرارة 0.5"
+
+
+async def test_a_result_posted_in_the_private_chat_gets_no_hint(harness: Harness) -> None:
+    me = harness.api.user(1430, "Ann")
+    query_id, answer = await inline(harness, me, SEED)
+    since = harness.api.mark(me.chat_id)
+    await harness.api.choose_inline_result(me, query_id, answer.results[0]["id"], chat=me.id)
+    [reply] = await harness.ask(me, "/length")  # handled after the posted result
+    assert harness.api.messages_to(me.chat_id)[since:] == [reply]

@@ -16,6 +16,7 @@ from bot.handlers import buttons
 from bot.handlers.common import lang_of, remember_user, reply, reply_key, send_reply, typing
 from bot.parsing import NotANumber, command_argument, format_temperature, parse_number
 from bot.services import get_services
+from bot.storage import GenerationSource
 from bot.texts import t
 
 log = logging.getLogger(__name__)
@@ -175,7 +176,11 @@ async def history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             )
         )
         if not row.delivered:
-            lines.append("   " + t(lang, "history_undelivered"))
+            # issue 14: an inline offer is "delivered" only once the user posts it
+            offered = row.source == GenerationSource.INLINE.value
+            lines.append(
+                "   " + t(lang, "history_inline_offer" if offered else "history_undelivered")
+            )
     await reply(update, "\n".join(lines))
 
 
