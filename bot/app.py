@@ -11,7 +11,9 @@ from telegram.ext import (
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
+    ChosenInlineResultHandler,
     CommandHandler,
+    InlineQueryHandler,
     MessageHandler,
     TypeHandler,
     filters,
@@ -25,7 +27,7 @@ from bot.cluster.locks import advisory_lock
 from bot.commands import CaptionCommand
 from bot.config import Settings
 from bot.handlers import access as access_handlers
-from bot.handlers import admin, fallback, user
+from bot.handlers import admin, buttons, fallback, inline, user
 from bot.handlers.errors import on_error
 from bot.outgoing import FairRateLimiter
 from bot.request import RedactingRequest
@@ -39,7 +41,8 @@ log = logging.getLogger(__name__)
 
 AppType = Application[Any, Any, Any, Any, Any, Any]
 
-USER_COMMANDS = ("write", "temp", "history", "forget", "help")
+USER_COMMANDS: tuple[str, ...] = ("write", "temp", "history", "forget", "help")
+USER_COMMANDS += ("length",)  # issue 14
 # ASCII digits of bounded length: a forged callback cannot reach int() or the database
 # with a number they cannot hold (issue 9).
 GENERATIONS_PAGE = r"^gen:[0-9]{1,9}:(-|[0-9]{1,19}):(-|[0-9]{1,19})$"
@@ -187,5 +190,11 @@ def build_application(settings: Settings) -> AppType:
         CallbackQueryHandler(access_handlers.users_button, pattern=r"^users:[ab]:\d{1,9}$")
     )
     # --- end of issue 11
+    # --- issue 14 (the writing experience): buttons under every text, /length
+    application.add_handler(CommandHandler("length", user.length, filters=new))
+    application.add_handler(CallbackQueryHandler(buttons.press, pattern=buttons.PATTERN))
+    application.add_handler(InlineQueryHandler(inline.inline_query))
+    application.add_handler(ChosenInlineResultHandler(inline.chosen))
+    # --- end of issue 14
     application.add_error_handler(on_error)
     return application

@@ -28,7 +28,7 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-from telegram import Bot, ReplyParameters, Update
+from telegram import Bot, InlineKeyboardMarkup, ReplyParameters, Update
 from telegram.constants import ChatType
 from telegram.error import NetworkError, RetryAfter, TelegramError, TimedOut
 
@@ -78,10 +78,12 @@ async def send_text(
     *,
     budget_s: float,
     reply_to: int | None = None,
+    last_markup: InlineKeyboardMarkup | None = None,
     **kwargs: Any,
 ) -> Outcome:
     """Send ``text`` (split at Telegram's limit) as plain text, retrying transient errors
-    within ``budget_s`` seconds; never raises TelegramError."""
+    within ``budget_s`` seconds; never raises TelegramError. ``last_markup`` (issue 14:
+    the buttons under a text) goes on the last part only, under the end of the text."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + budget_s
     chunks = split_message(text)
@@ -101,6 +103,7 @@ async def send_text(
                     chunk,
                     parse_mode=None,
                     reply_parameters=reply if index == 0 else None,
+                    reply_markup=last_markup if index == len(chunks) - 1 else None,
                     read_timeout=timeout,
                     write_timeout=timeout,
                     **kwargs,
@@ -130,7 +133,12 @@ async def send_text(
     return Outcome(len(chunks), len(chunks), False, None)
 
 
-async def reply_text(update: Update, text: str, budget_s: float | None = None) -> Outcome:
+async def reply_text(
+    update: Update,
+    text: str,
+    budget_s: float | None = None,
+    last_markup: InlineKeyboardMarkup | None = None,
+) -> Outcome:
     """Answer ``update`` in its chat: quoting the message in groups (so several users can
     tell whose answer it is), not in private chats. Marks the update answered when any of
     it may have reached the user."""
@@ -143,7 +151,9 @@ async def reply_text(update: Update, text: str, budget_s: float | None = None) -
         else None
     )
     budget = REPLY_BUDGET_S if budget_s is None else budget_s
-    outcome = await send_text(update.get_bot(), chat.id, text, budget_s=budget, reply_to=quote)
+    outcome = await send_text(
+        update.get_bot(), chat.id, text, budget_s=budget, reply_to=quote, last_markup=last_markup
+    )
     if outcome.reached_user:
         mark_answered(update)
     return outcome

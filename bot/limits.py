@@ -24,7 +24,7 @@ import asyncio
 import math
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -35,6 +35,7 @@ from telegram.ext import ContextTypes
 
 from bot.handlers.common import reply_key
 from bot.services import Services, get_services
+from bot.texts import t
 
 KEY = "limits"
 
@@ -200,9 +201,25 @@ def written() -> None:
         release()
 
 
-async def admit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
-    """Whether this /write may go on; if not, the user has been told (once per burst)."""
+Tell = Callable[[str], Awaitable[None]]
+
+
+async def admit(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, tell: Tell | None = None
+) -> bool:
+    """Whether this /write may go on; if not, the user has been told (once per burst).
+
+    ``tell`` says a refusal (already in the user's language) where a reply cannot: a
+    button's alert, an inline query's answer (issue 14); by default it is a reply."""
     services = get_services(context)
+
+    async def say(key: str, **values: object) -> None:
+        if tell is None:
+            await reply_key(update, key, **values)
+        else:
+            user = update.effective_user
+            await tell(t(user.language_code if user else None, key, **values))
+
     user = update.effective_user
     settings = services.settings
     if user is None or settings.is_admin(user.id):
@@ -213,7 +230,7 @@ async def admit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
     reserve = settings.user_max_pending > 0 and context.application.concurrent_updates > 1
     if reserve and not await counters.begin(user.id, settings.user_max_pending):
         if await counters.refused(user.id, PENDING):
-            await reply_key(update, "limit_pending", count=settings.user_max_pending)
+            await say("limit_pending", count=settings.user_max_pending)
         return False
     if settings.user_rate_per_minute > 0:
         wait = await counters.take_token(user.id, settings.user_rate_per_minute)
@@ -221,8 +238,7 @@ async def admit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
             if reserve:
                 await counters.end(user.id)
             if await counters.refused(user.id, RATE):
-                await reply_key(
-                    update,
+                await say(
                     "limit_rate",
                     rate=settings.user_rate_per_minute,
                     seconds=max(1, math.ceil(wait)),

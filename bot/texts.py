@@ -66,6 +66,46 @@ EN: Final[dict[str, str]] = {
     "cmd_history": "Your last generations",
     "cmd_forget": "Delete your data",
     "cmd_help": "How to use the bot",
+    # --- issue 14 (the writing experience): buttons, /length, inline mode
+    "btn_again": "🔁 Again",
+    "btn_colder": "❄️ Colder",
+    "btn_hotter": "🔥 Hotter",
+    "btn_more": "➕ Continue",
+    "button_expired": "This text is no longer stored, so its buttons have expired. "
+    "Send /write again.",
+    "button_not_yours": "Only the person who asked for this text can use its buttons.",
+    "button_coldest": "This text is already at the lowest temperature ({temperature}).",
+    "button_hottest": "This text is already at the highest temperature ({temperature}).",
+    "write_reply_empty": (
+        "The message you replied to has no text I can continue. Reply to a text message, "
+        "or send /write followed by the beginning of a text."
+    ),
+    "start_length": "/length sets how long my texts are (currently {length} characters).",
+    "help_length": (
+        "/length <n> — how many characters I write, from {lmin} to {lmax}. Yours: {length}.\n"
+        "/write as a reply to a text message continues that message.\n"
+        "The buttons under a text: again (same beginning), colder or hotter (once, without "
+        "changing your temperature), continue (from where it ends).\n"
+        "In any chat, type @{bot} and the beginning of a text to pick one of three "
+        "continuations."
+    ),
+    "temp_length": "Your texts are {length} characters long (/length to change).",
+    "length_show": "Your texts are {length} characters long (allowed: {lmin} to {lmax}, "
+    "default {default}).",
+    "length_set": "Length set to {length} characters.",
+    "length_not_number": (
+        "“{value}” is not a whole number. Send a length from {lmin} to {lmax}, e.g. /length 300"
+    ),
+    "length_out_of_range": "{value} is out of range. The length must be from {lmin} to {lmax}.",
+    "cmd_length": "Set or show the length of texts",
+    "inline_usage_title": "Type the beginning of a text",
+    "inline_usage": "I will offer three continuations of it at three temperatures.",
+    "inline_result_title": "Temperature {temperature}",
+    "inline_refused_title": "Not now",
+    "inline_too_long": "That beginning is {length} characters long; the limit is {limit}.",
+    "inline_dropped": "I left out characters I don't know: {chars}",
+    "history_inline_offer": "(offered inline, not chosen)",
+    # --- end of issue 14
     "corpus_default": "original Arabic prose",
     # issue 9: start-up problems the admins are told about once the bot is up.
     "startup_notice": "Start-up notice: {notice}",
@@ -192,6 +232,42 @@ AR: Final[dict[str, str]] = {
     "cmd_history": "آخر ما كتبته لك",
     "cmd_forget": "احذف بياناتك",
     "cmd_help": "طريقة الاستخدام",
+    # --- issue 14 (the writing experience): buttons, /length, inline mode
+    "btn_again": "🔁 مرة أخرى",
+    "btn_colder": "❄️ أبرد",
+    "btn_hotter": "🔥 أسخن",
+    "btn_more": "➕ تابع",
+    "button_expired": "لم يعد هذا النص محفوظا، فانتهت صلاحية أزراره. أرسل /write مرة أخرى.",
+    "button_not_yours": "أزرار هذا النص لمن طلبه فقط.",
+    "button_coldest": "هذا النص بأدنى درجة حرارة مسموحة ({temperature}).",
+    "button_hottest": "هذا النص بأعلى درجة حرارة مسموحة ({temperature}).",
+    "write_reply_empty": (
+        "الرسالة التي رددت عليها ليس فيها نص أكمله. رد على رسالة نصية، أو أرسل /write ثم بداية نص."
+    ),
+    "start_length": "الأمر /length يضبط طول نصوصي (الآن {length} حرفا).",
+    "help_length": (
+        "/length <عدد> — كم حرفا أكتب، من {lmin} إلى {lmax}. قيمتك: {length}.\n"
+        "الأمر /write ردا على رسالة نصية يكمل تلك الرسالة.\n"
+        "الأزرار تحت كل نص: مرة أخرى (البداية نفسها)، أبرد أو أسخن (مرة واحدة دون تغيير "
+        "درجتك)، تابع (من حيث انتهى).\n"
+        "في أي محادثة، اكتب @{bot} ثم بداية نص لتختار واحدا من ثلاثة نصوص."
+    ),
+    "temp_length": "طول نصوصك {length} حرفا (غيّره بالأمر /length).",
+    "length_show": "طول نصوصك {length} حرفا (المسموح من {lmin} إلى {lmax}، والافتراضي {default}).",
+    "length_set": "ضبطت الطول على {length} حرفا.",
+    "length_not_number": (
+        "«{value}» ليس عددا صحيحا. أرسل طولا من {lmin} إلى {lmax}، مثلا /length 300"
+    ),
+    "length_out_of_range": "القيمة {value} خارج النطاق. يجب أن يكون الطول من {lmin} إلى {lmax}.",
+    "cmd_length": "اضبط طول النصوص أو اعرضه",
+    "inline_usage_title": "اكتب بداية نص",
+    "inline_usage": "سأقترح ثلاثة نصوص تكملها بثلاث درجات حرارة.",
+    "inline_result_title": "درجة الحرارة {temperature}",
+    "inline_refused_title": "ليس الآن",
+    "inline_too_long": "طول هذه البداية {length} حرفا؛ والحد {limit}.",
+    "inline_dropped": "حذفت حروفا لا أعرفها: {chars}",
+    "history_inline_offer": "(اقتُرح في الوضع المضمَّن ولم يُختر)",
+    # --- end of issue 14
     "corpus_default": "نصوص عربية أصلية",
     # --- issue 9 (surface hardening) ---
     "history_undelivered": "(لم يصل: لم يؤكد تيليجرام وصول هذا الرد)",

@@ -48,7 +48,7 @@ async def test_command_menu_is_registered_in_both_languages(harness: Harness) ->
     languages = {call.params.get("language_code") for call in calls}
     assert None in languages and "ar" in languages
     names = [c["command"] for c in harness.api.commands_for()]
-    assert names == ["write", "temp", "history", "forget", "help"]
+    assert names == ["write", "temp", "history", "forget", "help", "length"]
 
 
 async def test_write_continues_the_seed_as_plain_text_and_stores_it(harness: Harness) -> None:

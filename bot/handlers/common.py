@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from telegram import Update, User
+from telegram import InlineKeyboardMarkup, Update, User
 from telegram.constants import ChatAction
 from telegram.error import TelegramError
 
@@ -24,10 +24,13 @@ def lang_of(update: Update) -> str | None:
     return user.language_code if user else None
 
 
-async def send_reply(update: Update, text: str) -> Outcome:
+async def send_reply(
+    update: Update, text: str, markup: InlineKeyboardMarkup | None = None
+) -> Outcome:
     """Plain text (never a parse mode: generated text must not break formatting), split
-    at Telegram's 4,096-character limit, transient errors retried (bot.delivery)."""
-    return await reply_text(update, text)
+    at Telegram's 4,096-character limit, transient errors retried (bot.delivery);
+    ``markup`` under its last part."""
+    return await reply_text(update, text, last_markup=markup)
 
 
 async def reply(update: Update, text: str) -> None:

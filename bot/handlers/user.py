@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
-from bot import limits
+from bot import limits, writing
 from bot.display import one_line, printable
+from bot.handlers import buttons
 from bot.handlers.common import lang_of, remember_user, reply, reply_key, send_reply, typing
 from bot.parsing import NotANumber, command_argument, format_temperature, parse_number
-from bot.services import Services, get_services
+from bot.services import get_services
+from bot.storage import GenerationSource
 from bot.texts import t
-from model.engine import EngineBusy, EngineStopped
-from model.errors import SeedError
 
 log = logging.getLogger(__name__)
 
@@ -24,29 +25,21 @@ FORGET_YES = "forget:yes"
 FORGET_NO = "forget:no"
 
 
-def _effective(services: Services, stored: float | None) -> float:
-    return services.settings.default_temperature if stored is None else stored
-
-
-async def _temperature_of(services: Services, user_id: int) -> float:
-    return _effective(services, await services.storage.get_temperature(user_id))
-
-
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     services = get_services(context)
     user = update.effective_user
     if user is None:
         return
-    await remember_user(services, user)
-    temperature = await _temperature_of(services, user.id)
+    prefs = await writing.preferences(services, user)
     lang = lang_of(update)
-    await reply_key(
-        update,
+    greeting = t(
+        lang,
         "start",
         name=one_line(user.first_name, 64),
         corpus=t(lang, "corpus_default"),
-        temperature=format_temperature(temperature),
+        temperature=format_temperature(prefs.temperature),
     )
+    await reply(update, greeting + "\n" + t(lang, "start_length", length=prefs.length))
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -55,16 +48,26 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if user is None:
         return
     s = services.settings
-    temperature = await _temperature_of(services, user.id)
-    await reply_key(
-        update,
+    prefs = await writing.stored_preferences(services, user.id)
+    lang = lang_of(update)
+    text = t(
+        lang,
         "help",
-        length=s.default_length,
+        length=prefs.length,
         max_seed=s.max_seed_chars,
         tmin=format_temperature(s.min_temperature),
         tmax=format_temperature(s.max_temperature),
-        temperature=format_temperature(temperature),
+        temperature=format_temperature(prefs.temperature),
     )
+    more = t(  # issue 14: /length, /write as a reply, the buttons, inline mode
+        lang,
+        "help_length",
+        length=prefs.length,
+        lmin=writing.MIN_LENGTH,
+        lmax=writing.MAX_LENGTH,
+        bot=context.bot.username,
+    )
+    await reply(update, text + "\n\n" + more)
 
 
 async def write(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -76,6 +79,13 @@ async def write(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not await limits.admit(update, context):  # issue 11: per-user limits, told once
         return
     seed = command_argument(message)
+    replied = message.reply_to_message
+    if not seed and replied is not None:
+        # Issue 14: /write as a reply continues the replied-to message.
+        seed = (replied.text or replied.caption or "").strip()
+        if not seed:
+            await reply_key(update, "write_reply_empty")
+            return
     if not seed:
         await reply_key(update, "write_usage")
         return
@@ -83,62 +93,27 @@ async def write(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if len(seed) > limit:
         await reply_key(update, "seed_too_long", length=len(seed), limit=limit)
         return
-    profile = await remember_user(services, user)
-    temperature = _effective(services, profile.temperature)
+    prefs = await writing.preferences(services, user)
+    ask = writing.Ask(user.id, chat.id, seed, prefs.temperature, prefs.length)
     typing_task = typing(update)  # best effort, in the background
-    length = services.settings.default_length
     try:
-        result = await services.engine.generate(seed, temperature, length, key=user.id)
-    except SeedError:  # checked by the engine against the vocabulary of the model serving
-        await reply_key(update, "seed_unknown")
-        return
-    except EngineBusy:
-        await reply_key(update, "busy")
-        return
-    except EngineStopped:
-        await reply_key(update, "restarting")
+        written = await writing.generate_and_store(services, ask, received)
+    except writing.REFUSALS as exc:
+        await reply_key(update, writing.refusal_key(exc))
         return
     finally:
         typing_task.cancel()
-    latency_ms = (time.perf_counter() - received) * 1000
-    # Store before replying, as not yet delivered: an answered generation must never be
-    # missing from history, and a crash before the confirmation reads as undelivered.
-    generation_id = await services.storage.add_generation(
-        user_id=user.id,
-        chat_id=chat.id,
-        seed=seed,
-        temperature=temperature,
-        length=length,
-        output=result.text,
-        model_version_id=_version_id(result.model_version),
-        latency_ms=latency_ms,
-        dropped_chars="".join(result.seed.dropped) or None,
-        delivered=False,
-    )
-    await _deliver(update, services, generation_id, printable(result.text))
+    result = written.result
+    await buttons.deliver(update, services, written.generation_id, printable(result.text))
     limits.written()
     if result.seed.dropped:
         chars = " ".join(printable(c, keep_newlines=False) for c in result.seed.dropped)
         await send_reply(update, t(lang_of(update), "dropped_note", chars=chars))
     log.info(
         "write user=%s chars=%d temperature=%.2f version=%s latency_ms=%.0f",
-        user.id, len(result.continuation), temperature, result.model_version, latency_ms,
+        user.id, len(result.continuation), prefs.temperature, result.model_version,
+        written.latency_ms,
     )  # fmt: skip
-
-
-async def _deliver(update: Update, services: Services, generation_id: int, text: str) -> None:
-    """Send a generation and record whether Telegram confirmed it. Exactly one outcome:
-    the text, or (when none of it can have reached the user) one apology."""
-    outcome = await send_reply(update, text)
-    if outcome.delivered:
-        await services.storage.mark_delivered(generation_id)
-    elif not outcome.reached_user:
-        log.warning("generation %d was not delivered: %s", generation_id, outcome.error)
-        await send_reply(update, t(lang_of(update), "error"))
-
-
-def _version_id(version: int | str) -> int | None:
-    return version if isinstance(version, int) else None
 
 
 async def temp(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -153,14 +128,16 @@ async def temp(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     }
     raw = command_argument(message)
     if not raw:
-        current = await _temperature_of(services, user.id)
-        await reply_key(
-            update,
+        prefs = await writing.stored_preferences(services, user.id)
+        lang = lang_of(update)
+        shown = t(
+            lang,
             "temp_show",
-            temperature=format_temperature(current),
+            temperature=format_temperature(prefs.temperature),
             default=format_temperature(s.default_temperature),
             **bounds,
         )
+        await reply(update, shown + "\n" + t(lang, "temp_length", length=prefs.length))
         return
     shown = raw if len(raw) <= 40 else raw[:40] + "…"
     try:
@@ -199,7 +176,11 @@ async def history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             )
         )
         if not row.delivered:
-            lines.append("   " + t(lang, "history_undelivered"))
+            # issue 14: an inline offer is "delivered" only once the user posts it
+            offered = row.source == GenerationSource.INLINE.value
+            lines.append(
+                "   " + t(lang, "history_inline_offer" if offered else "history_undelivered")
+            )
     await reply(update, "\n".join(lines))
 
 
@@ -261,3 +242,32 @@ async def forget_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         await query.edit_message_text(t(lang, "forget_done", count=deleted))
     else:
         await query.edit_message_text(t(lang, "forget_cancelled"))
+
+
+async def length(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Issue 14: /length <n> sets how many characters a text has; /length alone shows it."""
+    services = get_services(context)
+    user, message = update.effective_user, update.effective_message
+    if user is None or message is None:
+        return
+    bounds = {"lmin": writing.MIN_LENGTH, "lmax": writing.MAX_LENGTH}
+    raw = command_argument(message)
+    if not raw:
+        prefs = await writing.stored_preferences(services, user.id)
+        default = services.settings.default_length
+        await reply_key(update, "length_show", length=prefs.length, default=default, **bounds)
+        return
+    shown = raw if len(raw) <= 40 else raw[:40] + "…"
+    try:
+        value = parse_number(raw)
+    except NotANumber:
+        value = math.nan
+    if not value.is_integer():  # "abc", "2.5", and nan
+        await reply_key(update, "length_not_number", value=shown, **bounds)
+        return
+    if not writing.MIN_LENGTH <= value <= writing.MAX_LENGTH:
+        await reply_key(update, "length_out_of_range", value=shown, **bounds)
+        return
+    await remember_user(services, user)
+    await services.storage.set_length(user.id, int(value))
+    await reply_key(update, "length_set", length=int(value))

@@ -29,7 +29,7 @@ from bot.storage.records import (
     UserNotFoundError,
 )
 from bot.storage.repository import Storage
-from bot.storage.schema import Base, CorpusSource, TrainingStatus, metadata
+from bot.storage.schema import Base, CorpusSource, GenerationSource, TrainingStatus, metadata
 from bot.storage.session import make_settings_key
 
 __all__ = [
@@ -39,6 +39,7 @@ __all__ = [
     "CorpusNotFoundError",
     "CorpusSource",
     "Generation",
+    "GenerationSource",
     "ModelVersion",
     "ModelVersionActiveError",
     "ModelVersionNotFoundError",

@@ -16,6 +16,7 @@ from bot.storage.records import (
 )
 from bot.storage.schema import (
     GenerationRow,
+    GenerationSource,
     ModelVersionRow,
     UserRow,
 )
@@ -49,6 +50,8 @@ class GenerationQueries(Queries):
         latency_ms: float,
         dropped_chars: str | None = None,
         delivered: bool = True,
+        source: GenerationSource = GenerationSource.COMMAND,
+        parent_id: int | None = None,
     ) -> int:
         """Record one answered generation and return its id.
 
@@ -69,6 +72,8 @@ class GenerationQueries(Queries):
             model_version_id=model_version_id,
             latency_ms=latency_ms,
             delivered=delivered,
+            source=source.value,
+            parent_id=parent_id,
         )
         try:
             async with self._sessions() as session, session.begin():
@@ -97,6 +102,13 @@ class GenerationQueries(Queries):
         )
         async with self._sessions() as session, session.begin():
             await session.execute(stmt)
+
+    async def get_generation(self, generation_id: int) -> Generation | None:
+        """One generation by id (issue 14: a button names the text it was pressed under);
+        None when it does not exist, e.g. after /forget."""
+        async with self._sessions() as session:
+            row = await session.get(GenerationRow, generation_id)
+            return None if row is None else _generation(row)
 
     async def user_history(self, user_id: int, limit: int = 10) -> list[Generation]:
         """The user's latest generations, newest first."""

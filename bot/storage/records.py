@@ -85,6 +85,7 @@ class User:
     temperature: float | None
     created_at: datetime
     updated_at: datetime
+    length: int | None = None  # issue 14: None means the bot's DEFAULT_LENGTH
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +102,8 @@ class Generation:
     latency_ms: float
     created_at: datetime
     delivered: bool = True
+    source: str = "command"  # issue 14: command, button or inline (GenerationSource)
+    parent_id: int | None = None  # issue 14: the generation a button was pressed under
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +176,7 @@ def _user(row: UserRow) -> User:
         temperature=row.temperature,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        length=row.length,
     )
 
 
@@ -190,6 +194,8 @@ def _generation(row: GenerationRow) -> Generation:
         latency_ms=row.latency_ms,
         created_at=row.created_at,
         delivered=row.delivered,
+        source=row.source,
+        parent_id=row.parent_id,
     )
 
 

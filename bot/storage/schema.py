@@ -112,6 +112,15 @@ LIVE_STATUSES: frozenset[TrainingStatus] = frozenset(
 LIVE_CHECK = "(status IN ('queued', 'running', 'finishing')) = (live IS NOT NULL)"
 
 
+class GenerationSource(StrEnum):
+    """What asked for a generation (issue 14): the /write command, a button under an
+    earlier text (again / colder / hotter / continue), or an inline query."""
+
+    COMMAND = "command"
+    BUTTON = "button"
+    INLINE = "inline"
+
+
 class CorpusSource(StrEnum):
     DEFAULT = "default"
     UPLOAD = "upload"
@@ -139,6 +148,8 @@ class UserRow(Base):
     temperature: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # issue 14: characters per reply; null means "the bot's DEFAULT_LENGTH", like temperature.
+    length: Mapped[int | None] = mapped_column(Integer)
 
 
 class ModelVersionRow(Base):
@@ -174,6 +185,7 @@ class ModelVersionRow(Base):
 
 class GenerationRow(Base):
     __tablename__ = "generations"
+    __table_args__ = (CheckConstraint(_in_values("source", GenerationSource), name="source"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(
@@ -196,6 +208,12 @@ class GenerationRow(Base):
     # sending and set True after, so a crash or a failed send in between reads as "not
     # delivered", never as a delivery that did not happen.
     delivered: Mapped[bool] = mapped_column(Boolean, server_default=true())
+    # --- issue 14: where the request came from, and the generation a button was pressed
+    # under (no foreign key: a parent is only ever deleted with its children, by /forget
+    # of the same user, and provenance must not block or cascade anything).
+    # Server default only (as ``delivered``): earlier revisions' inserts must not name it.
+    source: Mapped[str] = mapped_column(String(16), server_default="command")
+    parent_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class CorpusRow(Base):

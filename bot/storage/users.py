@@ -104,6 +104,21 @@ class UserQueries(Queries):
             )
             await session.execute(stmt)
 
+    async def set_length(self, user_id: int, value: int | None, *, first_name: str = "") -> None:
+        """Store the user's reply length (None: back to the default); issue 14. Creates
+        the user row if missing, as :meth:`set_temperature` does."""
+        now = utcnow()
+        async with self._sessions() as session, session.begin():
+            insert = _upsert_insert(session)
+            stmt = insert(UserRow).values(
+                id=user_id, first_name=first_name, length=value, created_at=now, updated_at=now
+            )
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[UserRow.id],
+                set_={"length": stmt.excluded.length, "updated_at": stmt.excluded.updated_at},
+            )
+            await session.execute(stmt)
+
     async def forget_user(self, user_id: int) -> int:
         """Delete the user's generations and their row; return how many generations went.
 

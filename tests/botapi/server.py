@@ -38,6 +38,7 @@ from .objects import (
     inline_buttons,
     inline_only,
     strip_text,
+    utf16_len,
 )
 
 T = TypeVar("T")
@@ -293,6 +294,23 @@ class _Params:
         return value
 
 
+# issue 14: inline mode (answerInlineQuery's form-encoded parameters).
+_JSON_PARAMS |= frozenset({"results", "button"})
+_BOOL_PARAMS |= frozenset({"is_personal"})
+MAX_INLINE_RESULTS = 50
+
+
+@dataclass
+class InlineAnswer:
+    """What the bot answered to an inline query (issue 14)."""
+
+    results: list[JsonDict]
+    cache_time: int | None
+    is_personal: bool
+    button: JsonDict | None
+    next_offset: str | None
+
+
 def _normalise(name: str, value: Any) -> Any:
     if isinstance(value, bytes | bytearray):
         value = bytes(value).decode("utf-8", "replace")
@@ -375,6 +393,10 @@ class FakeBotApi:
         self.files: dict[str, StoredFile] = {}
         self.downloads: list[str] = []
         self.callback_answers: dict[str, JsonDict | None] = {}
+        # issue 14: inline queries by id (None until answered), and who sent them.
+        self.inline_answers: dict[str, InlineAnswer | None] = {}
+        self._inline_queries: dict[str, JsonDict] = {}
+        self._inline_numbers = itertools.count(1)
         self.my_commands: dict[tuple[str, str], list[JsonDict]] = {}
         self.webhook: WebhookConfig | None = None
         self.webhook_deliveries: list[WebhookDelivery] = []
@@ -439,6 +461,7 @@ class FakeBotApi:
             "getMyCommands": self._get_my_commands,
             "deleteMyCommands": self._delete_my_commands,
             "answerCallbackQuery": self._answer_callback_query,
+            "answerInlineQuery": self._answer_inline_query,  # issue 14
             "sendDocument": self._send_document,
             "sendPhoto": self._send_photo,
             "getFile": self._get_file,
@@ -847,6 +870,92 @@ class FakeBotApi:
         }
         await self.enqueue_update({"callback_query": query})
         return query_id
+
+    # -- issue 14: inline mode ---------------------------------------------------------
+
+    async def send_inline_query(
+        self, user: FakeUser, query: str, chat_type: str = "private"
+    ) -> str:
+        """The user types ``@bot <query>`` in a chat of ``chat_type``; returns the query id
+        (Telegram sends one query per pause in typing, each with a new id)."""
+        self.users.setdefault(user.id, user)
+        query_id = str(5_000_000_000_000_000 + next(self._inline_numbers))
+        inline = {
+            "id": query_id,
+            "from": user.to_dict(),
+            "query": query[:256],  # Telegram cuts inline queries at 256 characters
+            "offset": "",
+            "chat_type": chat_type,
+        }
+        self._inline_queries[query_id] = inline
+        self.inline_answers[query_id] = None
+        await self.enqueue_update({"inline_query": inline})
+        return query_id
+
+    async def wait_for_inline_answer(self, query_id: str, timeout: float = 30.0) -> InlineAnswer:
+        return await self.wait_for(
+            lambda: self.inline_answers.get(query_id),
+            timeout,
+            f"answerInlineQuery for inline query {query_id}",
+        )
+
+    async def choose_inline_result(
+        self, user: FakeUser, query_id: str, result_id: str, chat: int, feedback: bool = True
+    ) -> JsonDict:
+        """The user picks a result: its message is posted in ``chat`` as the user's, "via"
+        the bot; with ``feedback`` (BotFather's /setinlinefeedback) the bot then gets a
+        ``chosen_inline_result``. Returns the posted message."""
+        answer = self.inline_answers.get(query_id)
+        if answer is None:
+            raise ValueError(f"inline query {query_id} has no answer to choose from")
+        [result] = [r for r in answer.results if r.get("id") == result_id]
+        content = result.get("input_message_content") or {}
+        message = self._new_user_message(
+            user,
+            None,
+            text=content.get("message_text"),
+            via_bot=self.bot_user,
+            _chat=(None if chat == user.id else chat),
+        )
+        if feedback:
+            chosen = {
+                "result_id": result_id,
+                "from": user.to_dict(),
+                "query": self._inline_queries[query_id]["query"],
+            }
+            await self.enqueue_update({"chosen_inline_result": chosen})
+        return message
+
+    async def _answer_inline_query(self, params: _Params) -> bool:
+        query_id = params.text("inline_query_id") or ""
+        if query_id not in self.inline_answers or self.inline_answers[query_id] is not None:
+            raise bad_request(QUERY_INVALID)
+        results = params.array("results")
+        if results is None:
+            raise bad_request("results must be an array")
+        if len(results) > MAX_INLINE_RESULTS:
+            raise bad_request("RESULTS_TOO_MUCH")
+        ids = [str(r.get("id", "")) for r in results]
+        if any(not 1 <= len(i.encode()) <= 64 for i in ids) or len(set(ids)) != len(ids):
+            raise bad_request("RESULT_ID_INVALID")
+        for result in results:
+            if result.get("type") == "article":
+                text = (result.get("input_message_content") or {}).get("message_text") or ""
+                if not result.get("title") or not text.strip():
+                    raise bad_request(
+                        "ARTICLE_TITLE_EMPTY" if not result.get("title") else "MESSAGE_EMPTY"
+                    )
+                if utf16_len(text) > MAX_MESSAGE_LENGTH:
+                    raise bad_request("MESSAGE_TOO_LONG")
+        self.inline_answers[query_id] = InlineAnswer(
+            results=list(results),
+            cache_time=params.integer("cache_time"),
+            is_personal=params.flag("is_personal"),
+            button=params.mapping("button"),
+            next_offset=params.text("next_offset"),
+        )
+        self._notify()
+        return True
 
     async def post_raw_to_webhook(self, update: JsonDict, secret: str | None) -> int:
         """POSTs ``update`` to the webhook with the given secret header (None: no header).
