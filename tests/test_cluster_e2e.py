@@ -45,7 +45,7 @@ async def two_replicas(tmp_path: Path, tiny_checkpoint_path: Path) -> AsyncItera
     # A first start: no model yet. Both replicas start at once; one trains it.
     (tmp_path / "checkpoints" / "default.pt").unlink()
     env = {
-        "DEFAULT_TRAIN_STEPS": "20",
+        "DEFAULT_TRAIN_STEPS": "5",
         "ADMIN_IDS": str(ADMIN),
         "RATE_LIMIT": "false",
         "USER_MAX_PENDING": "0",
@@ -68,6 +68,9 @@ def texts_to(api: FakeBotApi, user_id: int, prefix: str) -> list[str]:
     ]
 
 
+# Two bot processes (torch imports, a first training) plus six phases: well over the
+# suite's default per-test timeout on a loaded 2-core machine.
+@pytest.mark.timeout(480)
 async def test_two_replicas_behind_nginx_share_users_versions_limits_and_survive_a_kill(
     tmp_path: Path, tiny_checkpoint_path: Path
 ) -> None:
