@@ -42,7 +42,10 @@ pytestmark = [
 @asynccontextmanager
 async def two_replicas(tmp_path: Path, tiny_checkpoint_path: Path) -> AsyncIterator[Cluster]:
     prepare_workdir(tmp_path, tiny_checkpoint_path, TINY_TEXT)
+    # A first start: no model yet. Both replicas start at once; one trains it.
+    (tmp_path / "checkpoints" / "default.pt").unlink()
     env = {
+        "DEFAULT_TRAIN_STEPS": "5",
         "ADMIN_IDS": str(ADMIN),
         "RATE_LIMIT": "false",
         "USER_MAX_PENDING": "0",
@@ -65,15 +68,20 @@ def texts_to(api: FakeBotApi, user_id: int, prefix: str) -> list[str]:
     ]
 
 
+# Two bot processes (torch imports, a first training) plus six phases: well over the
+# suite's default per-test timeout on a loaded 2-core machine.
+@pytest.mark.timeout(480)
 async def test_two_replicas_behind_nginx_share_users_versions_limits_and_survive_a_kill(
     tmp_path: Path, tiny_checkpoint_path: Path
 ) -> None:
     async with two_replicas(tmp_path, tiny_checkpoint_path) as cluster:
         api, (a, b) = cluster.api, cluster.replicas
-        # Two replicas started at once on a fresh database: one registered the default
-        # model, the other waited for it and loaded that same version.
+        # Two replicas started at once on a fresh database: one trained and registered
+        # the default model, the other waited for it and loaded that same version.
         versions = await cluster.replica_versions()
         assert len(versions) == 2 and set(versions.values()) == {1}, versions
+        trained = [r.name for r in cluster.replicas if "training the default model" in r.text()]
+        assert len(trained) == 1, trained
 
         # 1. /write from 50 users: every one answered exactly once, over both replicas.
         users = [api.user(7000 + i) for i in range(50)]

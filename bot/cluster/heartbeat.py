@@ -70,8 +70,10 @@ class Heartbeat:
                 log.warning("replica heartbeat failed: %s", type(exc).__name__)
 
     async def start(self) -> None:
-        with contextlib.suppress(Exception):  # logged by the loop's next failure, if lasting
+        try:
             await self.beat()
+        except Exception as exc:  # never stops start-up; the loop tries again
+            log.warning("replica heartbeat failed: %s", type(exc).__name__)
         self._task = asyncio.create_task(self._loop(), name="replica heartbeat")
 
     async def _loop(self) -> None:
