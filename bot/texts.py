@@ -525,6 +525,12 @@ AR: Final[dict[str, str]] = {
     "stats_in_flight": "قيد الكتابة لكل مستخدم: {users}",
     "stats_in_flight_item": "{user} {count} ({waiting} في الانتظار)",
     "stats_none": "لا أحد",
+    "cmd_retrain": "للمشرف: أعد التدريب على نص جديد",
+    "cmd_models": "للمشرف: إصدارات النموذج",
+    "cmd_use": "للمشرف: فعّل إصدارا من النموذج",
+    "cmd_generations": "للمشرف: راجع النصوص",
+    "cmd_export": "للمشرف: صدّر النصوص ملف CSV",
+    "cmd_stats": "للمشرف: إحصاءات الاستخدام والنموذج",
     # --- end of issue 14 item 5
     "corpus_default": "نصوص عربية أصلية",
     # --- issue 9 (surface hardening) ---

@@ -115,3 +115,12 @@ async def test_an_english_admin_still_reads_english(harness: Harness) -> None:
     [models] = await harness.ask(admin, "/models")
     assert (models.text or "").startswith("Model versions, newest first:\n#1 ✅ active")
     assert FSI not in (models.text or "")
+
+
+async def test_the_admin_command_menu_is_registered_in_arabic_too(harness: Harness) -> None:
+    scope = {"type": "chat", "chat_id": ADMIN_ID}
+    english = {c["command"]: c["description"] for c in harness.api.commands_for(scope)}
+    arabic = {c["command"]: c["description"] for c in harness.api.commands_for(scope, "ar")}
+    assert arabic.keys() == english.keys() and "retrain" in arabic
+    assert arabic["retrain"] == "للمشرف: أعد التدريب على نص جديد"
+    assert all(arabic[name] != english[name] for name in arabic)
