@@ -14,6 +14,7 @@ from bot.storage.schema import GenerationRow, UserRow
 from tests.botapi import FakeUser, InlineAnswer, SentMessage
 from tests.conftest import TINY_TEXT
 from tests.harness import Harness, running_bot
+from tests.postgres import fresh_postgres_database, needs_postgres
 
 SEED = "في الصباح"
 
@@ -404,3 +405,30 @@ async def test_a_result_posted_in_the_private_chat_gets_no_hint(harness: Harness
     await harness.api.choose_inline_result(me, query_id, answer.results[0]["id"], chat=me.id)
     [reply] = await harness.ask(me, "/length")  # handled after the posted result
     assert harness.api.messages_to(me.chat_id)[since:] == [reply]
+
+
+# ------------------------------------------------------------------------ PostgreSQL
+
+
+@needs_postgres
+async def test_buttons_length_and_inline_on_postgresql(
+    tmp_path: Path, tiny_checkpoint_path: Path
+) -> None:
+    async with (
+        fresh_postgres_database("test_i14") as url,
+        running_bot(tmp_path, tiny_checkpoint_path, TINY_TEXT, database_url=url) as h,
+    ):
+        me = h.api.user(1431, "Ann")
+        await h.ask(me, "/length 30")
+        first = await written(h, me, f"/write {SEED}")
+        await press(h, me, first, "more")
+        [more] = await h.api.wait_for_messages(me.chat_id, 1, since=2)
+        assert (more.raw_text or "").startswith("…")
+        # An id past PostgreSQL's INTEGER is "expired", never a database error.
+        query = await h.api.press_forged_button(me, first, "w:again:2147483648")
+        assert (await h.api.wait_for_callback_answer(query))["show_alert"]
+        _, answer = await inline(h, me, SEED)
+        assert len(answer.results) == 3
+        stored = await rows(h)
+        assert [r.source for r in stored] == ["command", "button"] + ["inline"] * 3
+        assert all(r.length == 30 for r in stored)
