@@ -4,6 +4,8 @@ mode; the real bot over HTTP against the loopback Bot API, SQLite on disk."""
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -13,7 +15,7 @@ from sqlalchemy import select
 from bot.storage.schema import GenerationRow, UserRow
 from tests.botapi import FakeUser, InlineAnswer, SentMessage
 from tests.conftest import TINY_TEXT
-from tests.harness import Harness, running_bot
+from tests.harness import ADMIN_ID, Harness, running_bot
 from tests.postgres import fresh_postgres_database, needs_postgres
 
 SEED = "في الصباح"
@@ -405,6 +407,23 @@ async def test_a_result_posted_in_the_private_chat_gets_no_hint(harness: Harness
     await harness.api.choose_inline_result(me, query_id, answer.results[0]["id"], chat=me.id)
     [reply] = await harness.ask(me, "/length")  # handled after the posted result
     assert harness.api.messages_to(me.chat_id)[since:] == [reply]
+
+
+async def test_export_and_generations_show_where_each_text_came_from(harness: Harness) -> None:
+    me, admin = harness.api.user(1432, "Ann"), harness.api.user(ADMIN_ID, "Admin")
+    first = await written(harness, me, f"/write {SEED}")
+    await press(harness, me, first, "again")
+    await harness.api.wait_for_messages(me.chat_id, 1, since=1)
+    await inline(harness, me, SEED)
+    [doc] = await harness.ask(admin, "/export")
+    assert doc.document is not None
+    exported = list(csv.DictReader(io.StringIO(doc.document.decode("utf-8-sig"))))
+    parent = exported[0]["id"]
+    assert [(r["source"], r["parent_id"]) for r in exported] == [
+        ("command", ""), ("button", parent), ("inline", ""), ("inline", ""), ("inline", ""),
+    ]  # fmt: skip
+    [page] = await harness.ask(admin, "/generations")
+    assert (page.text or "").count(" · inline") == 3 and " · button" in (page.text or "")
 
 
 # ------------------------------------------------------------------------ PostgreSQL
