@@ -19,6 +19,7 @@ from tests.harness import ADMIN_ID, Harness, running_bot
 from tests.postgres import fresh_postgres_database, needs_postgres
 
 SEED = "في الصباح"
+QUERY_TOO_OLD = "query is too old and response timeout expired or query ID is invalid"
 
 
 @pytest.fixture
@@ -407,6 +408,20 @@ async def test_a_result_posted_in_the_private_chat_gets_no_hint(harness: Harness
     await harness.api.choose_inline_result(me, query_id, answer.results[0]["id"], chat=me.id)
     [reply] = await harness.ask(me, "/length")  # handled after the posted result
     assert harness.api.messages_to(me.chat_id)[since:] == [reply]
+
+
+async def test_a_refused_inline_answer_is_logged_not_shown_and_the_next_query_works(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    me = harness.api.user(1433, "Ann")
+    harness.api.inject_error("answerInlineQuery", "Bad Request: " + QUERY_TOO_OLD)
+    query_id = await harness.api.send_inline_query(me, SEED)
+    await harness.api.wait_for(lambda: harness.api.injected_left("answerInlineQuery") == 0)
+    _, answer = await inline(harness, me, SEED + " ")
+    assert len(answer.results) == 3
+    assert harness.api.inline_answers[query_id] is None
+    assert not [r for r in caplog.records if r.exc_info]  # no traceback, to anyone
+    assert harness.api.messages_to(me.chat_id) == []
 
 
 async def test_export_and_generations_show_where_each_text_came_from(harness: Harness) -> None:
