@@ -65,6 +65,18 @@ async def set_commands(application: AppType) -> None:
             await application.bot.set_my_commands(admin_menu, scope=BotCommandScopeChat(admin_id))
         except TelegramError as exc:  # e.g. the admin has not opened a chat with the bot yet
             log.info("no admin command menu for %s: %s", admin_id, exc)
+    # issue 14: the admin menu in the other languages too (an Arabic admin reads Arabic).
+    for lang in LANGUAGES:
+        if lang == "en" or not settings.admin_ids:
+            continue
+        menu = [BotCommand(name, t(lang, f"cmd_{name}")) for name in USER_COMMANDS + ADMIN_COMMANDS]
+        for admin_id in sorted(settings.admin_ids):
+            try:
+                await application.bot.set_my_commands(
+                    menu, scope=BotCommandScopeChat(admin_id), language_code=lang
+                )
+            except TelegramError as exc:
+                log.info("no %s admin command menu for %s: %s", lang, admin_id, exc)
 
 
 async def on_startup(application: AppType) -> None:

@@ -30,10 +30,11 @@ from typing import Any, TextIO
 
 from bot.storage import Generation, Storage
 
-COLUMNS = (
+COLUMNS: tuple[str, ...] = (
     "id", "created_at", "user_id", "chat_id", "model_version_id", "temperature", "length",
     "latency_ms", "seed", "output", "dropped_chars", "delivered",
 )  # fmt: skip
+COLUMNS += ("source", "parent_id")  # issue 14: what asked for it, the text a button was under
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 CHUNK_ROWS = 1000
 
@@ -72,6 +73,8 @@ def _row(g: Generation) -> list[Any]:
         neutralise(g.output),
         neutralise(g.dropped_chars or ""),
         int(g.delivered),
+        g.source,  # issue 14
+        g.parent_id,
     ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 EN: Final[dict[str, str]] = {
@@ -106,6 +107,151 @@ EN: Final[dict[str, str]] = {
     "inline_dropped": "I left out characters I don't know: {chars}",
     "history_inline_offer": "(offered inline, not chosen)",
     # --- end of issue 14
+    # --- issue 14 item 5: admin-facing strings (retraining, /models, /generations, /stats)
+    "n_a": "n/a",
+    "rt_starting": "Training run #{run}: starting…",
+    "rt_progress": (
+        "Training run #{run}\n{bar} {percent}\nstep {step}/{total} · loss {loss}{val}\n"
+        "elapsed {elapsed} · ETA {eta}"
+    ),
+    "rt_progress_val": " · val {val}",
+    "rt_registering": "Training run #{run}: training done, registering the new model…",
+    "rt_waiting_db": "Training run #{run}: waiting for the database ({cause}); retrying…",
+    "rt_final_done": "Training run #{run}: done.",
+    "rt_final_state": "Training run #{run}: {state}.",
+    "rt_failed": "Training run #{run} failed: {cause}.",
+    "rt_cancelled": "Training run #{run} was cancelled.",
+    "rt_cancelled_why": "Training run #{run} was cancelled ({reason}).",
+    "rt_keeps_current": "The current model keeps serving.",
+    "rt_keeps_version": "Version {version} keeps serving.",
+    "rt_btn_activate": "Activate anyway",
+    "rt_btn_discard": "Discard",
+    "rt_btn_train": "Train anyway",
+    "rt_ended_as": "Training run #{run} ended as {state}.",
+    "rt_version_gone": "Training run #{run} finished; its version was discarded since.",
+    "rt_finished": "Training run #{run} finished.",
+    "rt_now_active": "Version {version} is now active.",
+    "rt_alphabet": (
+        "Version {version} was stored but NOT activated: it knows only {share} of the "
+        "characters of the active version {serving}."
+    ),
+    "rt_worse": (
+        "Version {version} is worse than the active version {serving}, so it was stored but "
+        "not activated."
+    ),
+    "rt_stored": "Version {version} was stored but not activated.",
+    "rt_val": "Validation loss: new {new} vs active {old} nats/char",
+    "rt_not_compared": (
+        "(the active model knows only {coverage} of the new text's characters, so it was not "
+        "compared)"
+    ),
+    "rt_sample": "Sample from version {version}:",
+    "rt_no_sample": "(no sample: {error})",
+    "rt_seeds_unchecked": "(could not check users' seeds: {error})",
+    "rt_seeds_fine": "No user's seed of the last 30 days uses a character it does not know.",
+    "rt_seeds_warning": (
+        "Warning: {count} users' seeds of the last 30 days use characters it does not know, "
+        'so it would no longer understand them (users {users}). Press "{button}" only if '
+        "that is intended."
+    ),
+    "rt_curve": "Loss curve of training run #{run}",
+    "rt_none_running": "No training is running.",
+    "rt_serving_current": "The current model",
+    "rt_serving_version": "Version {version}",
+    "rt_cancel_done": "Training run #{run} was cancelled. {serving} keeps serving.",
+    "rt_cancel_after_success": (
+        "Too late to cancel training run #{run}: it had already finished training. {serving} "
+        "is now active; /use <id> switches versions (see /models)."
+    ),
+    "rt_cancel_ended": "Training run #{run} had already ended ({state}).",
+    "rt_cancel_finishing": (
+        "Too late to cancel training run #{run}: it finished training and its model is being "
+        "registered; you will get its outcome. {serving} serves for now."
+    ),
+    "rt_busy": "A training is already running:",
+    "rt_busy_run": "A training is already running: run #{run} ({state}).",
+    "rt_usage": (
+        "Usage: /retrain (with a .txt document or as a reply), /retrain append, /retrain cancel."
+    ),
+    "rt_no_corpus": "There is no current corpus to retrain on; send a text.",
+    "rt_no_corpus_append": "There is no current corpus to append to.",
+    "rt_cannot_train": "I can't train on this text: {error} Nothing was changed.",
+    "rt_cannot_store": "I could not store the text: {error}. Nothing was changed.",
+    "rt_already_trained": (
+        "This text ({chars} characters) was already trained with the same settings in run "
+        "#{run} (version {version}). Train again anyway?"
+    ),
+    "rt_corpus_gone": "That corpus no longer exists; send the text again.",
+    "rt_training_on": "Training on corpus #{corpus} ({chars} characters): starting…",
+    "rt_file_too_big": "The file is {size} bytes; the limit is {limit} bytes. Send a shorter text.",
+    "rt_file_over_20mb": (
+        "Telegram does not let bots download files over 20 MB, so I cannot read this one. The "
+        "limit is {limit} bytes; send a shorter text."
+    ),
+    "rt_file_refused": "Telegram could not give me the file ({error}). Send it again.",
+    "rt_file_over_limit": "The file is over the limit of {limit} bytes. Send a shorter text.",
+    "rt_download_failed": "I could not download the file: {error}. Send it again.",
+    "rt_reply_to_text": (
+        "Reply to a .txt document or a text message, or attach the text as a document."
+    ),
+    "models_none": "No model versions yet.",
+    "models_header": "Model versions, newest first:",
+    "models_item": (
+        "#{version}{active} · {when} · {corpus} ({chars} chars) · vocab {vocab} · val loss {val}"
+    ),
+    "models_active": " ✅ active",
+    "models_corpus": "corpus #{corpus}",
+    "models_corpus_unknown": "corpus ?",
+    "models_footer": "Switch with /use <id>.",
+    "use_usage": "Usage: /use <version id>, e.g. /use 2 (see /models).",
+    "use_missing": "There is no model version {version}; see /models.",
+    "use_unloadable": "Version {version} cannot be loaded: {error} Nothing was changed.",
+    "use_done": "Version {version} is now active.",
+    "discard_failed": "Version {version} was not discarded: {error}",
+    "discard_done": "Version {version} was discarded.",
+    "review_sent_privately": "Sent to you in a private chat: user data never goes into a group.",
+    "review_open_private_chat": (
+        "I can't message you privately yet, and I don't post user data in groups: open a "
+        "private chat with me (press Start there), then send the command again."
+    ),
+    "gen_filter_usage": (
+        "Filters: user <id> and/or model <version>, e.g. /generations user 12345 model 2."
+    ),
+    "gen_none": "No generations match.",
+    "gen_header": "Generations {first}–{last} of {total}, newest first:",
+    "gen_item": (
+        "#{id} · {when} · user {user} · T={temperature} · version {version} · {source}"
+        "{undelivered}\nseed: {seed}\noutput: {output}"
+    ),
+    "gen_undelivered": " · ⚠ not delivered",
+    "source_command": "/write",
+    "source_button": "button",
+    "source_inline": "inline",
+    "export_too_large": (
+        "The export is too large to send ({error}). Narrow it with /export user <id> or "
+        "/export model <version>."
+    ),
+    "export_caption": "{rows} generations",
+    "export_compressed": " (gzip-compressed: the CSV is over the {limit}-byte upload limit)",
+    "stats_latency_none": "no generations in the last 24 h",
+    "stats_latency": "p50 {p50} ms, p95 {p95} ms (last 24 h)",
+    "stats_model_none": "none",
+    "stats_model": "version {version}, val loss {val}",
+    "stats": (
+        "Users: {users}\nGenerations: {today} today (UTC), {total} in total\n"
+        "Latency: {latency}\nActive model: {model}\n"
+        "Engine: {running} running, {queued} queued\nTraining: {training}"
+    ),
+    "stats_refused": (
+        "Refused today (UTC): {pending} over USER_MAX_PENDING, {rate} over "
+        "USER_RATE_PER_MINUTE, {blocked} blocked or not allowed; since start: {busy} queue "
+        "full, {evicted} given up for a lighter user"
+    ),
+    "stats_top": "Top users today: {users}",
+    "stats_in_flight": "In flight per user: {users}",
+    "stats_in_flight_item": "{user} {count} ({waiting} waiting)",
+    "stats_none": "none",
+    # --- end of issue 14 item 5
     "corpus_default": "original Arabic prose",
     # issue 9: start-up problems the admins are told about once the bot is up.
     "startup_notice": "Start-up notice: {notice}",
@@ -268,6 +414,149 @@ AR: Final[dict[str, str]] = {
     "inline_dropped": "حذفت حروفا لا أعرفها: {chars}",
     "history_inline_offer": "(اقتُرح في الوضع المضمَّن ولم يُختر)",
     # --- end of issue 14
+    # --- issue 14 item 5: admin-facing strings (retraining, /models, /generations, /stats)
+    "n_a": "غير متاح",
+    "rt_starting": "التدريب #{run}: يبدأ…",
+    "rt_progress": (
+        "التدريب #{run}\n{bar} {percent}\nالخطوة {step}/{total} · الخسارة {loss}{val}\n"
+        "مضى {elapsed} · المتبقي {eta}"
+    ),
+    "rt_progress_val": " · التحقق {val}",
+    "rt_registering": "التدريب #{run}: انتهى التدريب، وأسجل النموذج الجديد…",
+    "rt_waiting_db": "التدريب #{run}: أنتظر قاعدة البيانات ({cause})؛ أعيد المحاولة…",
+    "rt_final_done": "التدريب #{run}: انتهى.",
+    "rt_final_state": "التدريب #{run}: {state}.",
+    "rt_failed": "فشل التدريب #{run}: {cause}.",
+    "rt_cancelled": "أُلغي التدريب #{run}.",
+    "rt_cancelled_why": "أُلغي التدريب #{run} ({reason}).",
+    "rt_keeps_current": "النموذج الحالي مستمر في العمل.",
+    "rt_keeps_version": "الإصدار {version} مستمر في العمل.",
+    "rt_btn_activate": "فعّله رغم ذلك",
+    "rt_btn_discard": "احذفه",
+    "rt_btn_train": "درّب رغم ذلك",
+    "rt_ended_as": "انتهى التدريب #{run} بالحالة {state}.",
+    "rt_version_gone": "انتهى التدريب #{run}؛ وحُذف إصداره بعد ذلك.",
+    "rt_finished": "انتهى التدريب #{run}.",
+    "rt_now_active": "الإصدار {version} مفعّل الآن.",
+    "rt_alphabet": (
+        "حُفظ الإصدار {version} ولم يُفعّل: لا يعرف إلا {share} من حروف الإصدار المفعّل {serving}."
+    ),
+    "rt_worse": "الإصدار {version} أسوأ من الإصدار المفعّل {serving}، فحُفظ ولم يُفعّل.",
+    "rt_stored": "حُفظ الإصدار {version} ولم يُفعّل.",
+    "rt_val": "خسارة التحقق: الجديد {new} مقابل المفعّل {old} نات/حرف",
+    "rt_not_compared": "(النموذج المفعّل لا يعرف إلا {coverage} من حروف النص الجديد، فلم يُقارن)",
+    "rt_sample": "عينة من الإصدار {version}:",
+    "rt_no_sample": "(لا عينة: {error})",
+    "rt_seeds_unchecked": "(تعذر فحص بدايات المستخدمين: {error})",
+    "rt_seeds_fine": "لا توجد بداية لمستخدم في آخر 30 يوما فيها حرف لا يعرفه.",
+    "rt_seeds_warning": (
+        "تحذير: بدايات {count} مستخدمين في آخر 30 يوما فيها حروف لا يعرفها، فلن يفهمها بعد "
+        "الآن (المستخدمون {users}). اضغط «{button}» فقط إن كان هذا مقصودا."
+    ),
+    "rt_curve": "منحنى الخسارة للتدريب #{run}",
+    "rt_none_running": "لا يجري أي تدريب.",
+    "rt_serving_current": "النموذج الحالي",
+    "rt_serving_version": "الإصدار {version}",
+    "rt_cancel_done": "أُلغي التدريب #{run}. {serving} مستمر في العمل.",
+    "rt_cancel_after_success": (
+        "فات أوان إلغاء التدريب #{run}: كان قد انتهى. {serving} مفعّل الآن؛ الأمر /use <id> "
+        "يبدّل الإصدارات (انظر /models)."
+    ),
+    "rt_cancel_ended": "التدريب #{run} كان قد انتهى ({state}).",
+    "rt_cancel_finishing": (
+        "فات أوان إلغاء التدريب #{run}: انتهى تدريبه ويُسجَّل نموذجه الآن؛ ستصلك نتيجته. "
+        "{serving} يعمل حتى ذلك الحين."
+    ),
+    "rt_busy": "يجري تدريب الآن:",
+    "rt_busy_run": "يجري تدريب الآن: التدريب #{run} ({state}).",
+    "rt_usage": (
+        "الاستخدام: /retrain (مع ملف ‎.txt أو ردا على رسالة)، أو /retrain append، أو "
+        "/retrain cancel."
+    ),
+    "rt_no_corpus": "لا توجد مدونة حالية لإعادة التدريب عليها؛ أرسل نصا.",
+    "rt_no_corpus_append": "لا توجد مدونة حالية لأضيف إليها.",
+    "rt_cannot_train": "لا أستطيع التدريب على هذا النص: {error} لم يتغير شيء.",
+    "rt_cannot_store": "تعذر حفظ النص: {error}. لم يتغير شيء.",
+    "rt_already_trained": (
+        "دُرّب هذا النص ({chars} حرفا) بالإعدادات نفسها في التدريب #{run} (الإصدار "
+        "{version}). أأدرّب مرة أخرى؟"
+    ),
+    "rt_corpus_gone": "لم تعد هذه المدونة موجودة؛ أرسل النص مرة أخرى.",
+    "rt_training_on": "التدريب على المدونة #{corpus} ({chars} حرفا): يبدأ…",
+    "rt_file_too_big": "حجم الملف {size} بايت؛ والحد {limit} بايت. أرسل نصا أقصر.",
+    "rt_file_over_20mb": (
+        "لا يسمح تيليجرام للبوتات بتنزيل ملفات أكبر من 20 ميغابايت، فلا أستطيع قراءة هذا "
+        "الملف. الحد {limit} بايت؛ أرسل نصا أقصر."
+    ),
+    "rt_file_refused": "لم يعطني تيليجرام الملف ({error}). أرسله مرة أخرى.",
+    "rt_file_over_limit": "الملف أكبر من الحد ({limit} بايت). أرسل نصا أقصر.",
+    "rt_download_failed": "تعذر تنزيل الملف: {error}. أرسله مرة أخرى.",
+    "rt_reply_to_text": "رد على ملف ‎.txt أو على رسالة نصية، أو أرفق النص ملفا.",
+    "models_none": "لا إصدارات للنموذج بعد.",
+    "models_header": "إصدارات النموذج، الأحدث أولا:",
+    "models_item": (
+        "#{version}{active} · {when} · {corpus} ({chars} حرفا) · المفردات {vocab} · "
+        "خسارة التحقق {val}"
+    ),
+    "models_active": " ✅ مفعّل",
+    "models_corpus": "المدونة #{corpus}",
+    "models_corpus_unknown": "مدونة غير معروفة",
+    "models_footer": "بدّل بالأمر /use <id>.",
+    "use_usage": "الاستخدام: /use <رقم الإصدار>، مثلا /use 2 (انظر /models).",
+    "use_missing": "لا يوجد إصدار رقمه {version}؛ انظر /models.",
+    "use_unloadable": "تعذر تحميل الإصدار {version}: {error} لم يتغير شيء.",
+    "use_done": "الإصدار {version} مفعّل الآن.",
+    "discard_failed": "لم يُحذف الإصدار {version}: {error}",
+    "discard_done": "حُذف الإصدار {version}.",
+    "review_sent_privately": "أرسلته إليك في محادثة خاصة: بيانات المستخدمين لا تُنشر في مجموعة.",
+    "review_open_private_chat": (
+        "لا أستطيع مراسلتك على الخاص بعد، ولا أنشر بيانات المستخدمين في المجموعات: افتح "
+        "محادثة خاصة معي (واضغط Start فيها)، ثم أرسل الأمر مرة أخرى."
+    ),
+    "gen_filter_usage": (
+        "المرشحات: user <id> و/أو model <version>، مثلا /generations user 12345 model 2."
+    ),
+    "gen_none": "لا نصوص مطابقة.",
+    "gen_header": "النصوص {first}–{last} من {total}، الأحدث أولا:",
+    "gen_item": (
+        "#{id} · {when} · المستخدم {user} · الحرارة {temperature} · الإصدار {version} · "
+        "{source}{undelivered}\nالبداية: {seed}\nالنص: {output}"
+    ),
+    "gen_undelivered": " · ⚠ لم يُسلَّم",
+    "source_command": "/write",
+    "source_button": "زر",
+    "source_inline": "مضمّن",
+    "export_too_large": (
+        "التصدير أكبر من أن يُرسل ({error}). ضيّقه بالأمر /export user <id> أو "
+        "/export model <version>."
+    ),
+    "export_caption": "{rows} نصا",
+    "export_compressed": " (مضغوط بـ gzip: ملف CSV أكبر من حد الرفع {limit} بايت)",
+    "stats_latency_none": "لا نصوص في آخر 24 ساعة",
+    "stats_latency": "p50 {p50} ms، p95 {p95} ms (آخر 24 ساعة)",
+    "stats_model_none": "لا يوجد",
+    "stats_model": "الإصدار {version}، خسارة التحقق {val}",
+    "stats": (
+        "المستخدمون: {users}\nالنصوص: {today} اليوم (UTC)، {total} إجمالا\n"
+        "زمن الاستجابة: {latency}\nالنموذج المفعّل: {model}\n"
+        "المحرك: {running} قيد الكتابة، {queued} في الانتظار\nالتدريب: {training}"
+    ),
+    "stats_refused": (
+        "المرفوض اليوم (UTC): {pending} فوق USER_MAX_PENDING، {rate} فوق "
+        "USER_RATE_PER_MINUTE، {blocked} محظور أو غير مسموح؛ منذ البدء: {busy} لامتلاء "
+        "الطابور، {evicted} أُخليت لمستخدم أخف"
+    ),
+    "stats_top": "أنشط المستخدمين اليوم: {users}",
+    "stats_in_flight": "قيد الكتابة لكل مستخدم: {users}",
+    "stats_in_flight_item": "{user} {count} ({waiting} في الانتظار)",
+    "stats_none": "لا أحد",
+    "cmd_retrain": "للمشرف: أعد التدريب على نص جديد",
+    "cmd_models": "للمشرف: إصدارات النموذج",
+    "cmd_use": "للمشرف: فعّل إصدارا من النموذج",
+    "cmd_generations": "للمشرف: راجع النصوص",
+    "cmd_export": "للمشرف: صدّر النصوص ملف CSV",
+    "cmd_stats": "للمشرف: إحصاءات الاستخدام والنموذج",
+    # --- end of issue 14 item 5
     "corpus_default": "نصوص عربية أصلية",
     # --- issue 9 (surface hardening) ---
     "history_undelivered": "(لم يصل: لم يؤكد تيليجرام وصول هذا الرد)",
@@ -332,6 +621,20 @@ AR: Final[dict[str, str]] = {
     ),
     # --- end of issue 13
 }
+
+# --- issue 14 item 5: right-to-left admin texts. Numbers, ids, losses and Latin names put
+# into a right-to-left sentence are reordered by the bidi algorithm ("#12:" can show as
+# ":12#", "0.8 vs 1.1" swapped); each value (with its "#") is wrapped in first-strong
+# isolates, U+2068 ... U+2069, so it keeps its own direction and the sentence its order.
+FSI, PDI = "\u2068", "\u2069"
+ISOLATED_PREFIXES: Final = (
+    "rt_", "models_", "use_", "discard_", "review_", "gen_", "export_", "stats",
+)  # fmt: skip
+_PLACEHOLDER = re.compile(r"#?\{[a-z0-9_]+\}")
+for _key, _text in AR.items():
+    if _key.startswith(ISOLATED_PREFIXES):
+        AR[_key] = _PLACEHOLDER.sub(lambda m: FSI + m[0] + PDI, _text)
+# --- end of issue 14 item 5
 
 LANGUAGES: Final[dict[str, dict[str, str]]] = {"en": EN, "ar": AR}
 DEFAULT_LANGUAGE: Final = "en"

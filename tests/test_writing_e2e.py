@@ -4,6 +4,8 @@ mode; the real bot over HTTP against the loopback Bot API, SQLite on disk."""
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -13,9 +15,11 @@ from sqlalchemy import select
 from bot.storage.schema import GenerationRow, UserRow
 from tests.botapi import FakeUser, InlineAnswer, SentMessage
 from tests.conftest import TINY_TEXT
-from tests.harness import Harness, running_bot
+from tests.harness import ADMIN_ID, Harness, running_bot
+from tests.postgres import fresh_postgres_database, needs_postgres
 
 SEED = "في الصباح"
+QUERY_TOO_OLD = "query is too old and response timeout expired or query ID is invalid"
 
 
 @pytest.fixture
@@ -404,3 +408,61 @@ async def test_a_result_posted_in_the_private_chat_gets_no_hint(harness: Harness
     await harness.api.choose_inline_result(me, query_id, answer.results[0]["id"], chat=me.id)
     [reply] = await harness.ask(me, "/length")  # handled after the posted result
     assert harness.api.messages_to(me.chat_id)[since:] == [reply]
+
+
+async def test_a_refused_inline_answer_is_logged_not_shown_and_the_next_query_works(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    me = harness.api.user(1433, "Ann")
+    harness.api.inject_error("answerInlineQuery", "Bad Request: " + QUERY_TOO_OLD)
+    query_id = await harness.api.send_inline_query(me, SEED)
+    await harness.api.wait_for(lambda: harness.api.injected_left("answerInlineQuery") == 0)
+    _, answer = await inline(harness, me, SEED + " ")
+    assert len(answer.results) == 3
+    assert harness.api.inline_answers[query_id] is None
+    assert not [r for r in caplog.records if r.exc_info]  # no traceback, to anyone
+    assert harness.api.messages_to(me.chat_id) == []
+
+
+async def test_export_and_generations_show_where_each_text_came_from(harness: Harness) -> None:
+    me, admin = harness.api.user(1432, "Ann"), harness.api.user(ADMIN_ID, "Admin")
+    first = await written(harness, me, f"/write {SEED}")
+    await press(harness, me, first, "again")
+    await harness.api.wait_for_messages(me.chat_id, 1, since=1)
+    await inline(harness, me, SEED)
+    [doc] = await harness.ask(admin, "/export")
+    assert doc.document is not None
+    exported = list(csv.DictReader(io.StringIO(doc.document.decode("utf-8-sig"))))
+    parent = exported[0]["id"]
+    assert [(r["source"], r["parent_id"]) for r in exported] == [
+        ("command", ""), ("button", parent), ("inline", ""), ("inline", ""), ("inline", ""),
+    ]  # fmt: skip
+    [page] = await harness.ask(admin, "/generations")
+    assert (page.text or "").count(" · inline") == 3 and " · button" in (page.text or "")
+
+
+# ------------------------------------------------------------------------ PostgreSQL
+
+
+@needs_postgres
+async def test_buttons_length_and_inline_on_postgresql(
+    tmp_path: Path, tiny_checkpoint_path: Path
+) -> None:
+    async with (
+        fresh_postgres_database("test_i14") as url,
+        running_bot(tmp_path, tiny_checkpoint_path, TINY_TEXT, database_url=url) as h,
+    ):
+        me = h.api.user(1431, "Ann")
+        await h.ask(me, "/length 30")
+        first = await written(h, me, f"/write {SEED}")
+        await press(h, me, first, "more")
+        [more] = await h.api.wait_for_messages(me.chat_id, 1, since=2)
+        assert (more.raw_text or "").startswith("…")
+        # An id past PostgreSQL's INTEGER is "expired", never a database error.
+        query = await h.api.press_forged_button(me, first, "w:again:2147483648")
+        assert (await h.api.wait_for_callback_answer(query))["show_alert"]
+        _, answer = await inline(h, me, SEED)
+        assert len(answer.results) == 3
+        stored = await rows(h)
+        assert [r.source for r in stored] == ["command", "button"] + ["inline"] * 3
+        assert all(r.length == 30 for r in stored)

@@ -23,7 +23,7 @@ from bot.cluster.status import replica_lines
 from bot.display import one_line
 from bot.export import ExportTooLarge, write_export
 from bot.fair_use import stats_lines as fair_use_stats
-from bot.handlers.common import lang_of, reply, reply_key
+from bot.handlers.common import lang_of, remember_user, reply, reply_key
 from bot.parsing import NotAnId, command_argument, format_temperature, parse_id
 from bot.retrain.blobs import corpus_text
 from bot.retrain.cleanup import collect_corpus
@@ -78,7 +78,9 @@ def _manager(services: Services) -> RetrainManager:
 # --------------------------------------------------------------------- /retrain
 
 
-async def _uploaded_bytes(message: Message, services: Services) -> bytes | str | None:
+async def _uploaded_bytes(
+    message: Message, services: Services, lang: str | None = None
+) -> bytes | str | None:
     """The new text's bytes (document or replied-to text), None for none, or an error line.
 
     The size limit is enforced on the bytes as they arrive (a message's ``file_size`` is
@@ -91,52 +93,49 @@ async def _uploaded_bytes(message: Message, services: Services) -> bytes | str |
         limit = services.settings.max_corpus_bytes
         size = source.document.file_size
         if size is not None and size > limit:
-            return f"The file is {size:,} bytes; the limit is {limit:,} bytes. Send a shorter text."
+            return t(lang, "rt_file_too_big", size=f"{size:,}", limit=f"{limit:,}")
         try:
             file = await source.document.get_file()
         except BadRequest as exc:
             if "too big" in exc.message.lower():
-                return (
-                    "Telegram does not let bots download files over 20 MB, so I cannot read "
-                    f"this one. The limit is {limit:,} bytes; send a shorter text."
-                )
-            return f"Telegram could not give me the file ({exc.message}). Send it again."
+                return t(lang, "rt_file_over_20mb", limit=f"{limit:,}")
+            return t(lang, "rt_file_refused", error=exc.message)
         try:
             return await download_limited(file, limit)
         except TooLargeError:
-            return f"The file is over the limit of {limit:,} bytes. Send a shorter text."
+            return t(lang, "rt_file_over_limit", limit=f"{limit:,}")
         except DownloadError as exc:
-            return f"I could not download the file: {exc}. Send it again."
+            return t(lang, "rt_download_failed", error=exc)
     if source.text:
         return source.text.encode("utf-8")
-    return "Reply to a .txt document or a text message, or attach the text as a document."
+    return t(lang, "rt_reply_to_text")
 
 
-def _cancel_reply(result: CancelResult) -> str:
+def _cancel_reply(result: CancelResult, lang: str | None = None) -> str:
     if result.outcome == "none" or result.run_id is None:
-        return "No training is running."
-    serving = "The current model" if result.serving is None else f"Version {result.serving}"
+        return t(lang, "rt_none_running")
+    serving = (
+        t(lang, "rt_serving_current")
+        if result.serving is None
+        else t(lang, "rt_serving_version", version=result.serving)
+    )
+    run_id = result.run_id
     if result.outcome == "cancelled":
-        return f"Training run #{result.run_id} was cancelled. {serving} keeps serving."
+        return t(lang, "rt_cancel_done", run=run_id, serving=serving)
     run = result.run
     if run is not None and run.status is TrainingStatus.SUCCEEDED:
-        return (
-            f"Too late to cancel training run #{result.run_id}: it had already finished "
-            f"training. {serving} is now active; /use <id> switches versions (see /models)."
-        )
+        return t(lang, "rt_cancel_after_success", run=run_id, serving=serving)
     if run is not None and run.finished:
-        return f"Training run #{result.run_id} had already ended ({run.status.value})."
-    return (
-        f"Too late to cancel training run #{result.run_id}: it finished training and its "
-        f"model is being registered; you will get its outcome. {serving} serves for now."
-    )
+        return t(lang, "rt_cancel_ended", run=run_id, state=run.status.value)
+    return t(lang, "rt_cancel_finishing", run=run_id, serving=serving)
 
 
 async def _busy_reply(update: Update, manager: RetrainManager, run: TrainingRun) -> None:
+    lang = lang_of(update)
     if manager.current is not None and manager.current.run_id == run.id:
-        await reply(update, "A training is already running:\n" + manager.status())
+        await reply(update, t(lang, "rt_busy") + "\n" + manager.status(lang))
     else:
-        await reply(update, f"A training is already running: run #{run.id} ({run.status.value}).")
+        await reply(update, t(lang, "rt_busy_run", run=run.id, state=run.status.value))
 
 
 @admin_only
@@ -146,17 +145,14 @@ async def retrain(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message, user = update.effective_message, update.effective_user
     if message is None or user is None:
         return
+    lang = lang_of(update)
     parsed = parse_words(command_argument(message).lower().split())  # issue 13
     if parsed is None:
-        await reply(
-            update,
-            "Usage: /retrain (with a .txt document or as a reply), /retrain append, "
-            "/retrain cancel.\n" + t(lang_of(update), "retrain_methods_usage"),
-        )
+        await reply(update, t(lang, "rt_usage") + "\n" + t(lang, "retrain_methods_usage"))
         return
     mode, method = parsed
     if mode == "cancel":
-        await reply(update, _cancel_reply(await manager.cancel()))
+        await reply(update, _cancel_reply(await manager.cancel(), lang))
         return
     # Refused before anything is downloaded or stored (the database says who trains).
     live = await manager.live_run()
@@ -165,7 +161,8 @@ async def retrain(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
 
     s = services.settings
-    uploaded = await _uploaded_bytes(message, services)
+    await remember_user(services, user)  # issue 14: the run speaks its admin's language
+    uploaded = await _uploaded_bytes(message, services, lang)
     if isinstance(uploaded, str):
         await reply(update, uploaded)
         return
@@ -176,7 +173,7 @@ async def retrain(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     try:
         if uploaded is None:
             if current is None:
-                await reply(update, "There is no current corpus to retrain on; send a text.")
+                await reply_key(update, "rt_no_corpus")
                 return
             text, source = (
                 await corpus_text(services.storage, s.corpus_dir, current),
@@ -190,7 +187,7 @@ async def retrain(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             source = CorpusSource.UPLOAD
             if mode == "append":
                 if current is None:
-                    await reply(update, "There is no current corpus to append to.")
+                    await reply_key(update, "rt_no_corpus_append")
                     return
                 text = (
                     (await corpus_text(services.storage, s.corpus_dir, current)).rstrip("\n")
@@ -200,10 +197,10 @@ async def retrain(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                 source = CorpusSource.APPEND
             corpus = await store_corpus(services.storage, s.corpus_dir, text, source, user.id)
     except ModelError as exc:
-        await reply(update, f"I can't train on this text: {exc} Nothing was changed.")
+        await reply_key(update, "rt_cannot_train", error=exc)
         return
     except CorpusStoreError as exc:
-        await reply(update, f"I could not store the text: {exc}. Nothing was changed.")
+        await reply_key(update, "rt_cannot_store", error=exc)
         return
 
     plan = await _plan(services, manager, method, corpus, current, text)
@@ -211,13 +208,13 @@ async def retrain(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if previous is not None:
         force = f"rt:force:{corpus.id}" + (f":{method}" if method else "")
         keyboard = InlineKeyboardMarkup(
-            [[InlineKeyboardButton("Train anyway", callback_data=force)]]
+            [[InlineKeyboardButton(t(lang, "rt_btn_train"), callback_data=force)]]
         )
         await message.reply_text(
-            f"This text ({corpus.chars:,} characters) was already trained with the same settings "
-            f"in run #{previous.id} (version {previous.model_version_id}). Train again anyway?",
+            t(lang, "rt_already_trained", chars=f"{corpus.chars:,}", run=previous.id,
+              version=previous.model_version_id),
             reply_markup=keyboard,
-        )
+        )  # fmt: skip
         return
     await _launch(update, services, manager, corpus.id, message, method, plan)
 
@@ -250,9 +247,10 @@ async def _launch(
 ) -> None:
     user, chat = update.effective_user, update.effective_chat
     assert user is not None and chat is not None
+    lang = lang_of(update)
     corpus = await services.storage.get_corpus(corpus_id)
     if corpus is None:
-        await reply(update, "That corpus no longer exists; send the text again.")
+        await reply_key(update, "rt_corpus_gone")
         return
     if plan is None:  # the "Train anyway" button: the plan is made again, as it is now
         active = await services.storage.active_model_version()
@@ -265,7 +263,7 @@ async def _launch(
             await reply(update, "That corpus no longer exists; send the text again.")
             return
     status = await message.reply_text(
-        f"Training on corpus #{corpus.id} ({corpus.chars:,} characters): starting…"
+        t(lang, "rt_training_on", corpus=corpus.id, chars=f"{corpus.chars:,}")
     )
     try:
         run_id = await manager.start(corpus, user.id, chat.id, status.message_id, plan)
@@ -274,10 +272,11 @@ async def _launch(
         await collect_corpus(services.storage, corpus.id, services.settings.corpus_dir)
         live = await services.storage.live_training_run()
         text = (
-            "That corpus no longer exists; send the text again."
+            t(lang, "rt_corpus_gone")
             if isinstance(exc, CorpusNotFoundError)
-            else f"A training is already running: run #{live.id if live else '?'}."
-        )
+            else t(lang, "rt_busy_run", run=live.id if live else "?",
+                   state=live.status.value if live else "?")
+        )  # fmt: skip
         await status.edit_text(text)
         return
     log.info("admin %s started training run %d on corpus %d", user.id, run_id, corpus.id)
@@ -309,20 +308,27 @@ async def retrain_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 @admin_only
 async def models(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     services = get_services(context)
+    lang = lang_of(update)
     versions = await services.storage.list_model_versions(limit=20)
     if not versions:
-        await reply(update, "No model versions yet.")
+        await reply_key(update, "models_none")
         return
-    lines = ["Model versions, newest first:"]
+    lines = [t(lang, "models_header")]
     for v in versions:
-        val = "n/a" if v.val_loss is None else f"{v.val_loss:.4f}"
-        corpus = f"corpus #{v.corpus_id}" if v.corpus_id is not None else "corpus ?"
-        lines.append(
-            f"#{v.id}{' ✅ active' if v.is_active else ''} · {v.created_at:%Y-%m-%d %H:%M} · "
-            f"{corpus} ({v.corpus_chars:,} chars) · vocab {v.vocab_size} · val loss {val}"
+        val = t(lang, "n_a") if v.val_loss is None else f"{v.val_loss:.4f}"
+        corpus = (
+            t(lang, "models_corpus", corpus=v.corpus_id)
+            if v.corpus_id is not None
+            else t(lang, "models_corpus_unknown")
         )
-    lines.append("Switch with /use <id>.")
-    lines += await replica_lines(services, lang_of(update))  # issue 12 b
+        lines.append(
+            t(lang, "models_item", version=v.id,
+              active=t(lang, "models_active") if v.is_active else "",
+              when=f"{v.created_at:%Y-%m-%d %H:%M}", corpus=corpus,
+              chars=f"{v.corpus_chars:,}", vocab=v.vocab_size, val=val)
+        )  # fmt: skip
+    lines.append(t(lang, "models_footer"))
+    lines += await replica_lines(services, lang)  # issue 12 b
     await reply(update, "\n".join(lines))
 
 
@@ -330,17 +336,17 @@ async def _activate(update: Update, services: Services, raw: str) -> None:
     try:
         version_id = parse_id(raw)
     except NotAnId:
-        await reply(update, "Usage: /use <version id>, e.g. /use 2 (see /models).")
+        await reply_key(update, "use_usage")
         return
     try:
         version = await _manager(services).activate(version_id)
     except LookupError:
-        await reply(update, f"There is no model version {version_id}; see /models.")
+        await reply_key(update, "use_missing", version=version_id)
         return
     except ModelError as exc:
-        await reply(update, f"Version {version_id} cannot be loaded: {exc} Nothing was changed.")
+        await reply_key(update, "use_unloadable", version=version_id, error=exc)
         return
-    await reply(update, f"Version {version.id} is now active.")
+    await reply_key(update, "use_done", version=version.id)
 
 
 @admin_only
@@ -366,18 +372,12 @@ async def version_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     try:
         await _manager(services).discard(int(raw_id))
     except (LookupError, ValueError) as exc:
-        await reply(update, f"Version {raw_id} was not discarded: {exc}")
+        await reply_key(update, "discard_failed", version=raw_id, error=exc)
         return
-    await reply(update, f"Version {raw_id} was discarded.")
+    await reply_key(update, "discard_done", version=raw_id)
 
 
 # --------------------------------------------------------------- generations
-
-SENT_PRIVATELY = "Sent to you in a private chat: user data never goes into a group."
-OPEN_PRIVATE_CHAT = (
-    "I can't message you privately yet, and I don't post user data in groups: open a "
-    "private chat with me (press Start there), then send the command again."
-)
 
 
 async def _to_admin_privately(
@@ -394,9 +394,9 @@ async def _to_admin_privately(
     try:
         await send(user.id)
     except Forbidden:
-        await reply(update, OPEN_PRIVATE_CHAT)
+        await reply_key(update, "review_open_private_chat")
         return
-    await reply(update, SENT_PRIVATELY)
+    await reply_key(update, "review_sent_privately")
 
 
 def _parse_filters(raw: str) -> tuple[int | None, int | None] | None:
@@ -419,11 +419,12 @@ def _parse_filters(raw: str) -> tuple[int | None, int | None] | None:
     return user_id, model_id
 
 
-FILTER_USAGE = "Filters: user <id> and/or model <version>, e.g. /generations user 12345 model 2."
-
-
 async def _generations_page(
-    services: Services, offset: int, user_id: int | None, model_id: int | None
+    services: Services,
+    offset: int,
+    user_id: int | None,
+    model_id: int | None,
+    lang: str | None = None,
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     size = services.settings.generations_page_size
     total = await services.storage.count_generations(user_id=user_id, model_version_id=model_id)
@@ -431,17 +432,19 @@ async def _generations_page(
         offset, size, user_id=user_id, model_version_id=model_id
     )
     if total == 0:
-        return "No generations match.", None
+        return t(lang, "gen_none"), None
     last = min(offset + len(rows), total)
-    lines = [f"Generations {offset + 1}–{last} of {total}, newest first:"]
+    lines = [t(lang, "gen_header", first=offset + 1, last=last, total=total)]
     for g in rows:
         out = g.output[len(g.seed) :] if g.output.startswith(g.seed) else g.output
-        undelivered = " · ⚠ not delivered" if not g.delivered else ""
+        undelivered = t(lang, "gen_undelivered") if not g.delivered else ""
         lines.append(
-            f"\n#{g.id} · {g.created_at:%Y-%m-%d %H:%M} · user {g.user_id} · "
-            f"T={format_temperature(g.temperature)} · version {g.model_version_id}"
-            f"{undelivered}\nseed: {one_line(g.seed, 60)}\noutput: {one_line(out, 120)}"
-        )
+            "\n"
+            + t(lang, "gen_item", id=g.id, when=f"{g.created_at:%Y-%m-%d %H:%M}", user=g.user_id,
+                temperature=format_temperature(g.temperature), version=g.model_version_id,
+                source=t(lang, f"source_{g.source}"), undelivered=undelivered,
+                seed=one_line(g.seed, 60), output=one_line(out, 120))
+        )  # fmt: skip
     flt = f"{user_id if user_id is not None else '-'}:{model_id if model_id is not None else '-'}"
     buttons = []
     if offset > 0:
@@ -457,7 +460,7 @@ async def _filters_or_usage(update: Update) -> tuple[int | None, int | None] | N
     message = update.effective_message
     filters_ = _parse_filters(command_argument(message)) if message is not None else None
     if filters_ is None:
-        await reply(update, FILTER_USAGE)
+        await reply_key(update, "gen_filter_usage")
     return filters_
 
 
@@ -467,7 +470,7 @@ async def generations(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     filters_ = await _filters_or_usage(update)
     if message is None or filters_ is None:
         return
-    text, markup = await _generations_page(services, 0, *filters_)
+    text, markup = await _generations_page(services, 0, *filters_, lang_of(update))
     await _to_admin_privately(
         update, lambda chat_id: context.bot.send_message(chat_id, text[:4096], reply_markup=markup)
     )
@@ -482,7 +485,9 @@ async def generations_button(update: Update, context: ContextTypes.DEFAULT_TYPE)
     _, offset, user_raw, model_raw = query.data.split(":")
     user_id = None if user_raw == "-" else int(user_raw)
     model_id = None if model_raw == "-" else int(model_raw)
-    text, markup = await _generations_page(get_services(context), int(offset), user_id, model_id)
+    text, markup = await _generations_page(
+        get_services(context), int(offset), user_id, model_id, lang_of(update)
+    )
     await query.edit_message_text(text[:4096], reply_markup=markup)
 
 
@@ -503,18 +508,13 @@ async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                 max_bytes=services.settings.export_max_bytes,
             )
         except ExportTooLarge as exc:
-            await reply(
-                update,
-                f"The export is too large to send ({exc}). Narrow it with "
-                "/export user <id> or /export model <version>.",
-            )
+            await reply_key(update, "export_too_large", error=exc)
             return
-        caption = f"{built.rows} generations"
+        lang = lang_of(update)
+        caption = t(lang, "export_caption", rows=built.rows)
         if built.compressed:
-            caption += (
-                f" (gzip-compressed: the CSV is over the {services.settings.export_max_bytes:,}"
-                "-byte upload limit)"
-            )
+            limit = f"{services.settings.export_max_bytes:,}"
+            caption += t(lang, "export_compressed", limit=limit)
         data = await asyncio.to_thread(built.path.read_bytes)
         await _to_admin_privately(
             update,
@@ -541,23 +541,24 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     latency = await storage.latency_percentiles(now - timedelta(days=1), percentiles=(50, 95))
     active = await storage.active_model_version()
     manager = _manager(services)
+    lang = lang_of(update)
     lat = (
-        "no generations in the last 24 h"
+        t(lang, "stats_latency_none")
         if not latency
-        else f"p50 {latency[50]:.0f} ms, p95 {latency[95]:.0f} ms (last 24 h)"
+        else t(lang, "stats_latency", p50=f"{latency[50]:.0f}", p95=f"{latency[95]:.0f}")
     )
     model = (
-        "none"
+        t(lang, "stats_model_none")
         if active is None
-        else f"version {active.id}, val loss "
-        + ("n/a" if active.val_loss is None else f"{active.val_loss:.4f}")
-    )
+        else t(lang, "stats_model", version=active.id,
+               val=t(lang, "n_a") if active.val_loss is None else f"{active.val_loss:.4f}")
+    )  # fmt: skip
     engine = services.engine
-    fair_use = await fair_use_stats(services)  # issue 11: refusals, top users, queues
+    fair_use = await fair_use_stats(services, lang)  # issue 11: refusals, top users, queues
     text = (
-        f"Users: {users}\nGenerations: {today} today (UTC), {total} in total\n"
-        f"Latency: {lat}\nActive model: {model}\n"
-        f"Engine: {engine.active_requests} running, {engine.queue_depth} queued\n"
-        f"Training: {manager.status()}\n" + "\n".join(fair_use)
-    )
+        t(lang, "stats", users=users, today=today, total=total, latency=lat, model=model,
+          running=engine.active_requests, queued=engine.queue_depth,
+          training=manager.status(lang))
+        + "\n" + "\n".join(fair_use)
+    )  # fmt: skip
     await _to_admin_privately(update, lambda chat_id: context.bot.send_message(chat_id, text))

@@ -37,7 +37,7 @@ from bot.retrain import cleanup
 from bot.retrain.blobs import checkpoint_file
 from bot.retrain.finishing import Finished, PhaseHook, finish
 from bot.retrain.job import run_training, training_args
-from bot.retrain.messages import edit, progress_text
+from bot.retrain.messages import admin_language, edit, progress_text
 from bot.retrain.owner import dead_owners, fail_abandoned, heartbeat, identity
 from bot.retrain.process import TrainingProcess
 from bot.retrain.report import announce
@@ -52,6 +52,7 @@ from bot.storage import (
     make_settings_key,
 )
 from bot.storage.schema import LIVE_STATUSES, utcnow
+from bot.texts import t
 from model.checkpoint import Checkpoint, load_checkpoint
 from model.engine import GenerationEngine
 from model.errors import CheckpointError
@@ -77,6 +78,8 @@ class LiveJob:
     history: list[dict[str, Any]] = field(default_factory=list)
     last_edit: float = 0.0
     finishing: bool = False
+    started_by: int | None = None  # issue 14: whose language the status message speaks
+    lang: str | None = None
 
 
 @dataclass(frozen=True)
@@ -137,15 +140,15 @@ class RetrainManager:
         job = self.current
         return job is not None and job.task is not None and not job.task.done()
 
-    def status(self) -> str:
+    def status(self, lang: str | None = None) -> str:
         job = self.current
         if job is None and self.watcher is not None and self.watcher.status_text:
             return self.watcher.status_text  # a run a trainer elsewhere drives
         if job is None:
-            return "No training is running."
+            return t(lang, "rt_none_running")
         if job.finishing:
-            return f"Training run #{job.run_id}: training done, registering the new model…"
-        return progress_text(job.run_id, job.last, job.started)
+            return t(lang, "rt_registering", run=job.run_id)
+        return progress_text(job.run_id, job.last, job.started, lang)
 
     async def live_run(self) -> TrainingRun | None:
         """The live run per the database, after resolving one that has nobody driving it.
@@ -244,6 +247,7 @@ class RetrainManager:
 
     def _drive(self, run: TrainingRun) -> None:
         job = LiveJob(run.id, run.chat_id, run.status_message_id)
+        job.started_by = run.started_by
         job.finishing = run.status is TrainingStatus.FINISHING
         self.current = job
         job.task = asyncio.create_task(self._run(job), name=f"training-run-{run.id}")
@@ -255,6 +259,7 @@ class RetrainManager:
 
     async def _run_leased(self, job: LiveJob) -> None:
         details: Finished | None = None
+        job.lang = await admin_language(self.storage, job.started_by)
         try:
             run = await run_training(
                 job.run_id,
@@ -266,7 +271,7 @@ class RetrainManager:
             )
             if run.status is TrainingStatus.FINISHING:
                 job.finishing = True
-                await edit(self.bot, job.chat_id, job.status_message_id, self.status())
+                await edit(self.bot, job.chat_id, job.status_message_id, self.status(job.lang))
                 details = await finish(
                     job.run_id,
                     self.storage,
@@ -290,7 +295,9 @@ class RetrainManager:
         try:
             run = await retry(lambda: self.storage.get_training_run(job.run_id), "reading run")
             if run is not None:
-                await edit(self.bot, job.chat_id, job.status_message_id, _final_status(run))
+                await edit(
+                    self.bot, job.chat_id, job.status_message_id, _final_status(run, job.lang)
+                )
                 await self._announce(job.run_id, details, job.history)
             await cleanup.collect_checkpoints(self.storage, self.settings.checkpoint_dir)
             await cleanup.collect_corpora(self.storage, self.settings.corpus_dir)
@@ -333,14 +340,14 @@ class RetrainManager:
         final = event.get("step") == event.get("total_steps")
         if now - job.last_edit >= self.settings.progress_edit_interval_s or final:
             job.last_edit = now
-            await edit(self.bot, job.chat_id, job.status_message_id, self.status())
+            await edit(self.bot, job.chat_id, job.status_message_id, self.status(job.lang))
 
     async def _waiting(self, job: LiveJob, cause: str) -> None:
         await edit(
             self.bot,
             job.chat_id,
             job.status_message_id,
-            f"Training run #{job.run_id}: waiting for the database ({cause}); retrying…",
+            t(job.lang, "rt_waiting_db", run=job.run_id, cause=cause),
         )
 
     # ---------------------------------------------------------------- stopping
@@ -471,7 +478,8 @@ class RetrainManager:
             await cleanup.discard_checkpoint_if_unreferenced(self.storage, version.checkpoint_path)
 
 
-def _final_status(run: TrainingRun) -> str:
+def _final_status(run: TrainingRun, lang: str | None = None) -> str:
     # Short on purpose: the outcome itself is the separate message.
-    state = "done" if run.status is TrainingStatus.SUCCEEDED else run.status.value
-    return f"Training run #{run.id}: {state}."
+    if run.status is TrainingStatus.SUCCEEDED:
+        return t(lang, "rt_final_done", run=run.id)
+    return t(lang, "rt_final_state", run=run.id, state=run.status.value)

@@ -17,25 +17,43 @@ from typing import Any
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
+from bot.storage import Storage
+from bot.texts import t
+
 log = logging.getLogger(__name__)
 
 SEND_ATTEMPTS = 4
 
 
-def progress_text(run_id: int, event: dict[str, Any] | None, started: float) -> str:
+async def admin_language(storage: Storage, user_id: int | None) -> str | None:
+    """The language to tell an admin in (issue 14): theirs as Telegram last said it;
+    None (English) when unknown or unreadable, since a message in English beats none."""
+    if user_id is None:
+        return None
+    try:
+        user = await storage.get_user(user_id)
+    except Exception as exc:  # a locked or broken database must not stop the message
+        log.info("no language for admin %s: %s", user_id, exc)
+        return None
+    return None if user is None else user.language_code
+
+
+def progress_text(
+    run_id: int, event: dict[str, Any] | None, started: float, lang: str | None = None
+) -> str:
     if event is None or event.get("event") != "progress":
-        return f"Training run #{run_id}: starting…"
+        return t(lang, "rt_starting", run=run_id)
     step, total = int(event["step"]), int(event["total_steps"])
     width = 20
     filled = round(width * step / total)
     val = event.get("val_loss")
-    val_part = f" · val {val:.3f}" if isinstance(val, int | float) else ""
-    return (
-        f"Training run #{run_id}\n"
-        f"[{'█' * filled}{'░' * (width - filled)}] {step / total:.0%}\n"
-        f"step {step}/{total} · loss {float(event['train_loss']):.3f}{val_part}\n"
-        f"elapsed {_clock(time.monotonic() - started)} · ETA {_clock(float(event['eta_s']))}"
-    )
+    val_part = t(lang, "rt_progress_val", val=f"{val:.3f}") if isinstance(val, int | float) else ""
+    return t(
+        lang, "rt_progress", run=run_id, bar=f"[{'█' * filled}{'░' * (width - filled)}]",
+        percent=f"{step / total:.0%}", step=step, total=total,
+        loss=f"{float(event['train_loss']):.3f}", val=val_part,
+        elapsed=_clock(time.monotonic() - started), eta=_clock(float(event["eta_s"])),
+    )  # fmt: skip
 
 
 def _clock(seconds: float) -> str:
@@ -43,29 +61,39 @@ def _clock(seconds: float) -> str:
     return f"{seconds // 60}:{seconds % 60:02d}"
 
 
-def failed_text(run_id: int, cause: str, serving: int | None) -> str:
-    return f"Training run #{run_id} failed: {cause}.\n" + keeps_serving(serving)
+def failed_text(run_id: int, cause: str, serving: int | None, lang: str | None = None) -> str:
+    return t(lang, "rt_failed", run=run_id, cause=cause) + "\n" + keeps_serving(serving, lang)
 
 
-def cancelled_text(run_id: int, reason: str | None, serving: int | None) -> str:
-    why = f" ({reason})" if reason else ""
-    return f"Training run #{run_id} was cancelled{why}.\n" + keeps_serving(serving)
+def cancelled_text(
+    run_id: int, reason: str | None, serving: int | None, lang: str | None = None
+) -> str:
+    said = (
+        t(lang, "rt_cancelled_why", run=run_id, reason=reason)
+        if reason
+        else t(lang, "rt_cancelled", run=run_id)
+    )
+    return said + "\n" + keeps_serving(serving, lang)
 
 
-def keeps_serving(serving: int | None) -> str:
+def keeps_serving(serving: int | None, lang: str | None = None) -> str:
     return (
-        "The current model keeps serving."
+        t(lang, "rt_keeps_current")
         if serving is None
-        else (f"Version {serving} keeps serving.")
+        else t(lang, "rt_keeps_version", version=serving)
     )
 
 
-def version_buttons(version_id: int) -> InlineKeyboardMarkup:
+def version_buttons(version_id: int, lang: str | None = None) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton("Activate anyway", callback_data=f"mv:use:{version_id}"),
-                InlineKeyboardButton("Discard", callback_data=f"mv:discard:{version_id}"),
+                InlineKeyboardButton(
+                    t(lang, "rt_btn_activate"), callback_data=f"mv:use:{version_id}"
+                ),
+                InlineKeyboardButton(
+                    t(lang, "rt_btn_discard"), callback_data=f"mv:discard:{version_id}"
+                ),
             ]
         ]
     )

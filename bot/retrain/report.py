@@ -18,6 +18,7 @@ from telegram import Bot, InlineKeyboardMarkup
 from bot.retrain.finishing import Finished
 from bot.retrain.judge import users_losing_characters
 from bot.retrain.messages import (
+    admin_language,
     cancelled_text,
     failed_text,
     send,
@@ -29,6 +30,7 @@ from bot.retrain.plot import loss_curve_png
 from bot.retrain.retry import describe, retry
 from bot.storage import Storage, TrainingRun, TrainingStatus
 from bot.storage.schema import utcnow
+from bot.texts import t
 from model.checkpoint import Checkpoint
 from model.errors import ModelError
 from model.sample import sample
@@ -56,8 +58,9 @@ async def announce(
         return False
     if run is None or run.chat_id is None:
         return False
+    lang = await admin_language(storage, run.started_by)  # issue 14: the admin's language
     try:
-        text, markup = await compose(storage, run, serving, details, active)
+        text, markup = await compose(storage, run, serving, details, active, lang)
         if history and run.status is TrainingStatus.SUCCEEDED:
             png = await asyncio.to_thread(loss_curve_png, history, f"Training run #{run.id}")
     except asyncio.CancelledError:
@@ -66,7 +69,7 @@ async def announce(
         await asyncio.shield(_release(storage, run_id))
         raise
     if history and run.status is TrainingStatus.SUCCEEDED:
-        await send_photo(bot, run.chat_id, png, f"Loss curve of training run #{run.id}")
+        await send_photo(bot, run.chat_id, png, t(lang, "rt_curve", run=run.id))
     if await send(bot, run.chat_id, text, markup):
         return True
     await _release(storage, run_id)
@@ -86,71 +89,67 @@ async def compose(
     serving: int | None,
     details: Finished | None,
     active: Checkpoint | None,
+    lang: str | None = None,
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     if run.status is TrainingStatus.FAILED:
-        return failed_text(run.id, run.error or "unknown cause", serving), None
+        return failed_text(run.id, run.error or "unknown cause", serving, lang), None
     if run.status is TrainingStatus.CANCELLED:
-        return cancelled_text(run.id, run.error, serving), None
+        return cancelled_text(run.id, run.error, serving, lang), None
     if run.status is not TrainingStatus.SUCCEEDED or run.model_version_id is None:
-        return f"Training run #{run.id} ended as {run.status.value}.", None
+        return t(lang, "rt_ended_as", run=run.id, state=run.status.value), None
     version = await retry(
         lambda: storage.get_model_version(run.model_version_id or 0), "reading the version"
     )
     if version is None:
-        return f"Training run #{run.id} finished; its version was discarded since.", None
-    lines = [f"Training run #{run.id} finished."]
+        return t(lang, "rt_version_gone", run=run.id), None
+    lines = [t(lang, "rt_finished", run=run.id)]
     verdict = details.verdict if details else None
     markup = None
     if version.is_active:
-        lines.append(f"Version {version.id} is now active.")
+        lines.append(t(lang, "rt_now_active", version=version.id))
     else:
-        markup = version_buttons(version.id)
+        markup = version_buttons(version.id, lang)
         if verdict is not None and not verdict.alphabet_ok:
             lines.append(
-                f"Version {version.id} was stored but NOT activated: it knows only "
-                f"{verdict.shared_alphabet:.0%} of the characters of the active version "
-                f"{serving}."
-            )
+                t(lang, "rt_alphabet", version=version.id,
+                  share=f"{verdict.shared_alphabet:.0%}", serving=serving)
+            )  # fmt: skip
             if details and details.checkpoint is not None and active is not None:
-                lines.append(await _seed_warning(storage, details.checkpoint, active))
+                lines.append(await _seed_warning(storage, details.checkpoint, active, lang))
         elif verdict is not None:
-            lines.append(
-                f"Version {version.id} is worse than the active version {serving}, "
-                "so it was stored but not activated."
-            )
+            lines.append(t(lang, "rt_worse", version=version.id, serving=serving))
         else:
-            lines.append(f"Version {version.id} was stored but not activated.")
+            lines.append(t(lang, "rt_stored", version=version.id))
     if verdict is not None:
-        old = "n/a" if verdict.old_val is None else f"{verdict.old_val:.4f}"
-        lines.append(f"Validation loss: new {verdict.new_val:.4f} vs active {old} nats/char")
+        old = t(lang, "n_a") if verdict.old_val is None else f"{verdict.old_val:.4f}"
+        lines.append(t(lang, "rt_val", new=f"{verdict.new_val:.4f}", old=old))
         if verdict.old_val is None:
-            lines.append(
-                f"(the active model knows only {verdict.coverage:.0%} of the new text's "
-                "characters, so it was not compared)"
-            )
+            lines.append(t(lang, "rt_not_compared", coverage=f"{verdict.coverage:.0%}"))
     lines.extend(await outcome_lines(storage, run, details))  # issue 13
     if details and details.checkpoint is not None and details.text:
-        lines.append(f"\nSample from version {version.id}:\n\n" + await _sample(details))
+        sample_ = await _sample(details, lang)
+        lines.append("\n" + t(lang, "rt_sample", version=version.id) + "\n\n" + sample_)
     return "\n".join(lines), markup
 
 
-async def _seed_warning(storage: Storage, new: Checkpoint, active: Checkpoint) -> str:
+async def _seed_warning(
+    storage: Storage, new: Checkpoint, active: Checkpoint, lang: str | None = None
+) -> str:
     try:
         seeds = await storage.recent_seeds(utcnow() - SEED_WINDOW)
     except Exception as exc:
-        return f"(could not check users' seeds: {describe(exc)})"
+        return t(lang, "rt_seeds_unchecked", error=describe(exc))
     users = users_losing_characters(seeds, new, active)
     if not users:
-        return "No user's seed of the last 30 days uses a character it does not know."
+        return t(lang, "rt_seeds_fine")
     shown = ", ".join(str(u) for u in users[:5]) + (" …" if len(users) > 5 else "")
-    return (
-        f"Warning: {len(users)} users' seeds of the last 30 days use characters it does not "
-        f'know, so it would no longer understand them (users {shown}). Press "Activate '
-        'anyway" only if that is intended.'
-    )
+    return t(
+        lang, "rt_seeds_warning", count=len(users), users=shown,
+        button=t(lang, "rt_btn_activate"),
+    )  # fmt: skip
 
 
-async def _sample(details: Finished) -> str:
+async def _sample(details: Finished, lang: str | None = None) -> str:
     assert details.checkpoint is not None and details.text is not None
     text = details.text
     seed = text.strip().split("\n", 1)[0][:24] or text[:24]
@@ -160,5 +159,5 @@ async def _sample(details: Finished) -> str:
             sample, checkpoint.model, checkpoint.vocab, seed, 200, 0.8, None, 1
         )
     except ModelError as exc:
-        return f"(no sample: {exc})"
+        return t(lang, "rt_no_sample", error=exc)
     return result.text[:3000]

@@ -1,0 +1,126 @@
+"""Issue 14 item 5: admins read the bot in their own language, Arabic included, with
+numbers and Latin names kept in order inside right-to-left sentences (each value is a
+first-strong isolate, U+2068 ... U+2069). The real bot over HTTP, real training."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.texts import AR, EN
+from tests.botapi import FakeUser, SentMessage
+from tests.conftest import TINY_TEXT
+from tests.harness import ADMIN_ID, Harness, running_bot
+from tests.test_admin_e2e import FAST_TRAINING, NEW_TEXT, upload, wait_run_finished
+
+FSI, PDI = "\u2068", "\u2069"
+
+
+def iso(value: object) -> str:
+    return f"{FSI}{value}{PDI}"
+
+
+@pytest.fixture
+async def harness(tmp_path: Path, tiny_checkpoint_path: Path) -> AsyncIterator[Harness]:
+    async with running_bot(tmp_path, tiny_checkpoint_path, TINY_TEXT, **FAST_TRAINING) as h:
+        yield h
+
+
+@pytest.fixture
+def admin(harness: Harness) -> FakeUser:
+    return harness.api.user(ADMIN_ID, "مشرف", language_code="ar")
+
+
+def balanced(text: str) -> bool:
+    """Every isolate is closed, in order (an unclosed one would swallow the rest)."""
+    depth = 0
+    for ch in text:
+        depth += (ch == FSI) - (ch == PDI)
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def test_every_admin_string_has_an_arabic_version_with_the_same_values() -> None:
+    admin_keys = [k for k in EN if k.startswith(("rt_", "models_", "use_", "gen_", "stats"))]
+    assert len(admin_keys) > 40
+    fields = __import__("string").Formatter()
+    for key in admin_keys:
+        names = {f for _, f, _, _ in fields.parse(EN[key]) if f}
+        assert {f for _, f, _, _ in fields.parse(AR[key]) if f} == names, key
+        assert balanced(AR[key]), key
+        assert FSI not in EN[key], key  # left-to-right needs no isolates
+
+
+async def test_a_retraining_talks_to_an_arabic_admin_in_arabic(
+    harness: Harness, admin: FakeUser
+) -> None:
+    status = await upload(harness, admin, NEW_TEXT.encode())
+    text = status.text or ""
+    assert text.startswith("التدريب على المدونة " + iso("#2")) and balanced(text)
+    await wait_run_finished(harness)
+    assert any("الخطوة" in e and "الخسارة" in e and "█" in e for e in status.edits)
+    assert status.text == "التدريب " + iso("#1") + ": انتهى."
+
+    def outcome() -> SentMessage | None:
+        return next(
+            (m for m in harness.api.messages_to(ADMIN_ID) if "عينة من الإصدار" in (m.text or "")),
+            None,
+        )
+
+    message = await harness.api.wait_for(outcome)
+    said = message.text or ""
+    assert said.startswith("انتهى التدريب " + iso("#1") + ".")
+    assert "الإصدار " + iso(2) + " مفعّل الآن." in said
+    assert "خسارة التحقق: الجديد " + FSI in said and "نات/حرف" in said
+    assert balanced(said)
+    [photo] = [m for m in harness.api.messages_to(ADMIN_ID) if m.kind == "photo"]
+    assert photo.caption == "منحنى الخسارة للتدريب " + iso("#1")
+
+
+async def test_admin_commands_answer_an_arabic_admin_in_arabic(
+    harness: Harness, admin: FakeUser
+) -> None:
+    writer = harness.api.user(5101, "Ann")
+    await harness.ask(writer, "/write في الصباح")
+    [models] = await harness.ask(admin, "/models")
+    assert (models.text or "").startswith(
+        "إصدارات النموذج، الأحدث أولا:\n" + iso("#1") + iso(" ✅ مفعّل")
+    )
+    assert "بدّل بالأمر /use <id>." in (models.text or "")
+    [stats] = await harness.ask(admin, "/stats")
+    text = stats.text or ""
+    assert "المستخدمون: " + iso(1) in text and "لا يجري أي تدريب." in text
+    assert "المرفوض اليوم (UTC): " + iso(0) + " فوق USER_MAX_PENDING" in text
+    assert balanced(text)
+    [page] = await harness.ask(admin, "/generations")
+    text = page.text or ""
+    assert text.startswith("النصوص " + iso(1) + "–" + iso(1) + " من " + iso(1))
+    assert "المستخدم " + iso(5101) in text and "الحرارة " + iso("0.8") in text
+    for command, expected in (
+        ("/use x", "الاستخدام: /use"),
+        ("/use 99", "لا يوجد إصدار رقمه " + iso(99)),
+        ("/generations user", "المرشحات:"),
+        ("/retrain nonsense", "الاستخدام: /retrain"),
+        ("/retrain cancel", "لا يجري أي تدريب."),
+    ):
+        [answer] = await harness.ask(admin, command)
+        assert expected in (answer.text or ""), command
+
+
+async def test_an_english_admin_still_reads_english(harness: Harness) -> None:
+    admin = harness.api.user(ADMIN_ID, "Admin", language_code="en")
+    [models] = await harness.ask(admin, "/models")
+    assert (models.text or "").startswith("Model versions, newest first:\n#1 ✅ active")
+    assert FSI not in (models.text or "")
+
+
+async def test_the_admin_command_menu_is_registered_in_arabic_too(harness: Harness) -> None:
+    scope = {"type": "chat", "chat_id": ADMIN_ID}
+    english = {c["command"]: c["description"] for c in harness.api.commands_for(scope)}
+    arabic = {c["command"]: c["description"] for c in harness.api.commands_for(scope, "ar")}
+    assert arabic.keys() == english.keys() and "retrain" in arabic
+    assert arabic["retrain"] == "للمشرف: أعد التدريب على نص جديد"
+    assert all(arabic[name] != english[name] for name in arabic)
