@@ -11,8 +11,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+from sqlalchemy import delete
 
 from bot.startup import StartupError
+from bot.storage.schema import BlobRow
 from model.checkpoint import load_checkpoint, save_checkpoint
 from tests.conftest import TINY_TEXT
 from tests.harness import ADMIN_ID, Harness, running_bot
@@ -45,6 +47,14 @@ async def write_served_by(h: Harness, user_id: int) -> int | None:
     return generation.model_version_id
 
 
+async def forget_database_copies(h: Harness) -> None:
+    """issue 12a: the database keeps a copy of every checkpoint and repairs a damaged
+    file from it; these tests are about files with no good copy anywhere (a database
+    from before that), so the copies go."""
+    async with h.services.storage.session_maker() as session, session.begin():
+        await session.execute(delete(BlobRow))
+
+
 def startup_notices(h: Harness) -> list[str]:
     return [
         m.text or "" for m in h.api.messages_to(ADMIN_ID) if "Start-up notice" in (m.text or "")
@@ -64,6 +74,7 @@ async def test_a_corrupt_active_version_falls_back_to_the_newest_that_loads(
 
         # v3's file is truncated: v2, the newest version that loads, serves instead.
         (tmp_path / "checkpoints" / "v3.pt").write_bytes(b"\x80\x02 truncated")
+        await forget_database_copies(h)
         await h.restart()
         assert await write_served_by(h, 6002) == 2
         [notice] = startup_notices(h)
@@ -75,6 +86,7 @@ async def test_a_corrupt_active_version_falls_back_to_the_newest_that_loads(
         # v2's file is replaced by a valid checkpoint that is not the one registered:
         # its SHA-256 differs, so it is refused too, and version 1 (the default) serves.
         shutil.copy(tmp_path / "checkpoints" / "default.pt", tmp_path / "checkpoints" / "v2.pt")
+        await forget_database_copies(h)
         await h.restart()
         assert await write_served_by(h, 6003) == 1
         notices = startup_notices(h)
@@ -88,6 +100,7 @@ async def test_when_nothing_loads_start_up_names_the_file_to_delete_or_restore(
     async with running_bot(tmp_path, tiny_checkpoint_path, TINY_TEXT) as h:
         default = tmp_path / "checkpoints" / "default.pt"
         default.write_bytes(b"not a checkpoint")
+        await forget_database_copies(h)
         with pytest.raises(StartupError) as info:
             await h.restart()
     line = str(info.value)
@@ -102,6 +115,7 @@ async def test_a_deleted_default_is_trained_again_and_registered_once(
     async with running_bot(tmp_path, tiny_checkpoint_path, TINY_TEXT, default_train_steps=5) as h:
         h.api.user(ADMIN_ID, "Admin")
         (tmp_path / "checkpoints" / "default.pt").unlink()  # as the error line advises
+        await forget_database_copies(h)
         await h.restart()
         assert await write_served_by(h, 6004) == 2
         await h.restart()  # and a plain restart registers nothing more

@@ -407,6 +407,10 @@ class RetrainManager:
         if pending:  # the row stays finishing (or is failed at start-up): resumed next time
             job.task.cancel()
             await asyncio.gather(job.task, return_exceptions=True)
+            # issue 12a: hand the run over now rather than when the lease runs out, so the
+            # next start (or another replica) resumes it at once.
+            with contextlib.suppress(Exception):
+                await self.storage.release_lease(job.run_id, self.owner)
 
     # ---------------------------------------------------------------- start-up
 

@@ -4,9 +4,9 @@ Several processes may share one database (bot replicas, trainers on other hosts)
 "nobody drives this run" cannot be guessed from one process's memory. The driver writes
 its name into the run's row (``owner``: ``role@host:pid:instance``) and renews a lease
 (``lease_expires_at``) every third of its length while it works. A run is abandoned when
-its lease ran out, or when its owner is a process of *this* host that no longer exists
-(or an earlier instance inside this very process, as after an in-process restart): that
-is noticed at once, without waiting for the lease. Nothing else fails a live run.
+its lease ran out, or when its owner is a process of *this* host that no longer exists:
+that is noticed at once, without waiting for the lease. A graceful stop hands its run
+over by ending its lease at once. Nothing else fails a live run.
 """
 
 from __future__ import annotations
@@ -51,10 +51,10 @@ def is_dead_here(owner: str, me: str) -> bool:
         pid = int(pid_text)
     except (IndexError, ValueError):
         return False
-    if host != socket.gethostname():
+    if host != socket.gethostname() or pid == os.getpid():
+        # Another host: only its lease tells. This process: alive (another instance in
+        # it, e.g. a second replica in one test process, hands over by its lease).
         return False
-    if pid == os.getpid():  # an earlier instance in this process: it was stopped
-        return True
     return not _alive(pid)
 
 

@@ -96,7 +96,7 @@ class RunWatcher:
                     return
                 if run.finished:
                     self.status_text = None
-                    await self._conclude(run)
+                    await self._conclude(run, shown)
                     return
                 if self._abandoned(run):
                     if run.status is TrainingStatus.FINISHING:
@@ -118,6 +118,8 @@ class RunWatcher:
                     else progress_text(run.id, last, _started(run))
                 )
                 if key != shown and due and await self._is_editor(run):
+                    if finishing:  # the last progress first (a fast run may skip it)
+                        shown = await self._show_last_progress(run, shown)
                     shown, last_edit = key, now
                     await edit(m.bot, run.chat_id, run.status_message_id, self.status_text)
             except asyncio.CancelledError:
@@ -139,7 +141,16 @@ class RunWatcher:
             run.id, self.manager.owner, self._editor_lease_s
         )
 
-    async def _conclude(self, run: TrainingRun) -> None:
+    async def _show_last_progress(self, run: TrainingRun, shown: Any) -> Any:
+        """Edit in the run's last recorded progress unless it is what the message shows."""
+        last = (run.progress or {}).get("last")
+        if not isinstance(last, dict) or last.get("step") == shown or shown == "finishing":
+            return shown
+        text = progress_text(run.id, last, _started(run))
+        await edit(self.manager.bot, run.chat_id, run.status_message_id, text)
+        return last.get("step")
+
+    async def _conclude(self, run: TrainingRun, shown: Any = None) -> None:
         """Serve what the database says is active, then tell the outcome (once overall)."""
         from bot.retrain.manager import _final_status
 
@@ -150,6 +161,8 @@ class RunWatcher:
             log.warning("run %d: could not load the active version: %s", run.id, describe(exc))
         details = await self._details(run)
         if await self._is_editor(run):
+            if run.status is TrainingStatus.SUCCEEDED:
+                await self._show_last_progress(run, shown)
             await edit(m.bot, run.chat_id, run.status_message_id, _final_status(run))
         history = (run.progress or {}).get("history")
         await m._announce(run.id, details, history if isinstance(history, list) else None)

@@ -490,6 +490,16 @@ class TrainingQueries(Queries):
             row = await session.get(TrainingRunRow, run_id, populate_existing=True)
             return None if row is None else _training_run(row)
 
+    async def release_lease(self, run_id: int, owner: str) -> None:
+        """``owner`` stops driving the run (a graceful stop): anyone may take it over now."""
+        stmt = (
+            update(TrainingRunRow)
+            .where(TrainingRunRow.id == run_id, TrainingRunRow.owner == owner)
+            .values(lease_expires_at=utcnow())
+        )
+        async with self._sessions() as session, session.begin():
+            await session.execute(stmt)
+
     async def save_progress(self, run_id: int, owner: str, progress: Mapping[str, Any]) -> bool:
         """Record the run's progress for other processes; False if ``owner`` lost the run."""
         stmt = (
