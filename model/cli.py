@@ -350,11 +350,14 @@ def _bits(stream: float | None, ngram: float | None) -> dict[str, float | None]:
 
 def _against_baseline(stream: float, ngram: float, result: TrainResult) -> str:
     model_bpc, base_bpc = stream / math.log(2), ngram / math.log(2)
-    verdict = "below" if model_bpc < base_bpc else "NOT below"
+    verdict = (
+        f"below it by {base_bpc - model_bpc:.3f}"
+        if model_bpc < base_bpc
+        else f"NOT below it ({model_bpc - base_bpc:.3f} above)"
+    )
     return (
         f"validation tail as one stream: {model_bpc:.3f} bits/char; Kneser-Ney "
-        f"{result.ngram_order}-gram baseline {base_bpc:.3f}: the model is {verdict} it "
-        f"({base_bpc - model_bpc:+.3f})"
+        f"{result.ngram_order}-gram baseline {base_bpc:.3f}: the model is {verdict}"
     )
 
 
