@@ -197,3 +197,23 @@ def test_replay_and_the_plain_retrain_default(tiny_checkpoint_path: Path) -> Non
     }
     again = plan_settings(settings, "finetune", (active, 1), current, current, known)
     assert again["method"] == "finetune" and again["replay_corpus"] is None
+
+
+def test_first_start_training_uses_the_configured_recipe(tmp_path: Path) -> None:
+    from bot.bootstrap import _train_default
+
+    (tmp_path / "corpus.txt").write_text(TINY_TEXT, encoding="utf-8")
+    settings = load_settings(
+        _env_file=None,
+        bot_token=TEST_TOKEN,
+        corpus_path=tmp_path / "corpus.txt",
+        checkpoint_dir=tmp_path / "checkpoints",
+        device="cpu",
+        default_train_steps=20,  # the default is "auto"; a test keeps it short
+    )
+    assert settings.default_train_recipe == "fit"
+    checkpoint = _train_default(settings)
+    assert checkpoint.train_config["recipe"] == "fit"
+    assert checkpoint.train_config["dropout"] > 0 and checkpoint.metrics["steps_run"] <= 20
+    assert checkpoint.metrics["ngram_val_loss"] is not None  # the baseline is recorded
+    assert settings.default_checkpoint.exists()
