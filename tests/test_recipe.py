@@ -319,3 +319,17 @@ def test_weight_averaging_keeps_the_averaged_weights_it_validated() -> None:
     ids = torch.tensor(result.vocab.encode(split_text(TINY_TEXT, 0.1)[1]))
     assert evaluate(result.model, ids, SMALL["seq_len"]) == pytest.approx(result.val_loss)
     assert result.val_loss != plain.val_loss  # the average is not the last weights
+
+
+def test_cli_refuses_an_init_checkpoint_that_is_not_the_planned_one(
+    tiny_checkpoint_path: Path, tmp_path: Path
+) -> None:
+    corpus = tmp_path / "c.txt"
+    corpus.write_text(TINY_TEXT, encoding="utf-8")
+    out = tmp_path / "m.pt"
+    proc = _cli(
+        "train", "--corpus", str(corpus), "--out", str(out), "--init", str(tiny_checkpoint_path),
+        "--init-sha256", "0" * 64, "--steps", "5",
+    )  # fmt: skip
+    assert proc.returncode == 2 and "SHA-256 changed" in proc.stderr
+    assert "Traceback" not in proc.stderr and not out.exists()
