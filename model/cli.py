@@ -18,7 +18,7 @@ from typing import Any, TextIO
 
 from model.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from model.device import pick_device
-from model.errors import ModelError
+from model.errors import CheckpointError, ModelError
 from model.evaluation import compare, format_comparison
 from model.recipe import FINETUNE, RECIPES, REPLAY_FRACTION, recipe_overrides
 from model.sample import sample
@@ -173,6 +173,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="fine-tune: start from this checkpoint's weights, growing its vocabulary",
     )
+    t.add_argument(
+        "--init-sha256",
+        default=None,
+        help="with --init: refuse the checkpoint unless its file has this SHA-256",
+    )
     t.add_argument("--replay-corpus", default=None, help="with --init: the previous text, mixed in")
     t.add_argument("--replay-fraction", type=_fraction, default=None)
     t.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:1 ...")
@@ -271,6 +276,11 @@ def run_train(args: argparse.Namespace) -> int:
     init = None
     if args.init:
         start = load_checkpoint(args.init, device)
+        if args.init_sha256 and start.sha256 != args.init_sha256:
+            raise CheckpointError(
+                f"{args.init} is not the checkpoint fine-tuning was planned from (its "
+                "SHA-256 changed since); nothing was trained"
+            )
         init = (start.model, start.vocab)
     replay = read_corpus(args.replay_corpus) if args.replay_corpus else None
 
@@ -350,11 +360,14 @@ def _bits(stream: float | None, ngram: float | None) -> dict[str, float | None]:
 
 def _against_baseline(stream: float, ngram: float, result: TrainResult) -> str:
     model_bpc, base_bpc = stream / math.log(2), ngram / math.log(2)
-    verdict = "below" if model_bpc < base_bpc else "NOT below"
+    verdict = (
+        f"below it by {base_bpc - model_bpc:.3f}"
+        if model_bpc < base_bpc
+        else f"NOT below it ({model_bpc - base_bpc:.3f} above)"
+    )
     return (
         f"validation tail as one stream: {model_bpc:.3f} bits/char; Kneser-Ney "
-        f"{result.ngram_order}-gram baseline {base_bpc:.3f}: the model is {verdict} it "
-        f"({base_bpc - model_bpc:+.3f})"
+        f"{result.ngram_order}-gram baseline {base_bpc:.3f}: the model is {verdict}"
     )
 
 

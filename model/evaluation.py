@@ -88,11 +88,11 @@ def format_comparison(c: Comparison) -> str:
         if c.beats_ngram
         else f"NOT below the n-gram baseline ({b['stream'] - b['ngram']:.3f} bits/char above it)"
     )
-    return (
-        f"validation tail, {c.val_chars} characters (bits/char):\n"
-        f"  model, one continuous stream  {b['stream']:.3f}\n"
-        f"  model, {'windows':<22} {b['window']:.3f}\n"
-        f"  Kneser-Ney {c.ngram_order}-gram baseline   {b['ngram']:.3f}\n"
-        f"  unigram baseline              {b['unigram']:.3f}\n"
-        f"the model is {verdict}"
-    )
+    rows = [
+        ("model, one continuous stream", b["stream"]),
+        ("model, windows", b["window"]),
+        (f"Kneser-Ney {c.ngram_order}-gram baseline", b["ngram"]),
+        ("unigram baseline", b["unigram"]),
+    ]
+    table = "".join(f"  {label:<30}{value:.3f}\n" for label, value in rows)
+    return f"validation tail, {c.val_chars} characters (bits/char):\n{table}the model is {verdict}"

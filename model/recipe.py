@@ -30,7 +30,9 @@ FIT: dict[str, Any] = {
     "weight_decay": 0.02,
     "schedule": "onecycle",
     "auto_steps": True,
-    "patience": 6,
+    # 10 evaluations (a quarter of the plan): on the default corpus validation plateaus
+    # for 8 evaluations before its best; 6 stopped there at 2.900 instead of 2.884.
+    "patience": 10,
     "eval_stream": True,
     "time_budget_s": 900.0,
 }

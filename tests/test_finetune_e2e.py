@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -197,3 +198,61 @@ def test_replay_and_the_plain_retrain_default(tiny_checkpoint_path: Path) -> Non
     }
     again = plan_settings(settings, "finetune", (active, 1), current, current, known)
     assert again["method"] == "finetune" and again["replay_corpus"] is None
+
+
+def test_first_start_training_uses_the_configured_recipe(tmp_path: Path) -> None:
+    from bot.bootstrap import _train_default
+
+    (tmp_path / "corpus.txt").write_text(TINY_TEXT, encoding="utf-8")
+    settings = load_settings(
+        _env_file=None,
+        bot_token=TEST_TOKEN,
+        corpus_path=tmp_path / "corpus.txt",
+        checkpoint_dir=tmp_path / "checkpoints",
+        device="cpu",
+        default_train_steps=20,  # the default is "auto"; a test keeps it short
+    )
+    assert settings.default_train_recipe == "fit"
+    checkpoint = _train_default(settings)
+    assert checkpoint.train_config["recipe"] == "fit"
+    assert checkpoint.train_config["dropout"] > 0 and checkpoint.metrics["steps_run"] <= 20
+    assert checkpoint.metrics["ngram_val_loss"] is not None  # the baseline is recorded
+    assert settings.default_checkpoint.exists()
+
+
+async def test_the_method_is_part_of_the_same_settings_check_and_of_train_anyway(
+    tmp_path: Path, tiny_checkpoint_path: Path
+) -> None:
+    async with running_bot(tmp_path, tiny_checkpoint_path, TINY_TEXT, **QUICK) as h:
+        admin = h.api.user(ADMIN_ID, "Admin")
+        await retrain(h, admin, "/retrain fresh")
+        await outcome(h)
+        await _idle(h)
+        question = await retrain(h, admin, "/retrain fresh")
+        assert "already trained with the same settings" in (question.text or "")
+        [data] = question.callback_data
+        assert data.endswith(":fresh")  # "Train anyway" keeps what the admin asked
+        since = h.api.mark(ADMIN_ID)
+        await h.api.press_button(admin, question, data)
+        [status] = await h.api.wait_for_messages(ADMIN_ID, 1, since=since)
+        assert "Training on corpus" in (status.text or "")
+        await _idle(h, runs=2)  # the status message comes before the run is queued
+        async with h.services.storage.session_maker() as session:
+            runs = (await session.scalars(select(TrainingRunRow).order_by(TrainingRunRow.id))).all()
+        assert [r.settings["method"] for r in runs] == ["fresh", "fresh"]
+        # The same text fine-tuned is other settings: no question, it trains.
+        status = await retrain(h, admin, "/retrain finetune")
+        assert "Training on corpus" in (status.text or ""), status.text
+
+
+async def _idle(h: Harness, runs: int = 1) -> None:
+    """Wait until ``runs`` runs exist and none is live."""
+    manager = h.services.retrain
+    assert manager is not None
+    for _ in range(6000):
+        async with h.services.storage.session_maker() as session:
+            rows = (await session.scalars(select(TrainingRunRow))).all()
+        if len(rows) >= runs and not manager.running and await manager.live_run() is None:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the training did not end")

@@ -74,6 +74,9 @@ class TrainingArgs:
             "--device", self.device, "--progress", "jsonl", "--exit-with-parent",
             "--recipe", self.recipe, "--time-budget", repr(self.time_budget_s),
         ] + (["--init", str(self.init)] if self.init else []) + (
+            ["--init-sha256", str(self.plan["init_sha256"])]
+            if self.init and self.plan.get("init_sha256") else []
+        ) + (
             ["--replay-corpus", str(self.replay)] if self.replay else []
         )  # fmt: skip
 
