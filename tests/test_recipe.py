@@ -210,7 +210,9 @@ def test_growth_keeps_old_rows_bit_identical_and_appends_new_characters(
     seed_ids = torch.tensor([old_vocab.encode("في الصباح")])
     old_logits, _ = trained_tiny.model(seed_ids)
     new_logits, _ = grown.eval()(seed_ids)
-    assert torch.equal(new_logits[..., :n], old_logits)
+    # The weights are bit-identical (above); the logits only to rounding, because a wider
+    # output matrix may take another BLAS kernel (it did under pytest-xdist).
+    assert torch.allclose(new_logits[..., :n], old_logits, rtol=0, atol=1e-5)
 
 
 def test_fine_tuning_grows_the_vocabulary_and_writes_new_characters(
