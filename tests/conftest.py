@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+import torch
 
 from model.checkpoint import Checkpoint, save_checkpoint
 from model.train import TrainConfig, TrainResult, train
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # `make test` runs three workers on two cores: torch's default of one thread per core
+    # in each of them oversubscribes the CPU (a 7 s training test took 78 s in the suite).
+    torch.set_num_threads(1)
 
 TINY_TEXT = (
     "في الصباح يذهب الولد إلى المدرسة ويحمل كتبه في حقيبة زرقاء.\n"

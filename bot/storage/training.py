@@ -332,12 +332,7 @@ class TrainingQueries(Queries):
             )
             .values(outcome_sent_at=utcnow())
         )
-        async with self._sessions() as session, session.begin():
-            result = cast(CursorResult[Any], await session.execute(stmt))
-            if not result.rowcount:
-                return None
-            row = await session.get(TrainingRunRow, run_id, populate_existing=True)
-            return None if row is None else _training_run(row)
+        return await self._update_one(run_id, stmt)
 
     async def release_outcome(self, run_id: int) -> None:
         """Undo :meth:`claim_outcome` after the message could not be sent: retry later."""
