@@ -89,33 +89,27 @@ class UserQueries(Queries):
         """
         if value is not None and not math.isfinite(value):
             raise ValueError(f"temperature must be a finite number, got {value!r}")
-        now = utcnow()
-        async with self._sessions() as session, session.begin():
-            insert = _upsert_insert(session)
-            stmt = insert(UserRow).values(
-                id=user_id, first_name=first_name, temperature=value, created_at=now, updated_at=now
-            )
-            stmt = stmt.on_conflict_do_update(
-                index_elements=[UserRow.id],
-                set_={
-                    "temperature": stmt.excluded.temperature,
-                    "updated_at": stmt.excluded.updated_at,
-                },
-            )
-            await session.execute(stmt)
+        await self._set_preference(user_id, "temperature", value, first_name)
 
     async def set_length(self, user_id: int, value: int | None, *, first_name: str = "") -> None:
         """Store the user's reply length (None: back to the default); issue 14. Creates
         the user row if missing, as :meth:`set_temperature` does."""
+        await self._set_preference(user_id, "length", value, first_name)
+
+    async def _set_preference(
+        self, user_id: int, column: str, value: float | int | None, first_name: str
+    ) -> None:
+        # One upsert, so a preference set before the user's profile row exists is kept.
         now = utcnow()
         async with self._sessions() as session, session.begin():
             insert = _upsert_insert(session)
             stmt = insert(UserRow).values(
-                id=user_id, first_name=first_name, length=value, created_at=now, updated_at=now
-            )
+                {"id": user_id, "first_name": first_name, column: value,
+                 "created_at": now, "updated_at": now}
+            )  # fmt: skip
             stmt = stmt.on_conflict_do_update(
                 index_elements=[UserRow.id],
-                set_={"length": stmt.excluded.length, "updated_at": stmt.excluded.updated_at},
+                set_={column: stmt.excluded[column], "updated_at": stmt.excluded.updated_at},
             )
             await session.execute(stmt)
 
