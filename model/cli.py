@@ -23,7 +23,14 @@ from model.evaluation import compare, format_comparison
 from model.recipe import FINETUNE, RECIPES, REPLAY_FRACTION, recipe_overrides
 from model.sample import sample
 from model.text import read_corpus
-from model.train import Progress, TrainConfig, TrainResult, evaluate_known, train
+from model.train import (
+    Progress,
+    TrainConfig,
+    TrainResult,
+    evaluate_known,
+    planned_steps,
+    train,
+)
 
 EXIT_USAGE = 2
 EXIT_CANCELLED = 3
@@ -161,6 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
         "one-cycle schedule, --steps auto with early stopping",
     )
     t.add_argument("--dropout", type=_fraction, default=None)
+    t.add_argument(
+        "--weight-drop", type=_fraction, default=None, help="DropConnect on recurrent weights"
+    )
     t.add_argument("--weight-decay", type=_non_negative_float, default=None)
     t.add_argument("--schedule", choices=("constant", "onecycle"), default=None)
     t.add_argument("--patience", type=_non_negative_int, default=None, help="0 = off")
@@ -241,6 +251,7 @@ def train_config(args: argparse.Namespace) -> TrainConfig:
         fields.update(steps=args.steps, auto_steps=False)
     explicit = {
         "dropout": args.dropout,
+        "weight_drop": args.weight_drop,
         "weight_decay": args.weight_decay,
         "schedule": args.schedule,
         "patience": args.patience,
@@ -302,7 +313,7 @@ def run_train(args: argparse.Namespace) -> int:
         _emit(
             sys.stdout,
             "start",
-            steps=config.steps,
+            steps=planned_steps(config, len(text), finetune=init is not None),
             corpus_chars=len(text),
             device=str(device),
             config=config.to_dict(),

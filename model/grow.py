@@ -20,13 +20,20 @@ from model.vocab import Vocabulary
 
 
 def grow(
-    model: CharGenerator, old: Vocabulary, new: Vocabulary, seed: int = 0, dropout: float = 0.0
+    model: CharGenerator,
+    old: Vocabulary,
+    new: Vocabulary,
+    seed: int = 0,
+    dropout: float = 0.0,
+    weight_drop: float = 0.0,
 ) -> CharGenerator:
     """A copy of ``model`` over ``new``, which must start with ``old``'s characters in order."""
     if new.itos[: len(old)] != old.itos:
         raise ValueError("the new vocabulary must begin with the old one, in the same order")
     cfg = model.config
-    grown = CharGenerator(len(new), cfg.embed_size, cfg.hidden_size, cfg.num_layers, dropout)
+    grown = CharGenerator(
+        len(new), cfg.embed_size, cfg.hidden_size, cfg.num_layers, dropout, weight_drop
+    )
     n_old, n_new = len(old), len(new) - len(old)
     source = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     gen = torch.Generator().manual_seed(seed)

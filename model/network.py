@@ -45,12 +45,14 @@ class CharGenerator(nn.Module):
         hidden_size: int = 128,
         num_layers: int = 1,
         dropout: float = 0.0,
+        weight_drop: float = 0.0,
     ) -> None:
         super().__init__()
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError("dropout must be in [0, 1)")
+        if not (0.0 <= dropout < 1.0 and 0.0 <= weight_drop < 1.0):
+            raise ValueError("dropout and weight_drop must be in [0, 1)")
         self.config = ModelConfig(vocab_size, embed_size, hidden_size, num_layers)
         self.dropout = dropout
+        self.weight_drop = weight_drop
         self.embed = nn.Embedding(vocab_size, embed_size)
         self.lstm = nn.LSTM(embed_size, hidden_size, num_layers=num_layers, batch_first=True)
         self.fc = nn.Linear(hidden_size, vocab_size)
@@ -60,9 +62,24 @@ class CharGenerator(nn.Module):
         return cls(config.vocab_size, config.embed_size, config.hidden_size, config.num_layers)
 
     def forward(self, x: torch.Tensor, hidden: Hidden | None = None) -> tuple[torch.Tensor, Hidden]:
-        if self.dropout > 0 and self.training:
+        if (self.dropout > 0 or self.weight_drop > 0) and self.training:
             emb = F.dropout(self.embed(x), self.dropout, training=True)
-            out, (h, c) = self.lstm(emb, hidden)
+            out, (h, c) = self._recur(emb, hidden)
             return self.fc(F.dropout(out, self.dropout, training=True)), (h, c)
         out, (h, c) = self.lstm(self.embed(x), hidden)
         return self.fc(out), (h, c)
+
+    def _recur(self, emb: torch.Tensor, hidden: Hidden | None) -> tuple[torch.Tensor, Hidden]:
+        """The LSTM, its hidden-to-hidden weights dropped (DropConnect) when training.
+
+        Dropping recurrent weights, one mask per batch, regularises what the state
+        carries from one character to the next, where dropout on activations would
+        disturb the memory itself (Merity et al., AWD-LSTM).
+        """
+        if self.weight_drop == 0:
+            return self.lstm(emb, hidden)  # type: ignore[no-any-return]
+        weights: dict[str, torch.Tensor] = dict(self.lstm.named_parameters())
+        for name in weights:
+            if name.startswith("weight_hh"):
+                weights[name] = F.dropout(weights[name], self.weight_drop, training=True)
+        return torch.func.functional_call(self.lstm, weights, (emb, hidden))  # type: ignore[no-any-return]

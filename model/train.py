@@ -57,6 +57,7 @@ class TrainConfig:
     # issue 13: the "fit" recipe (model/recipe.py); each default is the reference value.
     recipe: str = "reference"  # a label for reports; the fields below are what count
     dropout: float = 0.0
+    weight_drop: float = 0.0  # DropConnect on the LSTM's hidden-to-hidden weights
     weight_decay: float = 0.0  # > 0 switches Adam to AdamW
     schedule: str = "constant"  # or "onecycle": linear warm-up, cosine decay
     auto_steps: bool = False  # size the budget from the text (``steps`` is then ignored)
@@ -79,6 +80,7 @@ class TrainConfig:
             (self.grad_clip >= 0, "grad-clip must be >= 0 (0 turns it off)"),
             (min(self.embed_size, self.hidden_size, self.num_layers) >= 1, "sizes must be >= 1"),
             (0.0 <= self.dropout < 1.0, "dropout must be in [0, 1)"),
+            (0.0 <= self.weight_drop < 1.0, "weight-drop must be in [0, 1)"),
             (
                 math.isfinite(self.weight_decay) and self.weight_decay >= 0,
                 "weight-decay must be >= 0",
@@ -188,6 +190,16 @@ def min_corpus_chars(seq_len: int, val_fraction: float) -> int:
         if n_train >= seq_len + 1 and (val_fraction == 0 or n_val >= 2):
             return n
         n += 1
+
+
+def planned_steps(config: TrainConfig, text_chars: int, finetune: bool = False) -> int:
+    """The steps a run on a (normalised) text of ``text_chars`` plans before it starts:
+    ``config.steps``, or with ``auto_steps`` the budget sized from its training part."""
+    if not config.auto_steps:
+        return config.steps
+    n_train, _ = split_sizes(text_chars, config.val_fraction)
+    share = FINETUNE_PASS_SHARE if finetune else 1.0
+    return auto_steps(n_train, config.batch_size, config.seq_len, share)
 
 
 def split_text(text: str, val_fraction: float) -> tuple[str, str]:
@@ -327,12 +339,21 @@ def _start_model(
     if init is None:
         vocab = Vocabulary.from_text(text)
         model = CharGenerator(
-            len(vocab), config.embed_size, config.hidden_size, config.num_layers, config.dropout
+            len(vocab),
+            config.embed_size,
+            config.hidden_size,
+            config.num_layers,
+            config.dropout,
+            config.weight_drop,
         )
         return model, vocab, None
     old_model, old_vocab = init
     vocab = old_vocab.extended(text + (replay_text or ""))
-    return grow(old_model, old_vocab, vocab, config.seed, config.dropout), vocab, init
+    return (
+        grow(old_model, old_vocab, vocab, config.seed, config.dropout, config.weight_drop),
+        vocab,
+        init,
+    )
 
 
 def train(
@@ -379,12 +400,8 @@ def train(
     offsets = torch.arange(config.seq_len + 1)
     n_starts = train_ids.numel() - config.seq_len
 
-    total = config.steps
-    eval_every = config.eval_every
-    if config.auto_steps:
-        share = FINETUNE_PASS_SHARE if init is not None else 1.0
-        total = auto_steps(len(train_text), config.batch_size, config.seq_len, share)
-        eval_every = max(10, total // 40)
+    total = planned_steps(config, len(text), finetune=init is not None)
+    eval_every = max(10, total // 40) if config.auto_steps else config.eval_every
     planned = total
     max_val_chars = config.max_val_windows * config.seq_len
 
@@ -402,6 +419,7 @@ def train(
     started = time.perf_counter()
     model.train()
     step = 0
+    shown = 0.0  # the share of the run last reported (step / total)
     while step < total:
         step += 1
         if should_stop is not None and should_stop():
@@ -441,6 +459,8 @@ def train(
             # schedule still ends in time; re-estimated at every step, so a slow start
             # (a busy machine) does not cut the run for good. Never beyond the plan.
             fits = max(step, int(config.time_budget_s / (elapsed / step)))
+            if shown > 0:  # but never so far that the share of the run reported goes back
+                fits = min(fits, max(step, int(step / shown)))
             total = min(planned, fits)
             stopped = "time" if total < planned else "budget"
         is_eval = val_ids is not None and (step % eval_every == 0 or step == total)
@@ -470,6 +490,7 @@ def train(
             elapsed = time.perf_counter() - started
             eta = elapsed / step * (total - step)
             history.append({"step": step, "train_loss": train_loss, "val_loss": val_now})
+            shown = step / total
             if on_progress is not None:
                 on_progress(Progress(step, total, train_loss, val_now, elapsed, eta))
 

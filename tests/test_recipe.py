@@ -16,6 +16,7 @@ import torch
 from model.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from model.evaluation import compare
 from model.grow import grow
+from model.network import CharGenerator
 from model.ngram import KneserNey, best_ngram
 from model.recipe import FINETUNE, auto_steps, learning_rate, recipe_overrides
 from model.sample import sample
@@ -266,6 +267,9 @@ def test_cli_fit_recipe_with_steps_auto_reports_bits_and_the_baseline(tmp_path: 
     assert done["ngram_bits_per_char"] == pytest.approx(done["ngram_val_loss"] / math.log(2))
     progress = [e for e in events if e["event"] == "progress"]
     assert progress[-1]["step"] == progress[-1]["total_steps"] == done["steps_run"]
+    # the start event announces the budget sized from the text, not the --steps default
+    assert events[0]["event"] == "start"
+    assert events[0]["steps"] == progress[0]["total_steps"] > done["steps_run"]
 
     plain = _cli("eval", "--checkpoint", str(out), "--corpus", str(corpus))
     assert plain.returncode == 0, plain.stderr
@@ -335,3 +339,66 @@ def test_cli_refuses_an_init_checkpoint_that_is_not_the_planned_one(
     )  # fmt: skip
     assert proc.returncode == 2 and "SHA-256 changed" in proc.stderr
     assert "Traceback" not in proc.stderr and not out.exists()
+
+
+def test_weight_drop_masks_recurrent_weights_only_while_training() -> None:
+    torch.manual_seed(0)
+    model = CharGenerator(12, 8, 16, weight_drop=0.5)
+    plain = CharGenerator(12, 8, 16)
+    plain.load_state_dict(model.state_dict())  # no extra weights: checkpoints are unchanged
+    x = torch.randint(0, 12, (3, 10))
+    before = model.lstm.weight_hh_l0.detach().clone()
+    model.train()
+    first, _ = model(x)
+    second, _ = model(x)
+    assert not torch.allclose(first, second)  # a fresh mask per forward pass
+    first.sum().backward()
+    grad = model.lstm.weight_hh_l0.grad
+    assert grad is not None and float(grad.abs().sum()) > 0  # the raw weights still learn
+    assert torch.equal(model.lstm.weight_hh_l0.detach(), before)  # the mask is not stored
+    model.eval()
+    plain.eval()
+    with torch.no_grad():
+        assert torch.equal(model(x)[0], plain(x)[0])  # generation never sees the mask
+
+
+def test_weight_drop_trains_through_the_cli_and_is_recorded(tmp_path: Path) -> None:
+    corpus = tmp_path / "c.txt"
+    corpus.write_text(TINY_TEXT, encoding="utf-8")
+    out = tmp_path / "m.pt"
+    proc = _cli(
+        "train", "--corpus", str(corpus), "--out", str(out), "--recipe", "fit",
+        "--steps", "30", "--seq-len", "16", "--batch-size", "8", "--hidden-size", "32",
+        "--embed-size", "8", "--weight-drop", "0.4", "--progress", "none",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    checkpoint = load_checkpoint(out)
+    assert checkpoint.train_config["weight_drop"] == 0.4
+    bad = _cli("train", "--corpus", str(corpus), "--out", str(out), "--weight-drop", "1.5")
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr and "weight-drop" in bad.stderr
+
+
+def test_time_budget_reestimates_never_move_the_reported_progress_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A busy machine, then a free one: the first 40 clock readings are 50 ms apart, the
+    # rest 1 ms. The faster pace lets the run plan more steps again, but the share of
+    # the run reported (what the admin's progress bar shows) must never go back.
+    readings = itertools.count()
+
+    def clock() -> float:
+        n = next(readings)
+        return 0.05 * min(n, 40) + 0.001 * max(0, n - 40)
+
+    monkeypatch.setattr("model.train.time.perf_counter", clock)
+    config = TrainConfig(**{**recipe_overrides("fit"), **SMALL, "time_budget_s": 3.0})
+    seen: list[tuple[int, int]] = []
+    result = train(
+        TINY_TEXT, config, device="cpu", on_progress=lambda p: seen.append((p.step, p.total_steps))
+    )
+    shares = [step / total for step, total in seen]
+    assert all(a <= b for a, b in itertools.pairwise(shares)), seen
+    totals = [total for _, total in seen]
+    lowest = totals.index(min(totals))
+    assert max(totals[lowest:]) > totals[lowest]  # the plan grew back once the pace improved
+    assert seen[-1] == (result.steps_run, result.steps_run)
