@@ -57,7 +57,9 @@ def main() -> None:
         # train() cuts its validation tail by ceil(n * fraction): this fraction cuts
         # exactly the fixed tail off part + tail.
         fraction = (len(tail) - 0.5) / (len(part) + len(tail))
-        config = TrainConfig.for_recipe(args.recipe, val_fraction=fraction, **extra)
+        config = TrainConfig.for_recipe(
+            args.recipe, text_chars=len(part) + len(tail), val_fraction=fraction, **extra
+        )
         started = time.perf_counter()
         result = train(part + tail, config, device="cpu")
         assert result.val_stream_loss is not None and result.ngram_val_loss is not None

@@ -48,7 +48,7 @@ def main() -> None:
     if args.base:
         base = load_checkpoint(args.base, "cpu")
     else:
-        result = train(old, TrainConfig.for_recipe("fit"), device="cpu")
+        result = train(old, TrainConfig.for_recipe("fit", text_chars=len(old)), device="cpu")
         base = Checkpoint.from_result(result)
         if args.save_base:
             save_checkpoint(base, args.save_base)
@@ -57,12 +57,14 @@ def main() -> None:
     budget = {"time_budget_s": args.budget, "patience": 0}
     fine = train(
         new,
-        TrainConfig.for_recipe("fit", **FINETUNE, **budget, replay_fraction=REPLAY_FRACTION),
+        TrainConfig.for_recipe(
+            "fit", text_chars=len(new), **FINETUNE, **budget, replay_fraction=REPLAY_FRACTION
+        ),
         device="cpu",
         init=(base.model, base.vocab),
         replay_text=old,
     )
-    fresh = train(new, TrainConfig.for_recipe("fit", **budget), device="cpu")
+    fresh = train(new, TrainConfig.for_recipe("fit", text_chars=len(new), **budget), device="cpu")
 
     def bits(value: float | None) -> float | None:
         return None if value is None else round(value / LN2, 4)

@@ -35,6 +35,7 @@ def _train_default(settings: Settings) -> Checkpoint:
     config = TrainConfig.for_recipe(
         settings.default_train_recipe,
         settings.default_train_steps,
+        text_chars=len(text),
         time_budget_s=settings.default_train_time_budget_s,
     )
     last_log = [0.0]

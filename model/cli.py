@@ -237,9 +237,10 @@ def _bar(p: Progress, stream: TextIO) -> None:
     stream.flush()
 
 
-def train_config(args: argparse.Namespace) -> TrainConfig:
-    """The recipe's values, overridden by every flag given explicitly."""
-    fields: dict[str, Any] = recipe_overrides(args.recipe)
+def train_config(args: argparse.Namespace, text_chars: int | None = None) -> TrainConfig:
+    """The recipe's values for a text of ``text_chars``, overridden by every flag given
+    explicitly."""
+    fields: dict[str, Any] = recipe_overrides(args.recipe, text_chars)
     fields["recipe"] = args.recipe
     if args.init:
         fields.update(FINETUNE)
@@ -278,10 +279,11 @@ def train_config(args: argparse.Namespace) -> TrainConfig:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    config = train_config(args)
+    train_config(args)  # a bad flag is refused before the corpus is read
     if args.exit_with_parent:
         exit_with_parent()
     text = read_corpus(args.corpus)
+    config = train_config(args, len(text))
     device = pick_device(args.device)
     jsonl = args.progress == "jsonl"
     init = None

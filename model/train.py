@@ -102,9 +102,16 @@ class TrainConfig:
         return asdict(self)
 
     @classmethod
-    def for_recipe(cls, recipe: str, steps: int | str = "auto", **fields: Any) -> TrainConfig:
-        """The recipe's values, then ``steps`` (a number, or "auto"), then ``fields``."""
-        values: dict[str, Any] = {**recipe_overrides(recipe), "recipe": recipe}
+    def for_recipe(
+        cls,
+        recipe: str,
+        steps: int | str = "auto",
+        text_chars: int | None = None,
+        **fields: Any,
+    ) -> TrainConfig:
+        """The recipe's values (for a text of ``text_chars``), then ``steps`` (a number,
+        or "auto"), then ``fields``."""
+        values: dict[str, Any] = {**recipe_overrides(recipe, text_chars), "recipe": recipe}
         if steps == "auto":
             values["auto_steps"] = True
         else:

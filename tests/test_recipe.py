@@ -18,7 +18,15 @@ from model.evaluation import compare
 from model.grow import grow
 from model.network import CharGenerator
 from model.ngram import KneserNey, best_ngram
-from model.recipe import FINETUNE, auto_steps, learning_rate, recipe_overrides
+from model.recipe import (
+    FINETUNE,
+    LARGE_TEXT_REGULARISATION,
+    SMALL_TEXT_REGULARISATION,
+    auto_steps,
+    learning_rate,
+    recipe_overrides,
+    regularisation,
+)
 from model.sample import sample
 from model.train import TrainConfig, TrainResult, evaluate, evaluate_stream, split_text, train
 from model.vocab import Vocabulary
@@ -103,7 +111,7 @@ def test_auto_steps_give_small_texts_many_passes_and_large_ones_few() -> None:
     per_step = 32 * 64
     small, large = auto_steps(3_000, 32, 64), auto_steps(9_000_000, 32, 64)
     assert small * per_step / 3_000 > 100  # passes over a small text
-    assert large * per_step / 9_000_000 < 10
+    assert large * per_step / 9_000_000 < small * per_step / 3_000 / 10
     assert auto_steps(100, 32, 64) >= 200
 
 
@@ -402,3 +410,34 @@ def test_time_budget_reestimates_never_move_the_reported_progress_back(
     lowest = totals.index(min(totals))
     assert max(totals[lowest:]) > totals[lowest]  # the plan grew back once the pace improved
     assert seen[-1] == (result.steps_run, result.steps_run)
+
+
+def test_fit_regularisation_eases_as_the_text_grows() -> None:
+    sizes = [1_000, 25_000, 40_000, 70_000, 100_000, 130_000, 5_000_000]
+    values = [regularisation(n) for n in sizes]
+    assert values[0] == values[1] == SMALL_TEXT_REGULARISATION
+    assert values[-2] == values[-1] == LARGE_TEXT_REGULARISATION
+    for key in ("dropout", "weight_drop"):
+        assert all(a[key] > b[key] for a, b in itertools.pairwise(values[1:-1]))
+    assert recipe_overrides("fit")["dropout"] == SMALL_TEXT_REGULARISATION["dropout"]
+    assert recipe_overrides("reference", 10_000_000) == {}
+
+
+def test_cli_fit_recipe_regularises_for_the_corpus_and_explicit_flags_win(
+    tmp_path: Path,
+) -> None:
+    corpus = tmp_path / "c.txt"
+    corpus.write_text(TINY_TEXT, encoding="utf-8")
+    args = (
+        "train", "--corpus", str(corpus), "--recipe", "fit", "--steps", "5", "--seq-len",
+        "16", "--batch-size", "8", "--hidden-size", "16", "--embed-size", "8",
+        "--progress", "none",
+    )  # fmt: skip
+    assert _cli(*args, "--out", str(tmp_path / "a.pt")).returncode == 0
+    small = load_checkpoint(tmp_path / "a.pt").train_config
+    assert small["weight_drop"] == SMALL_TEXT_REGULARISATION["weight_drop"]
+    assert small["dropout"] == SMALL_TEXT_REGULARISATION["dropout"]
+    proc = _cli(*args, "--out", str(tmp_path / "b.pt"), "--dropout", "0.1", "--weight-drop", "0")
+    assert proc.returncode == 0, proc.stderr
+    explicit = load_checkpoint(tmp_path / "b.pt").train_config
+    assert (explicit["dropout"], explicit["weight_drop"]) == (0.1, 0.0)
