@@ -257,15 +257,22 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+SMALL_FLAGS = ("--seq-len", "16", "--batch-size", "8", "--hidden-size", "32", "--embed-size", "8")
+
+
+def _cli_train_fit(corpus: Path, out: Path, *flags: str) -> subprocess.CompletedProcess[str]:
+    """``python -m model train --recipe fit`` on a small network."""
+    return _cli(
+        "train", "--corpus", str(corpus), "--out", str(out), "--recipe", "fit", *SMALL_FLAGS,
+        *flags,
+    )  # fmt: skip
+
+
 def test_cli_fit_recipe_with_steps_auto_reports_bits_and_the_baseline(tmp_path: Path) -> None:
     corpus = tmp_path / "c.txt"
     corpus.write_text(_noise(2500), encoding="utf-8")
     out = tmp_path / "m.pt"
-    proc = _cli(
-        "train", "--corpus", str(corpus), "--out", str(out), "--recipe", "fit",
-        "--steps", "auto", "--seq-len", "16", "--batch-size", "8", "--hidden-size", "32",
-        "--embed-size", "8", "--patience", "2", "--progress", "jsonl",
-    )  # fmt: skip
+    proc = _cli_train_fit(corpus, out, "--steps", "auto", "--patience", "2", "--progress", "jsonl")
     assert proc.returncode == 0, proc.stderr
     events = [json.loads(line) for line in proc.stdout.splitlines()]
     done = events[-1]
@@ -374,11 +381,9 @@ def test_weight_drop_trains_through_the_cli_and_is_recorded(tmp_path: Path) -> N
     corpus = tmp_path / "c.txt"
     corpus.write_text(TINY_TEXT, encoding="utf-8")
     out = tmp_path / "m.pt"
-    proc = _cli(
-        "train", "--corpus", str(corpus), "--out", str(out), "--recipe", "fit",
-        "--steps", "30", "--seq-len", "16", "--batch-size", "8", "--hidden-size", "32",
-        "--embed-size", "8", "--weight-drop", "0.4", "--progress", "none",
-    )  # fmt: skip
+    proc = _cli_train_fit(
+        corpus, out, "--steps", "30", "--weight-drop", "0.4", "--progress", "none"
+    )
     assert proc.returncode == 0, proc.stderr
     checkpoint = load_checkpoint(out)
     assert checkpoint.train_config["weight_drop"] == 0.4
@@ -428,16 +433,13 @@ def test_cli_fit_recipe_regularises_for_the_corpus_and_explicit_flags_win(
 ) -> None:
     corpus = tmp_path / "c.txt"
     corpus.write_text(TINY_TEXT, encoding="utf-8")
-    args = (
-        "train", "--corpus", str(corpus), "--recipe", "fit", "--steps", "5", "--seq-len",
-        "16", "--batch-size", "8", "--hidden-size", "16", "--embed-size", "8",
-        "--progress", "none",
-    )  # fmt: skip
-    assert _cli(*args, "--out", str(tmp_path / "a.pt")).returncode == 0
+    args = ("--steps", "5", "--progress", "none")
+    assert _cli_train_fit(corpus, tmp_path / "a.pt", *args).returncode == 0
     small = load_checkpoint(tmp_path / "a.pt").train_config
     assert small["weight_drop"] == SMALL_TEXT_REGULARISATION["weight_drop"]
     assert small["dropout"] == SMALL_TEXT_REGULARISATION["dropout"]
-    proc = _cli(*args, "--out", str(tmp_path / "b.pt"), "--dropout", "0.1", "--weight-drop", "0")
+    explicit_flags = ("--dropout", "0.1", "--weight-drop", "0")
+    proc = _cli_train_fit(corpus, tmp_path / "b.pt", *args, *explicit_flags)
     assert proc.returncode == 0, proc.stderr
     explicit = load_checkpoint(tmp_path / "b.pt").train_config
     assert (explicit["dropout"], explicit["weight_drop"]) == (0.1, 0.0)
