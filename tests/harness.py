@@ -11,7 +11,10 @@ from typing import Any
 
 from bot.config import Settings, load_settings
 from bot.runner import RunningBot
+from bot.storage import Storage
+from model.checkpoint import load_checkpoint, save_checkpoint
 from tests.botapi import FakeBotApi, FakeUser, SentMessage
+from tests.conftest import TINY_TEXT
 
 TEST_TOKEN = "123456789:TESTtokenTESTtokenTESTtokenTESTtoken42"
 ADMIN_ID = 4242
@@ -96,3 +99,32 @@ async def running_bot(
             yield harness
         finally:
             await harness.bot.stop()
+
+
+async def register_copy(
+    store: Storage,
+    source: Path,
+    path: Path,
+    *,
+    note: str,
+    activate: bool = False,
+    store_blob: bool = False,
+) -> int:
+    """Register a copy of ``source`` written to ``path`` as a new version: the same
+    model, bytes (so a SHA-256) of its own; with ``store_blob`` also stored as a blob."""
+    checkpoint = load_checkpoint(source, "cpu")
+    checkpoint.metrics["copy"] = str(path)
+    sha = save_checkpoint(checkpoint, path)
+    if store_blob:
+        assert await store.put_blob(path.read_bytes()) == sha
+    version = await store.register_model_version(
+        checkpoint_path=str(path),
+        checkpoint_sha256=sha,
+        corpus_sha256="0" * 64,
+        corpus_chars=len(TINY_TEXT),
+        vocab_size=len(checkpoint.vocab),
+        steps=1,
+        note=note,
+        activate=activate,
+    )
+    return int(version.id)

@@ -21,33 +21,14 @@ from sqlalchemy import update
 from bot.config import ConfigError, load_settings
 from bot.storage import Storage, TrainingStatus
 from bot.storage.schema import TrainingRunRow, utcnow
-from model.checkpoint import load_checkpoint, save_checkpoint
 from tests.conftest import TINY_TEXT
 from tests.faults import outcome_messages
-from tests.harness import ADMIN_ID, TEST_TOKEN, running_bot
+from tests.harness import ADMIN_ID, TEST_TOKEN, register_copy, running_bot
 from tests.test_admin_e2e import write_version
 from tests.test_storage import SETTINGS, add_corpus, database_url, storage  # noqa: F401
 
 REPO = Path(__file__).resolve().parents[1]
 ELSEWHERE = "trainer@another-host:4242:abcd:ef01"
-
-
-async def register_copy(store: Storage, source: Path, path: Path) -> int:
-    """A version with bytes of its own (so a SHA-256 of its own), stored as a blob."""
-    checkpoint = load_checkpoint(source, "cpu")
-    checkpoint.metrics["copy"] = str(path)
-    sha = save_checkpoint(checkpoint, path)
-    assert await store.put_blob(path.read_bytes()) == sha
-    version = await store.register_model_version(
-        checkpoint_path=str(path),
-        checkpoint_sha256=sha,
-        corpus_sha256="0" * 64,
-        corpus_chars=len(TINY_TEXT),
-        vocab_size=len(checkpoint.vocab),
-        steps=1,
-        note="copy",
-    )
-    return version.id
 
 
 # ----------------------------------------------------------------------------- storage
@@ -102,7 +83,9 @@ async def test_a_version_whose_file_is_not_here_is_fetched_and_a_damaged_copy_re
     async with running_bot(tmp_path, tiny_checkpoint_path, TINY_TEXT) as h:
         admin = h.api.user(ADMIN_ID, "Admin")
         elsewhere = tmp_path / "another-host" / "run-7.pt"
-        version_id = await register_copy(h.services.storage, tiny_checkpoint_path, elsewhere)
+        version_id = await register_copy(
+            h.services.storage, tiny_checkpoint_path, elsewhere, note="copy", store_blob=True
+        )
         sha = hashlib.sha256(elsewhere.read_bytes()).hexdigest()
         elsewhere.unlink()  # "on another host": not on this one
         [reply] = await h.ask(admin, f"/use {version_id}")

@@ -15,28 +15,14 @@ from sqlalchemy import delete
 
 from bot.startup import StartupError
 from bot.storage.schema import BlobRow
-from model.checkpoint import load_checkpoint, save_checkpoint
 from tests.conftest import TINY_TEXT
-from tests.harness import ADMIN_ID, Harness, running_bot
+from tests.harness import ADMIN_ID, Harness, register_copy, running_bot
 
 
 async def add_version(h: Harness, source: Path, name: str, *, activate: bool) -> int:
     """Register a copy of ``source`` whose bytes (so SHA-256) differ, as a new version."""
-    checkpoint = load_checkpoint(source, "cpu")
-    checkpoint.metrics["copy"] = name  # different bytes, same model
     path = h.workdir / "checkpoints" / f"{name}.pt"
-    sha = save_checkpoint(checkpoint, path)
-    version = await h.services.storage.register_model_version(
-        checkpoint_path=str(path),
-        checkpoint_sha256=sha,
-        corpus_sha256="0" * 64,
-        corpus_chars=len(TINY_TEXT),
-        vocab_size=len(checkpoint.vocab),
-        steps=1,
-        note=name,
-        activate=activate,
-    )
-    return int(version.id)
+    return await register_copy(h.services.storage, source, path, note=name, activate=activate)
 
 
 async def write_served_by(h: Harness, user_id: int) -> int | None:
