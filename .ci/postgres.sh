@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install (from Debian's packages) and start a PostgreSQL server on 127.0.0.1, with a role
-# allowed to CREATE DATABASE (the tests make a fresh database per test), then print its
-# SQLAlchemy URL on stdout; everything else goes to stderr.
+# allowed to CREATE DATABASE (the tests make a fresh database per test) and to end other
+# sessions in a database it drops, then print its SQLAlchemy URL on stdout; everything
+# else goes to stderr.
 #
 #   export TEST_POSTGRES_URL="$(bash .ci/postgres.sh)"
 #
@@ -48,6 +49,9 @@ psql_admin -d postgres -v role="$ROLE" -v password="$PASSWORD" >&2 <<'SQL'
 SELECT format('CREATE ROLE %I LOGIN', :'role')
 WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'role') \gexec
 ALTER ROLE :"role" WITH LOGIN CREATEDB PASSWORD :'password';
+-- DROP DATABASE ... WITH (FORCE) must be able to end an autovacuum worker in the
+-- test's database; without this grant that fails for a non-superuser role.
+GRANT pg_signal_backend TO :"role";
 SQL
 psql_admin -d postgres -v role="$ROLE" -v database="$DATABASE" >&2 <<'SQL'
 SELECT format('CREATE DATABASE %I OWNER %I', :'database', :'role')

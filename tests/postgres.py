@@ -13,10 +13,13 @@ from contextlib import asynccontextmanager
 
 import pytest
 from sqlalchemy import make_url, text
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL")
 needs_postgres = pytest.mark.skipif(not POSTGRES_URL, reason="TEST_POSTGRES_URL is not set")
+
+_INSUFFICIENT_PRIVILEGE = "42501"
 
 
 @asynccontextmanager
@@ -30,6 +33,25 @@ async def fresh_postgres_database(prefix: str = "test") -> AsyncIterator[str]:
             await conn.execute(text(f'CREATE DATABASE "{name}"'))
         yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
     finally:
+        try:
+            await _drop(admin, name)
+        finally:
+            await admin.dispose()
+
+
+async def _drop(admin: AsyncEngine, name: str) -> None:
+    """Drop ``name`` with every session in it, the ones a test leaked included.
+
+    WITH (FORCE) ends the other sessions, but a role that is neither superuser nor in
+    pg_signal_backend may not end an autovacuum worker that way (CI once failed exactly
+    so). A plain DROP DATABASE stops autovacuum workers itself, waiting up to 5 s for
+    other sessions, so it is the fallback.
+    """
+    try:
         async with admin.connect() as conn:
             await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
+    except DBAPIError as error:
+        if getattr(error.orig, "sqlstate", None) != _INSUFFICIENT_PRIVILEGE:
+            raise
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
