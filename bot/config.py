@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import math
 import re
 from pathlib import Path
@@ -282,6 +283,9 @@ def load_settings(**overrides: Any) -> Settings:
             "TRAINING=queue needs DATABASE_URL to be PostgreSQL (postgresql+asyncpg://...); "
             "use TRAINING=local with SQLite"
         )
+    missing = missing_driver(settings.database_url, settings.training)
+    if missing:
+        raise ConfigError(missing)
     if settings.min_temperature >= settings.max_temperature:
         raise ConfigError("MIN_TEMPERATURE must be below MAX_TEMPERATURE; see .env.example")
     if not settings.min_temperature <= settings.default_temperature <= settings.max_temperature:
@@ -289,3 +293,28 @@ def load_settings(**overrides: Any) -> Settings:
             "DEFAULT_TEMPERATURE must lie between MIN_TEMPERATURE and MAX_TEMPERATURE"
         )
     return settings
+
+
+POSTGRES_EXTRA_HINT = "install the postgres extra: pip install -e '.[postgres]'"
+
+
+def missing_module(name: str) -> bool:
+    """Whether ``name`` cannot be imported (checked by importing, as the bot will)."""
+    try:
+        importlib.import_module(name)
+    except ImportError:
+        return True
+    return False
+
+
+def missing_driver(database_url: str, training: str = "local") -> str | None:
+    """One line naming the setting whose optional packages are not installed, or None.
+
+    PostgreSQL (asyncpg) and the job queue (pgqueuer) are an optional extra; without this
+    check a bot installed without it dies at start-up with an ImportError traceback.
+    """
+    if database_url.startswith("postgresql") and missing_module("asyncpg"):
+        return f"DATABASE_URL is PostgreSQL but asyncpg is not installed; {POSTGRES_EXTRA_HINT}"
+    if training == "queue" and missing_module("pgqueuer"):
+        return f"TRAINING=queue needs pgqueuer, which is not installed; {POSTGRES_EXTRA_HINT}"
+    return None

@@ -26,7 +26,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Connection, pool
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.config import Settings
+from bot.config import Settings, missing_driver
 from bot.storage.database import (
     alembic_config,
     is_sqlite,
@@ -144,6 +144,10 @@ def migrate(settings_or_url: Settings | str | None = None, *, out: TextIO | None
     problem = sqlite_write_problem(url)
     if problem is not None:
         print(f"error: {unwritable_line('the database (DATABASE_URL)', *problem)}", file=stream)
+        return 2
+    missing = missing_driver(url)
+    if missing is not None:
+        print(f"error: {missing}", file=stream)
         return 2
     try:
         migrate_to_head_sync(url)

@@ -67,11 +67,16 @@ def bot_env(workdir: Path, api_url: str, **extra: str) -> dict[str, str]:
 
 
 async def run_bot(
-    workdir: Path, env: dict[str, str], prefix: tuple[str, ...] = (), timeout: float = 90
+    workdir: Path,
+    env: dict[str, str],
+    prefix: tuple[str, ...] = (),
+    timeout: float = 90,
+    command: tuple[str, ...] = ("bot",),
 ) -> tuple[int, str]:
-    """Runs ``python -m bot`` to its end; returns the exit code and stdout + stderr."""
+    """Runs ``python -m bot`` (or another ``command``) to its end; returns the exit code
+    and stdout + stderr."""
     proc = await asyncio.create_subprocess_exec(
-        *prefix, sys.executable, "-m", "bot", cwd=workdir, env=env,
+        *prefix, sys.executable, "-m", *command, cwd=workdir, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     try:
@@ -421,3 +426,49 @@ async def test_a_postgresql_refusing_the_password_is_one_line(tmp_path: Path) ->
     [line] = output.splitlines()
     assert line.startswith("error: the database DATABASE_URL=postgresql+asyncpg://")
     assert "password authentication failed" in line and "wrong-pw" not in output
+
+
+def without_modules(directory: Path, *names: str) -> str:
+    """A PYTHONPATH entry on which importing ``names`` fails, as on an install without
+    the postgres extra."""
+    for name in names:
+        (directory / name).mkdir(parents=True)
+        (directory / name / "__init__.py").write_text(
+            f"raise ImportError('No module named {name}')\n"
+        )
+    return str(directory)
+
+
+POSTGRES_HINT = "install the postgres extra: pip install -e '.[postgres]'"
+
+
+@pytest.mark.parametrize(
+    ("command", "missing", "extra", "line"),
+    [
+        (("bot",), ("asyncpg", "pgqueuer"), {},
+         f"error: DATABASE_URL is PostgreSQL but asyncpg is not installed; {POSTGRES_HINT}"),
+        (("bot.ops", "migrate"), ("asyncpg", "pgqueuer"), {},
+         f"error: DATABASE_URL is PostgreSQL but asyncpg is not installed; {POSTGRES_HINT}"),
+        (("bot",), ("pgqueuer",), {"TRAINING": "queue"},
+         f"error: TRAINING=queue needs pgqueuer, which is not installed; {POSTGRES_HINT}"),
+        (("bot.trainer",), ("pgqueuer",), {},
+         f"error: python -m bot.trainer needs pgqueuer; {POSTGRES_HINT}"),
+    ],
+    ids=["bot without asyncpg", "migrate without asyncpg", "queue without pgqueuer",
+         "trainer without pgqueuer"],
+)  # fmt: skip
+async def test_postgresql_without_the_postgres_extra_is_one_line_naming_the_setting(
+    tmp_path: Path,
+    command: tuple[str, ...],
+    missing: tuple[str, ...],
+    extra: dict[str, str],
+    line: str,
+) -> None:
+    shadow = without_modules(tmp_path / "shadow", *missing)
+    url = f"postgresql+asyncpg://bot:s3cretpw@127.0.0.1:{free_port()}/bot"
+    env = bot_env(tmp_path, "http://127.0.0.1:9", DATABASE_URL=url, **extra)
+    env["PYTHONPATH"] = f"{shadow}:{env['PYTHONPATH']}"
+    code, output = await run_bot(tmp_path, env, command=command)
+    assert code == 2, output
+    assert output.splitlines() == [line]
+    assert_no_secret(output)

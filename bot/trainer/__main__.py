@@ -12,7 +12,7 @@ import asyncio
 import sys
 
 from bot import crash
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import POSTGRES_EXTRA_HINT, ConfigError, Settings, load_settings, missing_module
 
 # The trainer never talks to Telegram; the settings object just needs a token-shaped value.
 PLACEHOLDER_TOKEN = "0000000:trainer-has-no-token-trainer-has-no-token"
@@ -25,6 +25,8 @@ def _settings() -> Settings:
             "DATABASE_URL must be PostgreSQL (postgresql+asyncpg://...) for python -m "
             "bot.trainer: the job queue lives there"
         )
+    if missing_module("pgqueuer"):
+        raise ConfigError(f"python -m bot.trainer needs pgqueuer; {POSTGRES_EXTRA_HINT}")
     return settings
 
 
