@@ -61,9 +61,10 @@ VOLUME ["/app/var"]
 
 USER bot
 
-# Healthy: the database is reachable and migrated to head (`python -m bot.ops healthcheck`
-# prints one line, visible in `docker inspect`). It imports neither torch nor telegram,
-# so running it every 30 s costs little.
+# Healthy: the database is reachable and migrated to head, and in webhook mode the webhook
+# port accepts connections (`python -m bot.ops healthcheck` prints one line, visible in
+# `docker inspect`). It imports neither torch nor telegram, so running it every 30 s
+# costs little.
 HEALTHCHECK --interval=30s --timeout=15s --start-period=1m --retries=3 \
     CMD ["python", "-m", "bot.ops", "healthcheck"]
 

@@ -9,12 +9,17 @@ every 30 seconds, where importing torch each time would cost seconds of CPU.
 
 Without ``--url`` the URL is ``DATABASE_URL`` from the environment or ``.env``, as for
 the bot. Each command prints one line; a password in the URL is never printed.
+
+In webhook mode (``WEBHOOK_URL`` set) the healthcheck also needs the bot's webhook port
+to accept connections: the database is ready long before the bot listens, and a proxy
+that waits for "healthy" must not send updates to a replica that would refuse them.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import sys
 from collections.abc import Sequence
@@ -40,12 +45,26 @@ from bot.storage.database import (
 DEFAULT_TIMEOUT_S = 10.0
 
 
-class _DatabaseSettings(BaseSettings):
-    """Only ``DATABASE_URL``, from the same sources (and default) as :class:`Settings`."""
+class _OpsSettings(BaseSettings):
+    """``DATABASE_URL`` and where the webhook listens, from the same sources (and with the
+    same defaults) as :class:`Settings`, which would also demand the bot token."""
 
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     database_url: str = str(Settings.model_fields["database_url"].default)
+    webhook_url: str = ""
+    webhook_listen: str = str(Settings.model_fields["webhook_listen"].default)
+    webhook_port: int = int(Settings.model_fields["webhook_port"].default)
+
+    def webhook_address(self) -> tuple[str, int] | None:
+        """Where to knock for the webhook listener; None when the bot polls."""
+        if not self.webhook_url:
+            return None
+        # A wildcard bind answers on loopback, which is where the check runs.
+        host = self.webhook_listen
+        if host in ("", "0.0.0.0", "::"):
+            host = "127.0.0.1"
+        return host, self.webhook_port
 
 
 def database_url(settings_or_url: Settings | str | None = None) -> str:
@@ -54,7 +73,7 @@ def database_url(settings_or_url: Settings | str | None = None) -> str:
         return settings_or_url.database_url
     if settings_or_url:
         return settings_or_url
-    return _DatabaseSettings().database_url
+    return _OpsSettings().database_url
 
 
 def _one_line(exc: BaseException) -> str:
@@ -106,22 +125,57 @@ async def check_database(url: str, timeout: float = DEFAULT_TIMEOUT_S) -> tuple[
     return True, f"healthy: {where} at revision {','.join(sorted(current))}"
 
 
+async def check_webhook(address: tuple[str, int], timeout: float) -> tuple[bool, str]:
+    """Whether something accepts TCP connections on the webhook port, and one line."""
+    host, port = address
+    where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+    except TimeoutError:
+        return False, f"unhealthy: the webhook port {where} does not answer within {timeout:g}s"
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        return False, (
+            f"unhealthy: the webhook port {where} refuses connections ({reason}); "
+            "the bot is still starting or has stopped"
+        )
+    writer.close()
+    with contextlib.suppress(OSError):
+        await writer.wait_closed()
+    return True, f"webhook port {where} listening"
+
+
+async def _check(url: str, webhook: tuple[str, int] | None, timeout: float) -> tuple[bool, str]:
+    ok, line = await check_database(url, timeout)
+    if not ok or webhook is None:
+        return ok, line
+    listening, webhook_line = await check_webhook(webhook, timeout)
+    return (True, f"{line}; {webhook_line}") if listening else (False, webhook_line)
+
+
 def healthcheck(
     settings_or_url: Settings | str | None = None,
     *,
     timeout: float = DEFAULT_TIMEOUT_S,
     out: TextIO | None = None,
+    webhook: tuple[str, int] | None = None,
 ) -> int:
-    """Print one line; return 0 when the database is reachable and at head, else 1.
+    """Print one line; return 0 when the database is reachable and at head (and, given a
+    ``webhook`` address, something listens there), else 1.
 
+    Without arguments both come from the environment and ``.env``, as for the bot.
     Synchronous (it runs its own event loop): call it from a command, not from async code.
     """
     try:
-        url = database_url(settings_or_url)
+        if settings_or_url is None:
+            settings = _OpsSettings()
+            url, webhook = settings.database_url, settings.webhook_address()
+        else:
+            url = database_url(settings_or_url)
     except Exception as exc:  # e.g. an unreadable .env
-        print(f"unhealthy: cannot read DATABASE_URL: {_one_line(exc)}", file=out or sys.stdout)
+        print(f"unhealthy: cannot read the settings: {_one_line(exc)}", file=out or sys.stdout)
         return 1
-    ok, line = asyncio.run(check_database(url, timeout))
+    ok, line = asyncio.run(_check(url, webhook, timeout))
     print(line, file=out or sys.stdout)
     return 0 if ok else 1
 
@@ -166,7 +220,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m bot.ops", description="Database migrations and health check."
     )
     parser.add_argument("command", choices=("migrate", "healthcheck"))
-    parser.add_argument("--url", help="database URL (default: DATABASE_URL from env or .env)")
+    parser.add_argument(
+        "--url",
+        help="database URL (default: DATABASE_URL from env or .env); with --url the "
+        "healthcheck checks that database only, not the webhook port",
+    )
     parser.add_argument(
         "--timeout",
         type=float,

@@ -109,3 +109,61 @@ def test_the_command_line_imports_neither_torch_nor_telegram(tmp_path: Path) -> 
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert run.stdout.splitlines()[-1] == "heavy: [] exit: 1", run.stdout + run.stderr
+
+
+def webhook_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, url: str, port: int) -> None:
+    monkeypatch.chdir(tmp_path)  # no developer .env
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("WEBHOOK_URL", "https://bot.example.org/telegram")
+    monkeypatch.setenv("WEBHOOK_LISTEN", "0.0.0.0")
+    monkeypatch.setenv("WEBHOOK_PORT", str(port))
+
+
+async def test_in_webhook_mode_healthy_waits_for_the_webhook_port(
+    url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert (await off_loop(ops.migrate, url))[0] == 0
+    server = await asyncio.start_server(lambda r, w: w.close(), "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    server.close()
+    await server.wait_closed()
+    webhook_env(monkeypatch, tmp_path, url, port)
+
+    code, line = await off_loop(ops.healthcheck)  # migrated, but the bot does not listen yet
+    assert code == 1, line
+    assert line.startswith(f"unhealthy: the webhook port 127.0.0.1:{port} refuses connections")
+    assert line.count("\n") == 1
+
+    server = await asyncio.start_server(lambda r, w: w.close(), "127.0.0.1", port)
+    try:
+        code, line = await off_loop(ops.healthcheck)
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert code == 0, line
+    assert line.startswith("healthy: ") and line.rstrip().endswith(f"127.0.0.1:{port} listening")
+
+
+async def test_in_webhook_mode_an_unmigrated_database_is_still_the_reason(
+    url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = await asyncio.start_server(lambda r, w: w.close(), "127.0.0.1", 0)
+    webhook_env(monkeypatch, tmp_path, url, server.sockets[0].getsockname()[1])
+    try:
+        code, line = await off_loop(ops.healthcheck)
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert code == 1 and line.startswith("unhealthy: ") and "webhook port" not in line, line
+
+
+def test_a_polling_bot_needs_no_webhook_port(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    assert run_sync(ops.migrate, url)[0] == 0
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.delenv("WEBHOOK_URL", raising=False)
+    code, line = run_sync(ops.healthcheck)
+    assert code == 0 and "webhook port" not in line, line
