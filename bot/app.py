@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
@@ -124,6 +125,9 @@ async def on_shutdown(application: AppType) -> None:
 
 
 def build_application(settings: Settings) -> AppType:
+    # PTB 22 warns on every flood-control answer until time periods are timedeltas, its
+    # next major version's behaviour; opt in (our code reads both: retry_after_seconds).
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
     builder = (
         ApplicationBuilder()
         .token(settings.token)

@@ -24,7 +24,6 @@ import asyncio
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -32,6 +31,7 @@ from telegram import Bot, InlineKeyboardMarkup, ReplyParameters, Update
 from telegram.constants import ChatType
 from telegram.error import NetworkError, RetryAfter, TelegramError, TimedOut
 
+from bot.outgoing import retry_after_seconds
 from bot.parsing import split_message
 
 log = logging.getLogger(__name__)
@@ -60,10 +60,6 @@ class Outcome:
     def reached_user(self) -> bool:
         """Whether the user may have seen any of it (then: no apology)."""
         return self.confirmed > 0 or self.maybe_sent
-
-
-def _seconds(value: int | float | timedelta) -> float:
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 def _never_sent(error: TimedOut) -> bool:
@@ -110,7 +106,7 @@ async def send_text(
                 )
                 break
             except RetryAfter as exc:
-                wait = _seconds(exc.retry_after)
+                wait = retry_after_seconds(exc)
                 error: TelegramError = exc
             except TimedOut as exc:
                 if not _never_sent(exc):

@@ -34,13 +34,16 @@ import asyncio
 import itertools
 import logging
 import math
+import warnings
 from collections import deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
+from telegram.warnings import PTBDeprecationWarning
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +82,21 @@ class _SlidingWindow:
     @property
     def idle(self) -> bool:
         return self.in_flight == 0 and not self.done
+
+
+def retry_after_seconds(error: RetryAfter) -> float:
+    """How long Telegram asked us to wait, in seconds.
+
+    The public ``retry_after`` is an int or a timedelta depending on PTB's PTB_TIMEDELTA
+    switch, and warns while that switch is off; the timedelta underneath is what PTB's
+    own rate limiter reads, so it is read first.
+    """
+    delay = getattr(error, "_retry_after", None)
+    if not isinstance(delay, timedelta):  # a PTB without the private attribute
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PTBDeprecationWarning)
+            delay = error.retry_after
+    return delay.total_seconds() if isinstance(delay, timedelta) else float(delay)
 
 
 @dataclass
@@ -254,9 +272,7 @@ class FairRateLimiter(BaseRateLimiter[int]):
                 if attempt >= retries:
                     log.warning("flood control for chat %s after %d retries", key, retries)
                     raise
-                # The timedelta itself, as PTB's own limiter reads it: the public property
-                # is an int or a timedelta depending on a deprecation switch.
-                seconds = exc._retry_after.total_seconds()
+                seconds = retry_after_seconds(exc)
                 log.info("flood control for chat %s: waiting %.0f s", key, seconds)
                 chat.paused_until = asyncio.get_running_loop().time() + seconds + 0.1
                 self.retried += 1

@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dtm
 import logging
-import warnings
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -32,6 +30,7 @@ from telegram import Bot
 from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
 
 from bot.config import Settings
+from bot.outgoing import retry_after_seconds
 from bot.storage.database import (
     directory_write_problem,
     is_sqlite,
@@ -105,10 +104,6 @@ async def check_database_reachable(url: str, timeout: float) -> None:
         await engine.dispose()
 
 
-def _seconds(value: int | dtm.timedelta) -> float:
-    return value.total_seconds() if isinstance(value, dtm.timedelta) else float(value)
-
-
 def _describe(error: TelegramError, timeout: float) -> str:
     if isinstance(error, TimedOut):
         return f"no answer within {timeout:g} s"
@@ -156,9 +151,7 @@ async def wait_for_bot_api(bot: Bot, settings: Settings, stop: asyncio.Event | N
             )
             raise StartupError(TOKEN_REJECTED + hint) from None
         except RetryAfter as exc:
-            with warnings.catch_warnings():  # PTB 22 warns that the int becomes a timedelta
-                warnings.simplefilter("ignore", DeprecationWarning)
-                wait = _seconds(exc.retry_after)
+            wait = retry_after_seconds(exc)
             what = f"flood control: retry after {wait:g} s"
         except NetworkError as exc:  # includes TimedOut and Telegram's 5xx answers
             wait = delay

@@ -206,6 +206,31 @@ async def test_second_retrain_is_refused_while_one_runs_and_cancel_stops_it(
         assert "No training is running" in (again.text or "")
 
 
+async def test_a_cancel_while_the_start_is_being_announced_cancels_that_run(
+    tmp_path: Path, tiny_checkpoint_path: Path
+) -> None:
+    """The admin sees "starting…" before the bot has recorded the run (Telegram shows a
+    message before its answer reaches the bot); a cancel then must not say that nothing
+    runs and leave the training going."""
+    overrides = {**FAST_TRAINING, "retrain_steps": 1_000_000}
+    async with running_bot(tmp_path, tiny_checkpoint_path, TINY_TEXT, **overrides) as h:
+        admin = h.api.user(ADMIN_ID)
+        h.api.inject_delay("sendMessage", 3.0)  # the answer to "starting…" is slow
+        await h.api.send_document(admin, "corpus.txt", NEW_TEXT.encode(), caption="/retrain")
+        await eventually(lambda: any("starting" in str(c.params.get("text")) for c in h.api.calls))
+        # Two replies: "starting…" (its answer still on the way), edited to the run's end,
+        # and the cancel's, which is the one outcome message.
+        await h.ask(admin, "/retrain cancel", count=2)
+        await eventually(lambda: not h.services.retrain.running, 60)
+        async with h.services.storage.session_maker() as session:
+            row = (await session.scalars(select(TrainingRunRow))).one()
+        assert row.status == "cancelled"
+        assert [m.text for m in h.api.messages_to(admin.chat_id)] == [
+            "Training run #1: cancelled.",
+            "Training run #1 was cancelled. Version 1 keeps serving.",
+        ]
+
+
 async def test_a_worse_model_is_stored_not_activated_and_can_be_activated_anyway(
     tmp_path: Path, tiny_checkpoint_path: Path
 ) -> None:

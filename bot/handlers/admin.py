@@ -262,11 +262,13 @@ async def _launch(
         except (ModelError, CorpusStoreError):
             await reply(update, "That corpus no longer exists; send the text again.")
             return
-    status = await message.reply_text(
-        t(lang, "rt_training_on", corpus=corpus.id, chars=f"{corpus.chars:,}")
-    )
     try:
-        run_id = await manager.start(corpus, user.id, chat.id, status.message_id, plan)
+        # The admin may see "starting…" and send /retrain cancel before the run exists.
+        async with manager.starting():
+            status = await message.reply_text(
+                t(lang, "rt_training_on", corpus=corpus.id, chars=f"{corpus.chars:,}")
+            )
+            run_id = await manager.start(corpus, user.id, chat.id, status.message_id, plan)
     except (TrainingAlreadyRunningError, CorpusNotFoundError) as exc:
         # Lost a race with another start: the text stored for nothing is not kept.
         await collect_corpus(services.storage, corpus.id, services.settings.corpus_dir)

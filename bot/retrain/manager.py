@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -108,9 +109,12 @@ class RetrainManager:
         self.active_checkpoint, self.active_version = active
         self.current: LiveJob | None = None
         self._lock = asyncio.Lock()  # serialises swaps (/use and the end of a run)
-        # Starts between their row's commit and their task's creation: such a run has a
-        # driver already, it just is not in ``current`` yet.
+        # Starts in progress here, from the admin's "starting…" message to their task's
+        # creation: such a run has a driver already, it just is not in ``current`` (or
+        # not even in the database) yet. ``_started`` is set whenever none is.
         self._starting = 0
+        self._started = asyncio.Event()
+        self._started.set()
         # Tests stop a run at a chosen finishing phase with this (see finishing.PHASES).
         self.phase_hook: PhaseHook | None = None
         # issue 12a: this process's name in the rows it drives, and, in queue mode, the
@@ -197,10 +201,9 @@ class RetrainManager:
 
         Raises TrainingAlreadyRunningError (from storage) if one is live.
         """
-        if self.watcher is not None:
-            return await self._enqueue(corpus, started_by, chat_id, status_message_id)
-        self._starting += 1
-        try:
+        async with self.starting():
+            if self.watcher is not None:
+                return await self._enqueue(corpus, started_by, chat_id, status_message_id)
             run = await self.storage.queue_training_run(
                 started_by,
                 corpus.id,
@@ -213,9 +216,20 @@ class RetrainManager:
                 lease_s=self.settings.training_lease_s,
             )
             self._drive(run)
+        return run.id
+
+    @contextlib.asynccontextmanager
+    async def starting(self) -> AsyncIterator[None]:
+        """Mark a start in progress; the admin handler holds it from the moment it
+        announces "starting…", so that a cancel sent on seeing that waits for the run."""
+        self._starting += 1
+        self._started.clear()
+        try:
+            yield
         finally:
             self._starting -= 1
-        return run.id
+            if not self._starting:
+                self._started.set()
 
     async def _enqueue(
         self, corpus: Corpus, started_by: int, chat_id: int, status_message_id: int | None
@@ -360,6 +374,9 @@ class RetrainManager:
         the transition loses: the cancel came too late, and once the run is done the
         result says which version serves.
         """
+        # A run being started here is not in the database yet: wait for it to be.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._started.wait(), CANCEL_WAIT_S)
         run = await retry(self.live_run, "reading the live run", attempts=3)
         if run is None:
             return CancelResult("none")

@@ -11,12 +11,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from datetime import timedelta
 from typing import Any
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
+from bot.outgoing import retry_after_seconds
 from bot.storage import Storage
 from bot.texts import t
 
@@ -108,9 +108,7 @@ async def send(
             await bot.send_message(chat_id, text[:4096], reply_markup=markup)
             return True
         except RetryAfter as exc:
-            delay = exc.retry_after
-            seconds = delay.total_seconds() if isinstance(delay, timedelta) else float(delay)
-            await asyncio.sleep(min(30.0, seconds))
+            await asyncio.sleep(min(30.0, retry_after_seconds(exc)))
         except (BadRequest, Forbidden) as exc:  # retrying cannot help
             log.warning("could not message admin chat %s: %s", chat_id, exc)
             return False
