@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.config import Settings, missing_driver
 from bot.storage.database import (
+    NewerDatabaseError,
     alembic_config,
     is_sqlite,
     migrate_to_head_sync,
@@ -206,6 +207,9 @@ def migrate(settings_or_url: Settings | str | None = None, *, out: TextIO | None
     try:
         migrate_to_head_sync(url)
         heads = expected_heads(url)
+    except NewerDatabaseError as exc:
+        print(f"error: {exc}", file=stream)
+        return 2
     except Exception as exc:
         print(
             f"error: migrating {where} failed: {type(exc).__name__}: {_one_line(exc)}", file=stream

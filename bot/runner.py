@@ -27,6 +27,7 @@ from bot.startup import (
     database_error,
     wait_for_bot_api,
 )
+from bot.storage import NewerDatabaseError
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,8 @@ class RunningBot:
             await on_startup(app)
         except BaseException as exc:
             await app.shutdown()
+            if isinstance(exc, NewerDatabaseError):
+                raise StartupError(str(exc)) from None
             if isinstance(exc, SQLAlchemyError):
                 raise database_error(s.database_url, exc) from None
             raise

@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 from alembic import command
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot import ops
 from bot.storage import alembic_config
@@ -167,3 +169,19 @@ def test_a_polling_bot_needs_no_webhook_port(
     monkeypatch.delenv("WEBHOOK_URL", raising=False)
     code, line = run_sync(ops.healthcheck)
     assert code == 0 and "webhook port" not in line, line
+
+
+async def test_a_database_a_newer_bot_migrated_is_named_and_left_alone(url: str) -> None:
+    """An upgrade rolled back: the old image must neither crash nor touch the database."""
+    assert (await off_loop(ops.migrate, url))[0] == 0
+    engine = create_async_engine(url)
+    async with engine.begin() as conn:
+        await conn.execute(text("UPDATE alembic_version SET version_num = '0099'"))
+    await engine.dispose()
+
+    code, line = await off_loop(ops.migrate, url)
+    assert code == 2, line
+    assert line.startswith("error: the database DATABASE_URL=") and line.count("\n") == 1
+    assert "is at revision 0099, which this version of the bot does not know" in line
+    code, line = await off_loop(ops.healthcheck, url)
+    assert code == 1 and "at revision 0099, expected" in line, line

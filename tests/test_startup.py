@@ -305,6 +305,30 @@ async def test_a_database_that_fails_at_start_is_one_line(tmp_path: Path) -> Non
     assert_no_secret(output)
 
 
+async def test_a_database_a_newer_bot_migrated_is_one_line_and_untouched(
+    tmp_path: Path,
+) -> None:
+    """An upgrade rolled back: the database is at a revision this bot does not have."""
+    db = tmp_path / "bot.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)")
+        conn.execute("INSERT INTO alembic_version VALUES ('0099')")
+    before = db.read_bytes()
+    async with FakeBotApi(TEST_TOKEN) as api:
+        env = bot_env(tmp_path, api.base_url.removesuffix("/bot"))
+        code, output = await run_bot(tmp_path, env)
+    assert code == 2, output
+    *logged, line = output.splitlines()
+    assert all(" INFO alembic." in entry for entry in logged), output  # "Context impl ..."
+    assert line == (
+        f"error: the database DATABASE_URL=sqlite+aiosqlite:///{db} is at revision 0099, "
+        "which this version of the bot does not know: a newer version migrated it. Run that "
+        "version again, or restore the backup taken before the upgrade"
+    )
+    assert db.read_bytes() == before
+    assert_no_secret(output)
+
+
 # --------------------------------------------------------------------------- the URL
 
 

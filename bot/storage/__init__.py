@@ -6,6 +6,7 @@ the schema is managed by the Alembic migrations in ``migrations/``.
 
 from bot.storage.database import (
     DEFAULT_DATABASE_URL,
+    NewerDatabaseError,
     alembic_config,
     create_engine,
     create_session_maker,
@@ -43,6 +44,7 @@ __all__ = [
     "ModelVersion",
     "ModelVersionActiveError",
     "ModelVersionNotFoundError",
+    "NewerDatabaseError",
     "NotFoundError",
     "Storage",
     "StorageError",

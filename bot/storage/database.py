@@ -11,6 +11,8 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.script.revision import ResolutionError
+from alembic.util import CommandError
 from sqlalchemy import URL, event, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -180,7 +182,25 @@ def migrate_to_head_sync(url: str | URL) -> None:
     An in-memory SQLite URL cannot be migrated this way (the migration would get its
     own, separate, database).
     """
-    command.upgrade(alembic_config(url), "head")
+    try:
+        command.upgrade(alembic_config(url), "head")
+    except CommandError as exc:
+        if isinstance(exc.__cause__, ResolutionError):
+            raise NewerDatabaseError(url, exc.__cause__.argument) from None
+        raise
+
+
+class NewerDatabaseError(Exception):
+    """The database is at a revision these migrations do not have: a newer version of
+    the bot migrated it (an upgrade rolled back), and this one must not touch it."""
+
+    def __init__(self, url: str | URL, revision: str) -> None:
+        self.revision = revision
+        super().__init__(
+            f"the database DATABASE_URL={safe_url(url)} is at revision {revision}, which "
+            "this version of the bot does not know: a newer version migrated it. Run that "
+            "version again, or restore the backup taken before the upgrade"
+        )
 
 
 async def migrate_to_head(url: str | URL) -> None:
