@@ -46,6 +46,15 @@ def test_replicas_sit_behind_nginx_on_postgresql_with_webhooks() -> None:
     assert "X-Telegram-Bot-Api-Secret-Token" not in conf.replace("# ", "").split("http {")[1]
 
 
+def test_trainers_are_healthy_without_a_webhook_port() -> None:
+    """The image's healthcheck waits for the webhook port when WEBHOOK_URL is set, and
+    the trainer shares the replicas' .env but never listens."""
+    trainer = cluster()["services"]["trainer"]
+    assert trainer["env_file"] == ".env" or ".env" in trainer["env_file"]
+    assert trainer["environment"]["WEBHOOK_URL"] == ""
+    assert "healthcheck" not in trainer  # the image's: the database only, for a trainer
+
+
 def test_docker_compose_config_accepts_the_cluster_file(tmp_path: Path) -> None:
     compose = compose_command()
     if compose is None:
