@@ -48,3 +48,17 @@ def setup_logging(level: str, token: str | None = None) -> None:
     if logging.getLevelName(level) > logging.DEBUG:
         logging.getLogger("httpx").setLevel(logging.WARNING)
         logging.getLogger("httpcore").setLevel(logging.WARNING)
+        # Alembic says which database kind it found at every start; only the steps it
+        # runs ("Running upgrade a -> b") are news. A failed start stays one line.
+        handler.addFilter(_alembic_preamble)
+
+
+ALEMBIC_PREAMBLE = ("Context impl ", "Will assume ")
+
+
+def _alembic_preamble(record: logging.LogRecord) -> bool:
+    return not (
+        record.name == "alembic.runtime.migration"
+        and isinstance(record.msg, str)
+        and record.msg.startswith(ALEMBIC_PREAMBLE)
+    )

@@ -298,8 +298,7 @@ async def test_a_database_that_fails_at_start_is_one_line(tmp_path: Path) -> Non
         env = bot_env(tmp_path, api.base_url.removesuffix("/bot"))
         code, output = await run_bot(tmp_path, env)
     assert code == 2, output
-    *logged, line = output.splitlines()
-    assert all(" INFO alembic." in entry for entry in logged), output  # "Context impl ..."
+    [line] = output.splitlines()
     assert line.startswith("error: the database DATABASE_URL=sqlite+aiosqlite:///")
     assert "file is not a database" in line
     assert_no_secret(output)
@@ -318,8 +317,7 @@ async def test_a_database_a_newer_bot_migrated_is_one_line_and_untouched(
         env = bot_env(tmp_path, api.base_url.removesuffix("/bot"))
         code, output = await run_bot(tmp_path, env)
     assert code == 2, output
-    *logged, line = output.splitlines()
-    assert all(" INFO alembic." in entry for entry in logged), output  # "Context impl ..."
+    [line] = output.splitlines()
     assert line == (
         f"error: the database DATABASE_URL=sqlite+aiosqlite:///{db} is at revision 0099, "
         "which this version of the bot does not know: a newer version migrated it. Run that "
