@@ -82,7 +82,9 @@ async def set_commands(application: AppType) -> None:
 
 async def on_startup(application: AppType) -> None:
     settings: Settings = application.bot_data["settings"]
-    storage = await Storage.open(settings.database_url, migrate=True)
+    storage = await Storage.open(
+        settings.database_url, migrate=True, busy_timeout_s=settings.sqlite_busy_timeout_s
+    )
     try:
         notices: list[str] = []  # issue 9: e.g. a corrupt active model; told to admins
         # Issue 12 b: of replicas starting together on a fresh database, one trains and

@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     bot_token: SecretStr
     admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     database_url: str = "sqlite+aiosqlite:///var/bot.db"
+    # SQLite only: how long a write waits for the write lock before it fails.
+    sqlite_busy_timeout_s: float = Field(15.0, gt=0, le=600)
     checkpoint_dir: Path = Path("var/checkpoints")
     corpus_dir: Path = Path("var/corpora")
     corpus_path: Path = Path("data/arabic_text.txt")

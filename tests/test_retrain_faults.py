@@ -33,7 +33,11 @@ from tests.test_admin_e2e import (
     write_version,
 )
 
-LOCK_S = 7.0  # longer than the bot's SQLite busy timeout (5 s)
+# Longer than the SQLite busy timeout these tests give the bot (BUSY_S), so that writes
+# fail and the retries are what waits the lock out.
+BUSY_S = 5.0
+LOCK_S = 7.0
+LOCKABLE = {**FAST_TRAINING, "sqlite_busy_timeout_s": BUSY_S}
 OTHER_TEXT = NEW_TEXT.replace("الشمس", "القمر") + "نص آخر للتدريب التالي.\n"
 
 
@@ -86,7 +90,7 @@ def lock_at(h: Harness, phase: str, seconds: float = LOCK_S) -> list[WriteLock]:
 async def test_a_locked_database_during_the_finishing_steps_is_waited_out(
     tmp_path: Path, tiny_checkpoint_path: Path, phase: str
 ) -> None:
-    async with running_bot(tmp_path, tiny_checkpoint_path, TINY_TEXT, **FAST_TRAINING) as h:
+    async with running_bot(tmp_path, tiny_checkpoint_path, TINY_TEXT, **LOCKABLE) as h:
         locks = lock_at(h, phase)
         await upload(h, h.api.user(ADMIN_ID), NEW_TEXT.encode())
         outcome = await the_outcome(h, 1)
@@ -107,7 +111,7 @@ async def test_a_restart_after_a_lost_database_write_finishes_the_run_once(
 ) -> None:
     """The bot stops while the database is locked just after registration: the next
     start finds the run ``finishing`` and completes it, without a duplicate version."""
-    async with running_bot(tmp_path, tiny_checkpoint_path, TINY_TEXT, **FAST_TRAINING) as h:
+    async with running_bot(tmp_path, tiny_checkpoint_path, TINY_TEXT, **LOCKABLE) as h:
         locks = lock_at(h, "registered", seconds=12.0)
         await upload(h, h.api.user(ADMIN_ID), NEW_TEXT.encode())
         await eventually(lambda: bool(locks), 120)

@@ -308,8 +308,11 @@ async def test_upgrading_from_0001_keeps_generations_linked_to_their_model_versi
 # ---------------------------------------------------------------------------- engine
 
 
-async def test_sqlite_sessions_have_wal_foreign_keys_and_busy_timeout(sqlite_url: str) -> None:
-    storage = await Storage.open(sqlite_url)
+@pytest.mark.parametrize(("given", "busy_ms"), [({}, 15000), ({"busy_timeout_s": 2.5}, 2500)])
+async def test_sqlite_sessions_have_wal_foreign_keys_and_busy_timeout(
+    sqlite_url: str, given: dict[str, float], busy_ms: int
+) -> None:
+    storage = await Storage.open(sqlite_url, **given)
     try:
         async with storage.session_maker() as session:
             pragma = {
@@ -319,7 +322,7 @@ async def test_sqlite_sessions_have_wal_foreign_keys_and_busy_timeout(sqlite_url
     finally:
         await storage.close()
     # synchronous: 1 is NORMAL.
-    expected = {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 5000, "synchronous": 1}
+    expected = {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": busy_ms, "synchronous": 1}
     assert pragma == expected
 
 

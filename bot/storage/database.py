@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import errno
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,14 +29,17 @@ ALEMBIC_INI = PROJECT_ROOT / "alembic.ini"
 MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
 DEFAULT_DATABASE_URL = f"sqlite+aiosqlite:///{PROJECT_ROOT / 'var' / 'bot.db'}"
 
+# How long a write waits for SQLite's write lock before "database is locked". Every
+# pooled connection of the bot competes for it, and SQLite's busy handler polls rather
+# than queues: a burst of fifty users on a loaded machine once starved a write past 5 s.
+DEFAULT_SQLITE_BUSY_TIMEOUT_S = 15.0
+
 SQLITE_PRAGMAS: tuple[str, ...] = (
     # WAL lets the bot keep answering (reading) while a write is in progress.
     "PRAGMA journal_mode=WAL",
     # SQLite ignores foreign keys (and so ON DELETE CASCADE / SET NULL) unless asked,
     # on each connection.
     "PRAGMA foreign_keys=ON",
-    # Wait for a competing writer (a migration, a second process) instead of failing at once.
-    "PRAGMA busy_timeout=5000",
     # Safe with WAL (only the last commits can be lost on power loss, never corruption)
     # and far fewer fsyncs than FULL.
     "PRAGMA synchronous=NORMAL",
@@ -127,16 +131,25 @@ def unwritable_line(name: str, path: Path, error: OSError) -> str:
     return f"{name} {path} is not writable ({reason}); {fix}"
 
 
-def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    try:
-        for pragma in SQLITE_PRAGMAS:
-            cursor.execute(pragma)
-    finally:
-        cursor.close()
+def _sqlite_pragmas(busy_timeout_s: float) -> Callable[[Any, Any], None]:
+    # Wait for a competing writer (another connection, a migration, a second process)
+    # instead of failing at once.
+    pragmas = (*SQLITE_PRAGMAS, f"PRAGMA busy_timeout={round(busy_timeout_s * 1000)}")
+
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            for pragma in pragmas:
+                cursor.execute(pragma)
+        finally:
+            cursor.close()
+
+    return on_connect
 
 
-def create_engine(url: str | URL, **kwargs: Any) -> AsyncEngine:
+def create_engine(
+    url: str | URL, busy_timeout_s: float = DEFAULT_SQLITE_BUSY_TIMEOUT_S, **kwargs: Any
+) -> AsyncEngine:
     """An async engine; for SQLite, with the pragmas above on every connection.
 
     The parent directory of a SQLite file is created if missing, so a fresh checkout
@@ -151,7 +164,7 @@ def create_engine(url: str | URL, **kwargs: Any) -> AsyncEngine:
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(url, **kwargs)
-    event.listen(engine.sync_engine, "connect", _set_sqlite_pragmas)
+    event.listen(engine.sync_engine, "connect", _sqlite_pragmas(busy_timeout_s))
     return engine
 
 
