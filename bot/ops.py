@@ -159,14 +159,15 @@ def healthcheck(
     *,
     timeout: float = DEFAULT_TIMEOUT_S,
     out: TextIO | None = None,
-    webhook: tuple[str, int] | None = None,
 ) -> int:
-    """Print one line; return 0 when the database is reachable and at head (and, given a
-    ``webhook`` address, something listens there), else 1.
+    """Print one line; return 0 when the database is reachable and at head (and, in
+    webhook mode, something listens on the webhook port), else 1.
 
-    Without arguments both come from the environment and ``.env``, as for the bot.
+    Without arguments the database and the webhook come from the environment and
+    ``.env``, as for the bot; given settings or a URL, only that database is checked.
     Synchronous (it runs its own event loop): call it from a command, not from async code.
     """
+    webhook = None
     try:
         if settings_or_url is None:
             settings = _OpsSettings()
