@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from bot.storage import TrainingStatus
 from tests.conftest import TINY_TEXT
@@ -91,6 +92,10 @@ async def test_a_locked_database_during_the_finishing_steps_is_waited_out(
     tmp_path: Path, tiny_checkpoint_path: Path, phase: str
 ) -> None:
     async with running_bot(tmp_path, tiny_checkpoint_path, TINY_TEXT, **LOCKABLE) as h:
+        # SQLITE_BUSY_TIMEOUT_S reaches the bot's connections: the lock outlasts it.
+        async with h.services.storage.session_maker() as session:
+            busy_ms = (await session.execute(text("PRAGMA busy_timeout"))).scalar_one()
+        assert busy_ms == BUSY_S * 1000 < LOCK_S * 1000
         locks = lock_at(h, phase)
         await upload(h, h.api.user(ADMIN_ID), NEW_TEXT.encode())
         outcome = await the_outcome(h, 1)
