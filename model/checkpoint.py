@@ -17,6 +17,7 @@ import torch
 from model.device import pick_device
 from model.errors import CheckpointError
 from model.files import write_atomically
+from model.mixture import Mixture
 from model.network import CharGenerator, ModelConfig
 from model.train import TrainResult
 from model.vocab import Vocabulary
@@ -33,6 +34,9 @@ class Checkpoint:
     train_config: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
     sha256: str | None = None  # of the file's bytes, when loaded from or saved to disk
+    # The n-gram the LSTM is mixed with per character (None: the LSTM alone). Older
+    # readers ignore the key, so the format version stays.
+    mixture: Mixture | None = None
 
     @classmethod
     def from_result(cls, result: TrainResult) -> Checkpoint:
@@ -47,6 +51,7 @@ class Checkpoint:
             "state_dict": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
             "metrics": self.metrics,
             "train_config": self.train_config,
+            **({"mixture": self.mixture.to_payload()} if self.mixture is not None else {}),
         }
 
 
@@ -94,6 +99,10 @@ def load_checkpoint(path: str | Path, device: str | torch.device | None = None) 
         model.load_state_dict(payload["state_dict"])
     except Exception as exc:
         raise CheckpointError(f"{p} is damaged: {exc}") from None
+    try:
+        mixture = Mixture.from_payload(payload.get("mixture"))
+    except CheckpointError as exc:
+        raise CheckpointError(f"{p}: {exc}") from None
     model.to(dev).eval()
     return Checkpoint(
         model=model,
@@ -102,4 +111,5 @@ def load_checkpoint(path: str | Path, device: str | torch.device | None = None) 
         train_config=dict(payload.get("train_config") or {}),
         path=p,
         sha256=hashlib.sha256(data).hexdigest(),
+        mixture=mixture,
     )

@@ -7,6 +7,7 @@ import ctypes
 import json
 import math
 import os
+import shlex
 import signal
 import sys
 import threading
@@ -15,6 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
+
+import torch
 
 from model.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from model.device import pick_device
@@ -147,6 +150,13 @@ def build_parser() -> argparse.ArgumentParser:
         "fine-tuning with --init)",
     )
     t.add_argument("--val-fraction", type=float, default=defaults.val_fraction)
+    t.add_argument(
+        "--test-fraction",
+        type=_fraction,
+        default=defaults.test_fraction,
+        help="a test part after the validation tail, never trained on nor used to choose "
+        "(0 = none, the default)",
+    )
     t.add_argument("--eval-every", type=_positive_int, default=defaults.eval_every)
     t.add_argument("--log-every", type=_positive_int, default=defaults.log_every)
     t.add_argument("--grad-clip", type=float, default=defaults.grad_clip)
@@ -267,6 +277,7 @@ def train_config(args: argparse.Namespace, text_chars: int | None = None) -> Tra
         seq_len=args.seq_len,
         batch_size=args.batch_size,
         val_fraction=args.val_fraction,
+        test_fraction=args.test_fraction,
         eval_every=args.eval_every,
         log_every=args.log_every,
         grad_clip=args.grad_clip,
@@ -338,6 +349,11 @@ def run_train(args: argparse.Namespace) -> int:
     if args.progress == "bar":
         sys.stderr.write("\n")
     checkpoint = Checkpoint.from_result(result)
+    # What made this file, so that it can be made again (with the seed and the corpus
+    # SHA-256 that the metrics and the config already hold).
+    checkpoint.metrics["command"] = shlex.join(["python", "-m", "model", *args.argv])
+    checkpoint.metrics["torch_threads"] = torch.get_num_threads()
+    checkpoint.metrics["torch_version"] = torch.__version__
     digest = save_checkpoint(checkpoint, args.out)
     summary = {
         "checkpoint": str(Path(args.out)),
@@ -441,6 +457,7 @@ def run_eval(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     handlers = {"train": run_train, "generate": run_generate, "eval": run_eval}
     try:
         return handlers[args.command](args)

@@ -215,14 +215,34 @@ def top_k_mask(logits: torch.Tensor, top_k: torch.Tensor) -> torch.Tensor:
     return logits.masked_fill(logits < threshold, float("-inf"))
 
 
+def min_p_mask(scaled: torch.Tensor, log_min_p: torch.Tensor) -> torch.Tensor:
+    """Set every scaled logit whose probability is below ``min_p`` times its row's most
+    likely one to -inf (``log_min_p`` shape ``(B, 1)``, -inf for rows without min-p).
+
+    Min-p (Nguyen et al. 2024) cuts the long tail of unlikely characters, where most
+    misspellings come from, by a share of the best candidate: strict where the model is
+    sure, lenient where many characters are plausible. Compared in log space, so it
+    needs no softmax.
+    """
+    floor = scaled.amax(dim=-1, keepdim=True) + log_min_p
+    return scaled.masked_fill(scaled < floor, float("-inf"))
+
+
 def choose(
     logits: torch.Tensor,
     inv_temperature: torch.Tensor,
     noise: torch.Tensor,
     top_k: torch.Tensor | None = None,
+    log_min_p: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Draw one character per row: ``logits`` (B, V), ``inv_temperature`` (B, 1)."""
+    """Draw one character per row: ``logits`` (B, V), ``inv_temperature`` (B, 1).
+
+    ``logits`` may be any log-probabilities up to a constant per row (the mixture's
+    log-probabilities, for instance); temperature divides them, then top-k and min-p cut.
+    """
     scaled = logits * inv_temperature
     if top_k is not None:
         scaled = top_k_mask(scaled, top_k)
+    if log_min_p is not None:
+        scaled = min_p_mask(scaled, log_min_p)
     return (scaled + noise).argmax(dim=-1)

@@ -93,7 +93,9 @@ class KneserNey:
 
     def prob(self, context: str, ch: str) -> float:
         """P(ch | context), using at most the last ``order - 1`` characters of context."""
-        context = context[len(context) - self.order + 1 :] if self.order > 1 else ""
+        # max(0, ...): a context shorter than order - 1 (the start of a text) is used
+        # whole; a negative start would keep only its last few characters.
+        context = context[max(0, len(context) - self.order + 1) :] if self.order > 1 else ""
         p = 1.0 / max(1, self.vocab_size)
         for k in range(1, self.order + 1):
             if k - 1 > len(context):
@@ -145,3 +147,98 @@ def best_ngram(train_text: str, val_text: str, orders: Iterable[int] = ORDERS) -
     else:
         order = min(candidates)
     return Baseline(order, KneserNey(train_text, order, alphabet).cross_entropy(val_text))
+
+
+class NgramTables:
+    """A :class:`KneserNey` model laid out for batched lookups over a vocabulary.
+
+    Why: the serving engine mixes the n-gram's distribution into every row's step, and a
+    dictionary lookup per row per character would cost more than the LSTM step itself.
+    The model's distribution depends on the history only through its longest suffix (of
+    at most ``order - 1`` characters) that is a context seen in training: that suffix is
+    a *state*. Two dense tables then do everything with gathers:
+
+    - ``dist[s]`` is the full distribution over the vocabulary after state ``s``
+      (``KneserNey.prob`` for every character, computed once per state);
+    - ``next_state[s, x]`` is the state after reading character ``x`` in state ``s``
+      (the longest seen suffix of ``s + x``, found through suffix links as in
+      Aho-Corasick).
+
+    State 0 is the empty context (the start of a text). Characters of the vocabulary
+    the n-gram never saw get the uniform share its lowest order gives them, so every
+    row of ``dist`` sums to 1 over the vocabulary.
+    """
+
+    def __init__(self, kn: KneserNey, itos: list[str]) -> None:
+        import torch  # here, so the baselines above stay usable without torch loaded
+
+        self.order = kn.order
+        self.itos = list(itos)
+        index = {c: i for i, c in enumerate(self.itos)}
+        vocab = len(self.itos)
+        states: list[str] = [""]
+        for k in range(2, kn.order + 1):
+            states.extend(sorted(h for h, total in kn.totals[k].items() if total > 0))
+        ids = {h: i for i, h in enumerate(states)}
+        n = len(states)
+        link = [0] * n
+        for i, h in enumerate(states[1:], start=1):
+            j = 1
+            while h[j:] not in ids:  # "" always is, so this ends
+                j += 1
+            link[i] = ids[h[j:]]
+        own = torch.zeros(n, vocab, dtype=torch.float64)
+        backoff = torch.zeros(n, dtype=torch.float64)
+        child = torch.full((n, vocab), -1, dtype=torch.long)
+        for i, h in enumerate(states):
+            k = len(h) + 1
+            total = kn.totals[k].get(h, 0)
+            if total:
+                backoff[i] = kn.discounts[k] * kn.types[k][h] / total
+        for k in range(1, kn.order + 1):
+            d = kn.discounts[k]
+            totals = kn.totals[k]
+            for gram, count in kn.counts[k].items():
+                col = index.get(gram[-1])
+                if col is None:
+                    continue  # a character the vocabulary lacks: no row asks for it
+                s = ids[gram[:-1]]
+                own[s, col] = max(count - d, 0.0) / totals[gram[:-1]]
+                if gram in ids:
+                    child[s, col] = ids[gram]
+        lengths = torch.tensor([len(h) for h in states])
+        links = torch.tensor(link)
+        dist = torch.zeros(n, vocab, dtype=torch.float64)
+        nxt = torch.zeros(n, vocab, dtype=torch.long)
+        uniform = 1.0 / max(1, kn.vocab_size)
+        dist[0] = own[0] + backoff[0] * uniform
+        nxt[0] = torch.where(child[0] >= 0, child[0], 0)
+        for length in range(1, kn.order):
+            rows = (lengths == length).nonzero().squeeze(1)
+            if rows.numel() == 0:
+                continue
+            parents = links[rows]
+            dist[rows] = own[rows] + backoff[rows].unsqueeze(1) * dist[parents]
+            nxt[rows] = torch.where(child[rows] >= 0, child[rows], nxt[parents])
+        self.states = states
+        self.dist = dist.float()
+        self.next_state = nxt
+        self.num_states = n
+
+    def to(self, device: object) -> NgramTables:
+        """These tables on ``device`` (a new object; this one is left as it is)."""
+        moved = object.__new__(NgramTables)
+        moved.__dict__.update(self.__dict__)
+        moved.dist = self.dist.to(device)  # type: ignore[call-overload]
+        moved.next_state = self.next_state.to(device)  # type: ignore[call-overload]
+        return moved
+
+    def state_of(self, text: str) -> int:
+        """The state after reading ``text`` from the start state."""
+        s = 0
+        for ch in text:
+            col = self.itos.index(ch) if ch in self.itos else None
+            if col is None:
+                raise ValueError(f"{ch!r} is not in the vocabulary")
+            s = int(self.next_state[s, col])
+        return s

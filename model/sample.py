@@ -13,11 +13,18 @@ import torch
 
 from model.errors import SamplingError
 from model.inference import BoundStep, StepWeights, choose
+from model.mixture import Mixture, ServingTables, mixed_log_probs
 from model.network import CharGenerator
 from model.rng import gumbel_noise, new_seed, request_key
 from model.vocab import SeedEncoding, Vocabulary
 
 MAX_LENGTH = 10_000
+
+# The defaults a reader gets: the bot's default settings, which `python -m model
+# generate` and the realism figures use unless told otherwise. Chosen with the realism
+# figures (README, "Model quality": the grid of temperatures and cut-offs).
+DEFAULT_TEMPERATURE = 0.8
+DEFAULT_MIN_P = 0.0
 
 
 @dataclass(frozen=True)
@@ -32,13 +39,20 @@ class Sample:
         return self.seed.text + self.continuation
 
 
-def check_params(temperature: float, length: int, top_k: int | None) -> None:
+def check_params(temperature: float, length: int, top_k: int | None, min_p: float = 0.0) -> None:
     if not math.isfinite(temperature) or temperature <= 0:
         raise SamplingError(f"temperature must be a positive number, got {temperature}.")
     if not 0 <= length <= MAX_LENGTH:
         raise SamplingError(f"length must be between 0 and {MAX_LENGTH}, got {length}.")
     if top_k is not None and top_k < 0:
         raise SamplingError(f"top-k must be 0 (off) or a positive number, got {top_k}.")
+    if not (math.isfinite(min_p) and 0.0 <= min_p < 1.0):
+        raise SamplingError(f"min-p must be at least 0 (off) and below 1, got {min_p}.")
+
+
+def log_min_p(min_p: float) -> float:
+    """The min-p cut-off in log space: -inf (keep everything) when it is off."""
+    return math.log(min_p) if min_p > 0 else -math.inf
 
 
 @torch.inference_mode()
@@ -66,9 +80,18 @@ def sample(
     temperature: float = 1.0,
     top_k: int | None = None,
     rng_seed: int | None = None,
+    mixture: Mixture | None = None,
+    min_p: float | None = None,
 ) -> Sample:
-    """Sample ``length`` characters after ``seed``; same rng_seed, same device -> same text."""
-    check_params(temperature, length, top_k)
+    """Sample ``length`` characters after ``seed``; same rng_seed, same device -> same text.
+
+    With ``mixture`` each character is drawn from the LSTM mixed with the checkpoint's
+    n-gram (:mod:`model.mixture`), as the engine does for such a checkpoint; ``min_p``
+    (0 = off, None = :data:`DEFAULT_MIN_P`, as the engine) drops characters less likely
+    than that share of the most likely one.
+    """
+    min_p = DEFAULT_MIN_P if min_p is None else min_p
+    check_params(temperature, length, top_k, min_p)
     encoded = vocab.encode_seed(seed)
     rng_seed = new_seed() if rng_seed is None else rng_seed
     if length == 0:
@@ -82,10 +105,22 @@ def sample(
     noise = gumbel_noise(key, torch.arange(length, device=device), len(vocab))
     inv_t = torch.full((rows, 1), 1.0 / temperature, device=device)
     k = None if not top_k else torch.full((rows,), top_k, dtype=torch.long, device=device)
+    cut = None if min_p <= 0 else torch.full((rows, 1), log_min_p(min_p), device=device)
+    tables = None if mixture is None else ServingTables(mixture, vocab, device)
+    state = None
+    if tables is not None:
+        state = torch.full(
+            (rows,), tables.start_state(encoded.ids), dtype=torch.long, device=device
+        )
     out = torch.empty(length, dtype=torch.long, device=device)
     for t in range(length):
-        nxt = choose(step.head(), inv_t, noise[t].expand(rows, -1), k)
+        logits = step.head()
+        if tables is not None and state is not None:
+            logits = mixed_log_probs(logits, tables.share[state], tables.weight)
+        nxt = choose(logits, inv_t, noise[t].expand(rows, -1), k, cut)
         out[t : t + 1] = nxt[:1]
         if t + 1 < length:
             step.advance(nxt)
+            if tables is not None and state is not None:
+                state = tables.next_state[state, nxt]
     return Sample(encoded, vocab.decode(out.tolist()), rng_seed)

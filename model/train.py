@@ -68,6 +68,11 @@ class TrainConfig:
     # Validate (and keep) an exponential moving average of the weights with this decay;
     # 0 = off. Averaging smooths the noise of small batches on a small text.
     ema: float = 0.0
+    # A test part after the validation tail: held out from training and from every
+    # choice (early stopping, the best step, the n-gram's order, the mixture weight), so
+    # the figures reported on it are not flattered by having been used to choose.
+    # 0 (the reference) keeps the text split in two exactly as before.
+    test_fraction: float = 0.0
 
     def __post_init__(self) -> None:
         checks = [
@@ -93,6 +98,10 @@ class TrainConfig:
             ),
             (0.0 <= self.replay_fraction < 1.0, "replay-fraction must be in [0, 1)"),
             (0.0 <= self.ema < 1.0, "ema must be in [0, 1)"),
+            (
+                0.0 <= self.test_fraction < 0.5 and self.val_fraction + self.test_fraction < 0.9,
+                "test-fraction must be in [0, 0.5) and leave at least 10% of the text to train on",
+            ),
         ]
         for ok, message in checks:
             if not ok:
@@ -189,12 +198,33 @@ def split_sizes(n: int, val_fraction: float) -> tuple[int, int]:
     return n - n_val, n_val
 
 
-def min_corpus_chars(seq_len: int, val_fraction: float) -> int:
-    """The shortest text that yields one training window (and a usable validation tail)."""
+def part_sizes(n: int, val_fraction: float, test_fraction: float = 0.0) -> tuple[int, int, int]:
+    """Characters in the training part, the validation part and the test part (in text
+    order) of an ``n``-character text. The test part is the last ``test_fraction``; the
+    validation part the ``val_fraction`` before it. Without a test part this is
+    :func:`split_sizes`."""
+    n_test = math.ceil(n * test_fraction) if test_fraction > 0 else 0
+    n_val = math.ceil(n * val_fraction) if val_fraction > 0 else 0
+    n_val = min(n_val, n - n_test)
+    return n - n_test - n_val, n_val, n_test
+
+
+def split_parts(text: str, val_fraction: float, test_fraction: float = 0.0) -> tuple[str, str, str]:
+    """The training, validation and test parts of ``text``, in that order."""
+    n_train, n_val, _ = part_sizes(len(text), val_fraction, test_fraction)
+    return text[:n_train], text[n_train : n_train + n_val], text[n_train + n_val :]
+
+
+def min_corpus_chars(seq_len: int, val_fraction: float, test_fraction: float = 0.0) -> int:
+    """The shortest text that yields one training window (and usable held-out parts)."""
     n = seq_len + 1
     while True:
-        n_train, n_val = split_sizes(n, val_fraction)
-        if n_train >= seq_len + 1 and (val_fraction == 0 or n_val >= 2):
+        n_train, n_val, n_test = part_sizes(n, val_fraction, test_fraction)
+        if (
+            n_train >= seq_len + 1
+            and (val_fraction == 0 or n_val >= 2)
+            and (test_fraction == 0 or n_test >= 2)
+        ):
             return n
         n += 1
 
@@ -204,7 +234,7 @@ def planned_steps(config: TrainConfig, text_chars: int, finetune: bool = False) 
     ``config.steps``, or with ``auto_steps`` the budget sized from its training part."""
     if not config.auto_steps:
         return config.steps
-    n_train, _ = split_sizes(text_chars, config.val_fraction)
+    n_train, _, _ = part_sizes(text_chars, config.val_fraction, config.test_fraction)
     share = FINETUNE_PASS_SHARE if finetune else 1.0
     return auto_steps(n_train, config.batch_size, config.seq_len, share)
 
@@ -214,13 +244,19 @@ def split_text(text: str, val_fraction: float) -> tuple[str, str]:
     return text[:n_train], text[n_train:]
 
 
-def check_corpus_length(text: str, seq_len: int, val_fraction: float) -> None:
-    need = min_corpus_chars(seq_len, val_fraction)
+def check_corpus_length(
+    text: str, seq_len: int, val_fraction: float, test_fraction: float = 0.0
+) -> None:
+    need = min_corpus_chars(seq_len, val_fraction, test_fraction)
     if len(text) < need:
+        held_out = (f" plus a {val_fraction:.0%} validation tail" if val_fraction else "") + (
+            f" and a {test_fraction:.0%} test part" if test_fraction else ""
+        )
         raise CorpusError(
             f"the text is too short to train on: {len(text)} characters after normalisation, "
             f"at least {need} are needed for one training window of {seq_len} characters"
-            + (f" plus a {val_fraction:.0%} validation tail." if val_fraction else ".")
+            + held_out
+            + "."
         )
 
 
@@ -381,14 +417,17 @@ def train(
     """
     config = config or TrainConfig()
     text = normalize_text(text)
-    check_corpus_length(text, config.seq_len, config.val_fraction)
+    check_corpus_length(text, config.seq_len, config.val_fraction, config.test_fraction)
     dev = device if isinstance(device, torch.device) else pick_device(device)
     replay_text = normalize_text(replay_text) if replay_text else None
-    train_text, val_text = split_text(text, config.val_fraction)
+    # The test part is cut off here and never looked at again in this function: not
+    # by the vocabulary, the validation, the best step or the baseline.
+    train_text, val_text, test_text = split_parts(text, config.val_fraction, config.test_fraction)
+    seen = text[: len(text) - len(test_text)]
 
     torch.manual_seed(config.seed)
     gen = torch.Generator().manual_seed(config.seed)
-    model, vocab, start = _start_model(text, config, init, replay_text)
+    model, vocab, start = _start_model(seen, config, init, replay_text)
     model = model.to(dev)
     train_ids = torch.tensor(vocab.encode(train_text), dtype=torch.long)
     val_ids = (

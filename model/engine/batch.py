@@ -22,8 +22,9 @@ import torch
 
 from model.engine.requests import LoadedModel, Request
 from model.inference import choose
+from model.mixture import mixed_log_probs
 from model.rng import gumbel_noise, request_key
-from model.sample import MAX_LENGTH
+from model.sample import MAX_LENGTH, log_min_p
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,9 @@ class Views:
         self.c = group.c[:, :rows]
         self.inv_t = group.inv_t[:rows]
         self.top_k = group.top_k[:rows]
+        self.log_min_p = group.log_min_p[:rows]
+        self.ngram_state = group.ngram_state[:rows]
+        self.ngram_share = group.ngram_share[:rows]
         self.keys = group.keys[:rows]
         self.admit = group.admit[:rows]
         self.gen0 = group.gen0[:rows]
@@ -112,6 +116,16 @@ class Group:
         self.h, self.c = w.zero_state(capacity)
         self.inv_t = torch.zeros(capacity, 1, device=dev)
         self.top_k = torch.zeros(capacity, dtype=torch.long, device=dev)
+        self.log_min_p = torch.full((capacity, 1), float("-inf"), device=dev)
+        # The mixed-in n-gram: each row's state, and a buffer for its distributions.
+        self.tables = model.tables
+        self.ngram_state = torch.zeros(capacity, dtype=torch.long, device=dev)
+        self.ngram_share = torch.zeros(
+            capacity if self.tables is not None else 0, self.vocab_size, device=dev
+        )
+        self.next_state_flat = (
+            self.tables.next_state.reshape(-1) if self.tables is not None else None
+        )
         self.keys = torch.zeros(capacity, dtype=torch.long, device=dev)
         self.admit = torch.zeros(capacity, dtype=torch.long, device=dev)  # step it joined
         self.gen0 = torch.zeros(capacity, dtype=torch.long, device=dev)  # step of 1st draw
@@ -128,6 +142,7 @@ class Group:
         self.finish_at: dict[int, list[Request]] = {}
         self.prime_until = 0  # no row primes from this step on
         self.n_top_k = 0
+        self.n_min_p = 0
         # CUDA graphs, one per bucket; the step counter lives on the device for them.
         self.graphs: dict[int, Any] = {}
         self.graphs_broken = False
@@ -214,6 +229,9 @@ class Group:
         self.c[:, rows] = 0.0
         self.inv_t[rows] = torch.tensor([[1.0 / r.temperature] for r in requests]).to(dev)
         self.top_k[rows] = torch.tensor([r.top_k for r in requests], dtype=torch.long).to(dev)
+        cuts = [[log_min_p(r.min_p)] for r in requests]
+        self.log_min_p[rows] = torch.tensor(cuts, dtype=torch.float32).to(dev)
+        self.ngram_state[rows] = 0  # the start state; priming reads the seed into it
         self.keys[rows] = torch.stack([request_key(r.rng_seed) for r in requests]).to(dev)
         self.admit[rows] = step
         self.gen0[rows] = torch.tensor([step + k for k in lengths], dtype=torch.long).to(dev)
@@ -224,6 +242,7 @@ class Group:
             r.gen0 = step + lengths[i]
             self.finish_at.setdefault(r.gen0 + r.length - 1, []).append(r)
             self.n_top_k += r.top_k > 0
+            self.n_min_p += r.min_p > 0
         self.rows.extend(requests)
         self._resized()
         self.prime_until = max(self.prime_until, step + longest)
@@ -235,6 +254,7 @@ class Group:
         for r in leaving:
             r.slot = -1
             self.n_top_k -= r.top_k > 0
+            self.n_min_p -= r.min_p > 0
         size = len(self.rows)
         keep = size - len(gone)
         holes = sorted(s for s in gone if s < keep)
@@ -247,6 +267,8 @@ class Group:
             for buf in (
                 self.inv_t,
                 self.top_k,
+                self.log_min_p,
+                self.ngram_state,
                 self.keys,
                 self.admit,
                 self.gen0,
@@ -306,7 +328,17 @@ class Group:
         if col == 0:
             self._hash_noise(slice(0, len(self.rows)), step)
         logits = v.step.head()
-        drawn = choose(logits, v.inv_t, v.noise_cols[col], v.top_k if self.n_top_k else None)
+        tables = self.tables
+        if tables is not None:
+            torch.index_select(tables.share, 0, v.ngram_state, out=v.ngram_share)
+            logits = mixed_log_probs(logits, v.ngram_share, tables.weight)
+        drawn = choose(
+            logits,
+            v.inv_t,
+            v.noise_cols[col],
+            v.top_k if self.n_top_k else None,
+            v.log_min_p if self.n_min_p else None,
+        )
         if not self._draws:
             self._draws_from = step
         self._draws.append(drawn)
@@ -315,16 +347,28 @@ class Group:
             forced = v.seeds.gather(1, pos.unsqueeze(1)).squeeze(1)
             drawn = torch.where(v.gen0 > step, forced, drawn)
         v.step.advance(drawn)
+        self._advance_ngram(v, drawn)
         self.step_no = step + 1
         if len(self._draws) >= NOISE_CHUNK:
             self._flush()
+
+    def _advance_ngram(self, v: Views, drawn: torch.Tensor) -> None:
+        """Move every row's n-gram state past the character it just read."""
+        if self.next_state_flat is None:
+            return
+        flat = v.ngram_state * self.vocab_size + drawn
+        torch.index_select(self.next_state_flat, 0, flat, out=v.ngram_state)
 
     def _graph_body(self, rows: int) -> None:
         """The whole step on device tensors only (step counter included), for capture."""
         v = self.views(rows)
         step = self.step_dev
         noise = gumbel_noise(v.keys, step - v.gen0, self.vocab_size)
-        drawn = choose(v.step.head(), v.inv_t, noise, v.top_k)
+        logits = v.step.head()
+        if self.tables is not None:
+            share = self.tables.share.index_select(0, v.ngram_state)
+            logits = mixed_log_probs(logits, share, self.tables.weight)
+        drawn = choose(logits, v.inv_t, noise, v.top_k, v.log_min_p)
         col = torch.remainder(step, self.hist_cols).view(1, 1).expand(rows, 1)
         v.hist.scatter_(1, col, drawn.view(rows, 1).to(torch.int32))
         pos = (step - v.admit).clamp_(0, max(self.seed_cols - 1, 0))
@@ -332,11 +376,13 @@ class Group:
             forced = v.seeds.gather(1, pos.unsqueeze(1)).squeeze(1)
             drawn = torch.where(v.gen0 > step, forced, drawn)
         v.step.advance(drawn)
+        self._advance_ngram(v, drawn)
         step.add_(1)
 
     def _capture(self, rows: int) -> Any:
         """Capture the step for ``rows`` rows; None (and eager from now on) if that fails."""
-        saved = [t.clone() for t in (self.h, self.c, self.hist)]
+        kept = (self.h, self.c, self.hist, self.ngram_state)
+        saved = [t.clone() for t in kept]
         try:
             self.step_dev.fill_(self.step_no)
             side = torch.cuda.Stream(self.device)  # type: ignore[no-untyped-call]
@@ -354,7 +400,7 @@ class Group:
             log.warning("CUDA graph capture failed; stepping eagerly", exc_info=True)
             graph = None
         finally:
-            for t, s in zip((self.h, self.c, self.hist), saved, strict=True):
+            for t, s in zip(kept, saved, strict=True):
                 t.copy_(s)
             self.step_dev.fill_(self.step_no)
             self.step_dev_value = self.step_no

@@ -35,7 +35,7 @@ from model.engine.requests import (
 )
 from model.errors import ModelError, SeedError
 from model.rng import new_seed
-from model.sample import check_params
+from model.sample import DEFAULT_MIN_P, check_params
 from model.vocab import SeedEncoding, Vocabulary
 
 log = logging.getLogger(__name__)
@@ -221,6 +221,7 @@ class GenerationEngine:
         top_k: int | None = None,
         rng_seed: int | None = None,
         key: Hashable | None = None,
+        min_p: float | None = None,
     ) -> GenerationResult:
         """Continue ``seed`` by ``length`` characters with the current model.
 
@@ -231,10 +232,15 @@ class GenerationEngine:
         Raises SeedError / SamplingError (bad input, before queueing), EngineBusy (queue
         full, now or later: a waiting request can be evicted for a lighter key's) and
         EngineStopped (not running).
+
+        ``min_p`` (None: :data:`model.sample.DEFAULT_MIN_P`, the default setting; 0: off)
+        drops characters less likely than that share of the most likely one. A
+        checkpoint with an n-gram mixture is sampled from the mixture.
         """
         if not self._accepting:
             raise EngineStopped()
-        check_params(temperature, length, top_k)
+        min_p = DEFAULT_MIN_P if min_p is None else min_p
+        check_params(temperature, length, top_k, min_p)
         model = self._current
         encoded = model.vocab.encode_seed(seed)
         if len(encoded.ids) > MAX_SEED_CHARS:
@@ -247,7 +253,15 @@ class GenerationEngine:
             return GenerationResult(encoded, "", model.version, rng_seed, 0.0, 0.0)
         loop = asyncio.get_running_loop()
         request = Request(
-            model, encoded, temperature, length, top_k or 0, rng_seed, loop.create_future(), key
+            model,
+            encoded,
+            temperature,
+            length,
+            top_k or 0,
+            rng_seed,
+            loop.create_future(),
+            key,
+            min_p,
         )
         with self._cond:
             # Up to max_queue may wait beyond the rows the batch can still take.

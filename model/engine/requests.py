@@ -18,6 +18,7 @@ from typing import Any
 from model.checkpoint import Checkpoint
 from model.errors import ModelError
 from model.inference import StepWeights
+from model.mixture import ServingTables
 from model.vocab import SeedEncoding, Vocabulary
 
 Version = int | str
@@ -66,6 +67,10 @@ class LoadedModel:
             raise ModelError("the checkpoint's vocabulary does not match its model.")
         self.weights = StepWeights(model)
         self.device = self.weights.device
+        # The n-gram mixed in per character, when the checkpoint has one.
+        self.tables: ServingTables | None = None
+        if checkpoint.mixture is not None:
+            self.tables = ServingTables(checkpoint.mixture, self.vocab, self.device)
 
 
 class Request:
@@ -79,6 +84,7 @@ class Request:
         "gen0",
         "key",
         "length",
+        "min_p",
         "model",
         "rng_seed",
         "slot",
@@ -97,6 +103,7 @@ class Request:
         rng_seed: int,
         future: asyncio.Future[GenerationResult],
         key: Hashable | None = None,
+        min_p: float = 0.0,
     ) -> None:
         self.model = model
         # Whose request this is, for fair admission; None: the request is its own key.
@@ -105,6 +112,7 @@ class Request:
         self.temperature = temperature
         self.length = length
         self.top_k = top_k
+        self.min_p = min_p
         self.rng_seed = rng_seed
         self.future = future
         self.enqueued = time.perf_counter()
