@@ -30,8 +30,8 @@ from pathlib import Path
 
 import torch
 
-from bot.config import Settings
 from bot.runner import RunningBot
+from bot.settings.config import Settings
 from bot.storage.session import percentile as sorted_percentile
 from model.checkpoint import Checkpoint, save_checkpoint
 from model.network import CharGenerator

@@ -1,4 +1,4 @@
-"""/export of a large table: the streamed builder (bot.export) against building the whole
+"""/export of a large table: the streamed builder (bot.rules.export) against building the whole
 CSV in memory on the event loop (what /export did before), in one run, same database.
 
     python -m benchmarks.export [--rows 120001] [--trace-memory] [--json]
@@ -26,7 +26,7 @@ from typing import Any
 
 from sqlalchemy import insert
 
-from bot.export import COLUMNS, _row, write_export
+from bot.rules.export import COLUMNS, _row, write_export
 from bot.storage import Storage
 from bot.storage.schema import GenerationRow
 

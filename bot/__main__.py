@@ -5,7 +5,7 @@ of :mod:`bot.ops` (database URL only: no token, no torch).
 
 A start-up failure is one line on stderr (``error: ...``) and an exit status: 2 for a
 setting or a file the operator must fix, 1 for a Bot API that stayed unreachable (see
-bot/startup.py). Anything unexpected is printed by the redacting hooks of bot/crash.py,
+bot/ops/startup.py). Anything unexpected is printed by the redacting hooks of bot/settings/crash.py,
 installed first, so not even a bug can print the token.
 """
 
@@ -14,9 +14,9 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from bot import crash
-from bot.config import ConfigError, load_settings
-from bot.redact import redact, register_secret
+from bot.settings import crash
+from bot.settings.config import ConfigError, load_settings
+from bot.settings.redact import redact, register_secret
 
 OPS_COMMANDS = ("migrate", "healthcheck")
 
@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args and args[0] in OPS_COMMANDS:
         # Imported here so that the ops commands load neither torch nor telegram.
-        from bot import ops
+        from bot.ops import cli as ops
 
         return ops.main(args)
     if args:
@@ -44,9 +44,9 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(str(exc), 2)
     register_secret(settings.token)
 
-    from bot.logging_setup import setup_logging
+    from bot.ops.startup import StartupError
     from bot.runner import serve
-    from bot.startup import StartupError
+    from bot.settings.logging_setup import setup_logging
     from model.errors import ModelError
 
     setup_logging(settings.log_level, settings.token)

@@ -20,21 +20,22 @@ from telegram.ext import (
     filters,
 )
 
-from bot import access as access_control
-from bot.bootstrap import ensure_active_model, tell_admins
 from bot.cluster import locks
 from bot.cluster import runtime as cluster_runtime
 from bot.cluster.locks import advisory_lock
-from bot.commands import CaptionCommand
-from bot.config import Settings
 from bot.handlers import access as access_handlers
 from bot.handlers import admin, buttons, fallback, inline, user
+from bot.handlers import retrain as retrain_handlers
 from bot.handlers.errors import on_error
-from bot.outgoing import FairRateLimiter
-from bot.request import RedactingRequest
+from bot.ops.bootstrap import ensure_active_model, tell_admins
 from bot.retrain.manager import RetrainManager
-from bot.services import KEY, Services, set_services
+from bot.rules import access as access_control
+from bot.settings.config import Settings
 from bot.storage import Storage
+from bot.telegram.commands import CaptionCommand
+from bot.telegram.outgoing import FairRateLimiter
+from bot.telegram.request import RedactingRequest
+from bot.telegram.services import KEY, Services, set_services
 from bot.texts import LANGUAGES, t
 from model.engine import GenerationEngine
 
@@ -156,7 +157,7 @@ def build_application(settings: Settings) -> AppType:
         "temp": user.temp,
         "history": user.history,
         "forget": user.forget,
-        "retrain": admin.retrain,
+        "retrain": retrain_handlers.retrain,
         "models": admin.models,
         "use": admin.use,
         "generations": admin.generations,
@@ -168,7 +169,9 @@ def build_application(settings: Settings) -> AppType:
     # A document whose caption is the command: CommandHandler only looks at message text.
     # Issue 9: the caption honours "@thisbot" exactly as CommandHandler does.
     application.add_handler(
-        MessageHandler(new & filters.Document.ALL & CaptionCommand("retrain"), admin.retrain)
+        MessageHandler(
+            new & filters.Document.ALL & CaptionCommand("retrain"), retrain_handlers.retrain
+        )
     )
     # Issue 9: a photo or document captioned "/write <seed>" is a /write.
     application.add_handler(
@@ -177,7 +180,7 @@ def build_application(settings: Settings) -> AppType:
     application.add_handler(CallbackQueryHandler(user.forget_button, pattern=r"^forget:"))
     application.add_handler(
         CallbackQueryHandler(
-            admin.retrain_button, pattern=r"^rt:force:\d+(?::(?:finetune|fresh))?$"
+            retrain_handlers.retrain_button, pattern=r"^rt:force:\d+(?::(?:finetune|fresh))?$"
         )
     )
     application.add_handler(

@@ -14,11 +14,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from telegram import Update
 from telegram.error import InvalidToken
 
-from bot import crash
 from bot.app import AppType, build_application, on_shutdown, on_startup
-from bot.config import Settings
-from bot.redact import register_secret
-from bot.startup import (
+from bot.ops.startup import (
     TOKEN_REJECTED,
     StartupCancelled,
     StartupError,
@@ -27,6 +24,9 @@ from bot.startup import (
     database_error,
     wait_for_bot_api,
 )
+from bot.settings import crash
+from bot.settings.config import Settings
+from bot.settings.redact import register_secret
 from bot.storage import NewerDatabaseError
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ class RunningBot:
         self.application: AppType = build_application(settings)
 
     async def start(self, stop: asyncio.Event | None = None) -> None:
-        """Check, connect, load; a failure is a StartupError (one line), see bot/startup.py.
+        """Check, connect, load; a failure is a StartupError (one line), see bot/ops/startup.py.
 
         ``stop`` set while the Bot API is being waited for ends the wait with
         StartupCancelled.

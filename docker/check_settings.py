@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import sys
 
-from bot.config import ConfigError, load_settings
+from bot.settings.config import ConfigError, load_settings
 
 
 def main() -> int:

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.config import Settings, load_settings
 from bot.runner import RunningBot
+from bot.settings.config import Settings, load_settings
 from bot.storage import Storage
 from model.checkpoint import load_checkpoint, save_checkpoint
 from tests.botapi import FakeBotApi, FakeUser, SentMessage

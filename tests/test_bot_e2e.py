@@ -246,7 +246,7 @@ async def test_fifty_users_at_once_are_each_answered_exactly_once(harness: Harne
 async def test_the_token_never_appears_in_logs_even_at_debug(
     tmp_path: Path, tiny_checkpoint_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    from bot.logging_setup import setup_logging
+    from bot.settings.logging_setup import setup_logging
 
     setup_logging("DEBUG", TEST_TOKEN)
     try:

@@ -20,9 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.cluster.heartbeat import Heartbeat, live_window
 from bot.cluster.versions import LISTENER_NAME, VersionFollower
 from bot.storage import Storage, create_engine, create_session_maker, migrate_to_head
-from bot.storage.limits import SharedCounters
 from bot.storage.notify import notify_version_changed
-from bot.storage.replicas import ReplicaQueries
+from bot.storage.queries.limits import SharedCounters
+from bot.storage.queries.replicas import ReplicaQueries
 from tests.postgres import fresh_postgres_database, needs_postgres
 from tests.test_storage import add_version
 

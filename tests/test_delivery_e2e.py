@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot import delivery
 from bot.storage.schema import GenerationRow
+from bot.telegram import delivery
 from tests.conftest import TINY_TEXT
 from tests.harness import ADMIN_ID, Harness, running_bot
 

@@ -30,7 +30,7 @@ import jsonschema
 import pytest
 import yaml
 
-from bot.config import Settings
+from bot.settings.config import Settings
 from tests.faults import skip_unless_readable_by
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -436,7 +436,7 @@ def test_dockerignore_keeps_state_secrets_and_caches_out(path: str) -> None:
 
 
 def test_dockerignore_keeps_everything_the_image_needs() -> None:
-    needed = ["pyproject.toml", "alembic.ini", "bot/__main__.py", "bot/ops.py",
+    needed = ["pyproject.toml", "alembic.ini", "bot/__main__.py", "bot/ops/cli.py",
               "model/__init__.py", "migrations/env.py", "data/arabic_text.txt",
               "docker/entrypoint.sh", "docker/install.sh", "docker/requirements.py",
               ".env.example"]  # fmt: skip

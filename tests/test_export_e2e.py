@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import insert
 
-from bot.export import neutralise
+from bot.rules.export import neutralise
 from bot.storage.schema import GenerationRow
 from tests.botapi import FakeUser, SentMessage
 from tests.conftest import TINY_TEXT

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from bot.limits import counters_of
+from bot.rules.limits import counters_of
 from bot.storage.schema import GenerationRow
 from tests.botapi import FakeUser, SentMessage
 from tests.conftest import TINY_TEXT

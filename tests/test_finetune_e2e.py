@@ -9,10 +9,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.config import load_settings
-from bot.retrain.plan import MIN_KNOWN_SHARE, choose, parse_words, plan_settings, quality_lines
+from bot.settings.config import load_settings
 from bot.storage import Corpus, CorpusSource
 from bot.storage.schema import TrainingRunRow
+from bot.training.plan import MIN_KNOWN_SHARE, choose, parse_words, plan_settings, quality_lines
 from model.checkpoint import Checkpoint, load_checkpoint
 from model.train import TrainResult
 from tests.botapi import FakeUser, SentMessage
@@ -201,7 +201,7 @@ def test_replay_and_the_plain_retrain_default(tiny_checkpoint_path: Path) -> Non
 
 
 def test_first_start_training_uses_the_configured_recipe(tmp_path: Path) -> None:
-    from bot.bootstrap import _train_default
+    from bot.ops.bootstrap import _train_default
 
     (tmp_path / "corpus.txt").write_text(TINY_TEXT, encoding="utf-8")
     settings = load_settings(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot import limits
-from bot.limits import PENDING, RATE, MemoryCounters
+from bot.rules import limits
+from bot.rules.limits import PENDING, RATE, MemoryCounters
 
 
 class Clock:

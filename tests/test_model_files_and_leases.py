@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
-from bot.config import ConfigError, load_settings
+from bot.settings.config import ConfigError, load_settings
 from bot.storage import Storage, TrainingStatus
 from bot.storage.schema import TrainingRunRow, utcnow
 from tests.conftest import TINY_TEXT

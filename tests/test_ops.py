@@ -16,7 +16,7 @@ from alembic import command
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot import ops
+from bot.ops import cli as ops
 from bot.storage import alembic_config
 from tests.postgres import fresh_postgres_database, needs_postgres
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from telegram.error import RetryAfter
 
-from bot.outgoing import FairRateLimiter
+from bot.telegram.outgoing import FairRateLimiter
 from tests.conftest import TINY_TEXT
 from tests.harness import running_bot
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot import ops
+from bot.ops import cli as ops
 from bot.storage.schema import GenerationRow, ModelVersionRow, UserRow
 from tests.conftest import TINY_TEXT
 from tests.harness import Harness, running_bot

@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 from telegram.error import InvalidToken
 
-from bot import crash
-from bot.redact import REDACTED, forget_secrets, redact, register_secret
+from bot.settings import crash
+from bot.settings.redact import REDACTED, forget_secrets, redact, register_secret
 from tests.botapi import FakeBotApi
 from tests.conftest import TINY_TEXT
 from tests.harness import ADMIN_ID, TEST_TOKEN, prepare_workdir, running_bot
@@ -81,9 +81,9 @@ def test_the_crash_hooks_print_uncaught_exceptions_redacted() -> None:
     script = f"""
 import asyncio, threading
 from telegram.error import InvalidToken
-from bot import crash
-from bot.logging_setup import setup_logging
-from bot.redact import register_secret
+from bot.settings import crash
+from bot.settings.logging_setup import setup_logging
+from bot.settings.redact import register_secret
 
 crash.install()
 register_secret({TEST_TOKEN!r})

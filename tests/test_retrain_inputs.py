@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.retrain.corpora import validate_text, wide_encoding
 from bot.storage import Storage
 from bot.storage.schema import CorpusRow, TrainingRunRow
+from bot.training.corpora import validate_text, wide_encoding
 from model.errors import CorpusError
 from tests.conftest import TINY_TEXT
 from tests.faults import assert_consistent, remount, tmpfs

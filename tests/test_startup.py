@@ -22,8 +22,8 @@ from typing import Any
 
 import pytest
 
-from bot.config import Settings, load_settings
 from bot.runner import RunningBot
+from bot.settings.config import Settings, load_settings
 from tests.botapi import FakeBotApi
 from tests.conftest import TINY_TEXT
 from tests.faults import skip_unless_readable_by

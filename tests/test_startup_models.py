@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete
 
-from bot.startup import StartupError
+from bot.ops.startup import StartupError
 from bot.storage.schema import BlobRow
 from tests.conftest import TINY_TEXT
 from tests.harness import ADMIN_ID, Harness, register_copy, running_bot

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.parsing import NotAnId, parse_id
 from bot.storage.schema import GenerationRow
+from bot.telegram.parsing import NotAnId, parse_id
 from tests.botapi import FakeUser
 from tests.conftest import TINY_TEXT
 from tests.harness import ADMIN_ID, Harness, running_bot

@@ -6,7 +6,7 @@ import pytest
 
 from bot.handlers.buttons import _parse
 from bot.handlers.inline import _fit
-from bot.parsing import utf16_len
+from bot.telegram.parsing import utf16_len
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ They share nothing but the database, which is also how they coordinate:
 * :mod:`bot.cluster.versions`: LISTEN/NOTIFY (plus a periodic check) so that a version
   activated anywhere reaches every replica's engine;
 * :mod:`bot.cluster.heartbeat`: each replica's row in ``replicas`` (what ``/models`` shows);
-* per-user limits counted in PostgreSQL (:mod:`bot.storage.limits`).
+* per-user limits counted in PostgreSQL (:mod:`bot.storage.queries.limits`).
 
 Single-process mode (SQLite, long polling) uses none of it but the periodic check.
 """

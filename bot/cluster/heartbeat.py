@@ -18,7 +18,7 @@ import socket
 from collections.abc import Callable
 from datetime import timedelta
 
-from bot.storage.replicas import ReplicaQueries
+from bot.storage.queries.replicas import ReplicaQueries
 from bot.storage.schema import utcnow
 
 log = logging.getLogger(__name__)

@@ -12,15 +12,15 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from bot import limits
-from bot.access import access_of
 from bot.cluster.heartbeat import Heartbeat
 from bot.cluster.versions import VersionFollower
-from bot.services import Services
+from bot.rules import limits
+from bot.rules.access import access_of
 from bot.storage.database import is_sqlite
-from bot.storage.limits import SharedCounters
 from bot.storage.notify import ACCESS_CHANNEL
-from bot.storage.replicas import ReplicaQueries
+from bot.storage.queries.limits import SharedCounters
+from bot.storage.queries.replicas import ReplicaQueries
+from bot.telegram.services import Services
 
 KEY = "cluster"
 

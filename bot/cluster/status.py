@@ -4,11 +4,11 @@ replica serves, from the heartbeat rows. Nothing on SQLite (one process, no hear
 from __future__ import annotations
 
 from bot.cluster.heartbeat import live_window
-from bot.display import printable
-from bot.services import Services
 from bot.storage.database import is_sqlite
-from bot.storage.replicas import ReplicaQueries
+from bot.storage.queries.replicas import ReplicaQueries
 from bot.storage.schema import utcnow
+from bot.telegram.display import printable
+from bot.telegram.services import Services
 from bot.texts import t
 
 

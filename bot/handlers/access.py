@@ -1,6 +1,6 @@
 """Admin commands for access control: /allow, /block, /unblock, /users (issue 11).
 
-Each parses its argument, calls :mod:`bot.access` (which keeps memory and the database
+Each parses its argument, calls :mod:`bot.rules.access` (which keeps memory and the database
 in step), and replies. Every one is refused for non-admins by ``admin_only``.
 """
 
@@ -9,13 +9,13 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
-from bot.access import access_of
-from bot.display import printable
 from bot.handlers.admin import admin_only
-from bot.handlers.common import lang_of, reply_key
-from bot.parsing import NotAnId, command_argument, parse_id
-from bot.services import Services, get_services
+from bot.rules.access import access_of
 from bot.storage.records import UserSummary
+from bot.telegram.display import printable
+from bot.telegram.parsing import NotAnId, command_argument, parse_id
+from bot.telegram.replies import lang_of, reply_key
+from bot.telegram.services import Services, get_services
 from bot.texts import t
 
 USERS_PAGE_SIZE = 10
@@ -82,7 +82,7 @@ async def unblock(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 def _line(lang: str | None, u: UserSummary) -> str:
-    # Names are whatever users typed: shown printable, like everywhere else (bot.display).
+    # Names are whatever users typed: shown printable, like everywhere else (bot.telegram.display).
     name = printable(u.first_name or "?", keep_newlines=False)
     if u.username:
         name += f" @{u.username}"

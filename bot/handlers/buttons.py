@@ -22,12 +22,12 @@ import time
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
-from bot import limits, writing
-from bot.display import printable
-from bot.handlers.common import lang_of, send_reply
-from bot.parsing import format_temperature
-from bot.services import Services, get_services
+from bot.rules import limits, writing
 from bot.storage import GenerationSource
+from bot.telegram.display import printable
+from bot.telegram.parsing import format_temperature
+from bot.telegram.replies import lang_of, send_reply
+from bot.telegram.services import Services, get_services
 from bot.texts import t
 
 log = logging.getLogger(__name__)

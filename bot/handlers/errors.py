@@ -8,7 +8,7 @@ from telegram import Update
 from telegram.error import NetworkError, RetryAfter, TimedOut
 from telegram.ext import ContextTypes
 
-from bot.delivery import was_answered
+from bot.telegram.delivery import was_answered
 from bot.texts import t
 
 log = logging.getLogger(__name__)

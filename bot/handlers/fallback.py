@@ -17,9 +17,9 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
-from bot.commands import addressed_to_me, leading_command
-from bot.handlers.common import reply_key
-from bot.services import get_services
+from bot.telegram.commands import addressed_to_me, leading_command
+from bot.telegram.replies import reply_key
+from bot.telegram.services import get_services
 
 FALLBACK_GROUP = 100
 

@@ -35,11 +35,11 @@ from telegram import (
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from bot import limits, writing
-from bot.display import one_line, printable
-from bot.parsing import format_temperature, utf16_len
-from bot.services import Services, get_services
+from bot.rules import limits, writing
 from bot.storage import GenerationSource
+from bot.telegram.display import one_line, printable
+from bot.telegram.parsing import format_temperature, utf16_len
+from bot.telegram.services import Services, get_services
 from bot.texts import t
 
 log = logging.getLogger(__name__)

@@ -10,13 +10,13 @@ from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, 
 from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
-from bot import limits, writing
-from bot.display import one_line, printable
 from bot.handlers import buttons
-from bot.handlers.common import lang_of, remember_user, reply, reply_key, send_reply, typing
-from bot.parsing import NotANumber, command_argument, format_temperature, parse_number
-from bot.services import get_services
+from bot.rules import limits, writing
 from bot.storage import GenerationSource
+from bot.telegram.display import one_line, printable
+from bot.telegram.parsing import NotANumber, command_argument, format_temperature, parse_number
+from bot.telegram.replies import lang_of, remember_user, reply, reply_key, send_reply, typing
+from bot.telegram.services import get_services
 from bot.texts import t
 
 log = logging.getLogger(__name__)

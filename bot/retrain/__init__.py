@@ -1,1 +1,1 @@
-"""Retraining from Telegram: corpora, the training subprocess, comparison and hot swap."""
+"""Retraining from Telegram: starting a run for an admin, watching it, and reporting it."""

@@ -3,8 +3,8 @@
 The database row is the only source of truth for a run; this object holds only what
 cannot live there: the handle of the live trainer child process and the task driving
 it, plus the progress to show. "Is a training running?" is answered from the row
-(:meth:`live_run`). A run is driven by :func:`bot.retrain.job.run_training` (training
-phase) and :func:`bot.retrain.finishing.finish` (steps after it), then announced once
+(:meth:`live_run`). A run is driven by :func:`bot.training.job.run_training` (training
+phase) and :func:`bot.training.finishing.finish` (steps after it), then announced once
 (:func:`bot.retrain.report.announce`).
 
 At start-up, :meth:`recover` handles what a previous process left behind: ``queued``
@@ -14,7 +14,7 @@ never told are announced; stale temporary files, checkpoints and corpora nothing
 refers to are deleted.
 
 issue 12a: several processes may share the database, so "nobody drives it" is read
-from the run's owner and lease (:mod:`bot.retrain.owner`), never assumed: a run a live
+from the run's owner and lease (:mod:`bot.training.owner`), never assumed: a run a live
 trainer or replica renews is left alone. With ``TRAINING=queue`` a run is not trained
 here: it goes on the job queue for ``python -m bot.trainer`` processes, and
 :class:`bot.retrain.watch.RunWatcher` shows its progress and outcome from the row.
@@ -33,20 +33,13 @@ from typing import Any
 
 from telegram import Bot
 
-from bot.config import Settings
-from bot.retrain import cleanup
-from bot.retrain.blobs import checkpoint_file
-from bot.retrain.finishing import Finished, PhaseHook, finish
-from bot.retrain.job import run_training, training_args
-from bot.retrain.messages import admin_language, edit, progress_text
-from bot.retrain.owner import dead_owners, fail_abandoned, heartbeat, identity
-from bot.retrain.process import TrainingProcess
+from bot.retrain.messages import admin_language, edit, final_status, progress_text
 from bot.retrain.report import announce
-from bot.retrain.retry import describe, retry
+from bot.retrain.swap import VersionSwap
 from bot.retrain.watch import RunWatcher
+from bot.settings.config import Settings
 from bot.storage import (
     Corpus,
-    ModelVersion,
     Storage,
     TrainingRun,
     TrainingStatus,
@@ -54,9 +47,14 @@ from bot.storage import (
 )
 from bot.storage.schema import LIVE_STATUSES, utcnow
 from bot.texts import t
-from model.checkpoint import Checkpoint, load_checkpoint
+from bot.training import cleanup
+from bot.training.finishing import Finished, PhaseHook, finish
+from bot.training.job import run_training, training_args
+from bot.training.owner import dead_owners, fail_abandoned, heartbeat, identity
+from bot.training.process import TrainingProcess
+from bot.training.retry import describe, retry
+from model.checkpoint import Checkpoint
 from model.engine import GenerationEngine
-from model.errors import CheckpointError
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +91,7 @@ class CancelResult:
     serving: int | None = None
 
 
-class RetrainManager:
+class RetrainManager(VersionSwap):
     def __init__(
         self,
         settings: Settings,
@@ -250,7 +248,7 @@ class RetrainManager:
         )
         try:
             # Imported here: pgqueuer and asyncpg are needed only with PostgreSQL.
-            from bot.jobs.queue import enqueue_training
+            from bot.training.queue import enqueue_training
 
             await enqueue_training(self.settings.database_url, run.id)
         except Exception as exc:
@@ -310,7 +308,7 @@ class RetrainManager:
             run = await retry(lambda: self.storage.get_training_run(job.run_id), "reading run")
             if run is not None:
                 await edit(
-                    self.bot, job.chat_id, job.status_message_id, _final_status(run, job.lang)
+                    self.bot, job.chat_id, job.status_message_id, final_status(run, job.lang)
                 )
                 await self._announce(job.run_id, details, job.history)
             await cleanup.collect_checkpoints(self.storage, self.settings.checkpoint_dir)
@@ -451,56 +449,3 @@ class RetrainManager:
             await cleanup.collect_checkpoints(self.storage, s.checkpoint_dir)
             await cleanup.collect_corpora(self.storage, s.corpus_dir, created_before=utcnow())
             await cleanup.collect_blobs(self.storage)
-
-    # ---------------------------------------------------------------- versions
-
-    async def follow_database(self) -> None:
-        """Make the engine serve the version the database says is active (idempotent)."""
-        async with self._lock:
-            active = await retry(self.storage.active_model_version, "reading the active version")
-            if active is None or active.id == self.engine.version:
-                return
-            checkpoint = await self._load(active)
-            await self.engine.swap(checkpoint, active.id)
-            self.active_checkpoint, self.active_version = checkpoint, active.id
-
-    async def _load(self, version: ModelVersion) -> Checkpoint:
-        path = await checkpoint_file(
-            self.storage,
-            self.settings.checkpoint_dir,
-            version.checkpoint_path,
-            version.checkpoint_sha256,
-        )
-        checkpoint = await asyncio.to_thread(load_checkpoint, path, self.settings.device)
-        if version.checkpoint_sha256 and checkpoint.sha256 != version.checkpoint_sha256:
-            raise CheckpointError(
-                f"the checkpoint file of version {version.id} changed since it was registered."
-            )
-        return checkpoint
-
-    async def activate(self, version_id: int) -> ModelVersion:
-        """Swap a stored version in (rollback or "activate anyway"); raises on a bad id/file."""
-        async with self._lock:
-            version = await self.storage.get_model_version(version_id)
-            if version is None:
-                raise LookupError(f"there is no model version {version_id}.")
-            checkpoint = await self._load(version)
-            activated = await self.storage.activate_model_version(version.id)
-            await self.engine.swap(checkpoint, version.id)
-            self.active_checkpoint, self.active_version = checkpoint, version.id
-            return activated
-
-    async def discard(self, version_id: int) -> None:
-        """Forget a stored version that is not active; its file goes once nothing needs it."""
-        async with self._lock:
-            if version_id == self.active_version:
-                raise ValueError("the active version cannot be discarded.")
-            version = await self.storage.discard_model_version(version_id)
-            await cleanup.discard_checkpoint_if_unreferenced(self.storage, version.checkpoint_path)
-
-
-def _final_status(run: TrainingRun, lang: str | None = None) -> str:
-    # Short on purpose: the outcome itself is the separate message.
-    if run.status is TrainingStatus.SUCCEEDED:
-        return t(lang, "rt_final_done", run=run.id)
-    return t(lang, "rt_final_state", run=run.id, state=run.status.value)

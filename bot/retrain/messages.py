@@ -16,8 +16,8 @@ from typing import Any
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
-from bot.outgoing import retry_after_seconds
-from bot.storage import Storage
+from bot.storage import Storage, TrainingRun, TrainingStatus
+from bot.telegram.outgoing import retry_after_seconds
 from bot.texts import t
 
 log = logging.getLogger(__name__)
@@ -136,3 +136,10 @@ async def send_photo(bot: Bot, chat_id: int, png: bytes, caption: str) -> None:
         await bot.send_photo(chat_id, png, caption=caption[:1024])
     except TelegramError as exc:
         log.warning("could not send the loss curve: %s", exc)
+
+
+def final_status(run: TrainingRun, lang: str | None = None) -> str:
+    # Short on purpose: the outcome itself is the separate message.
+    if run.status is TrainingStatus.SUCCEEDED:
+        return t(lang, "rt_final_done", run=run.id)
+    return t(lang, "rt_final_state", run=run.id, state=run.status.value)

@@ -15,8 +15,6 @@ from typing import Any
 
 from telegram import Bot, InlineKeyboardMarkup
 
-from bot.retrain.finishing import Finished
-from bot.retrain.judge import users_losing_characters
 from bot.retrain.messages import (
     admin_language,
     cancelled_text,
@@ -25,12 +23,14 @@ from bot.retrain.messages import (
     send_photo,
     version_buttons,
 )
-from bot.retrain.plan import outcome_lines
 from bot.retrain.plot import loss_curve_png
-from bot.retrain.retry import describe, retry
 from bot.storage import Storage, TrainingRun, TrainingStatus
 from bot.storage.schema import utcnow
 from bot.texts import t
+from bot.training.finishing import Finished
+from bot.training.judge import users_losing_characters
+from bot.training.plan import outcome_lines
+from bot.training.retry import describe, retry
 from model.checkpoint import Checkpoint
 from model.errors import ModelError
 from model.sample import sample

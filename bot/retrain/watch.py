@@ -20,14 +20,14 @@ import time
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from bot.retrain.blobs import corpus_text
-from bot.retrain.finishing import Finished
-from bot.retrain.judge import Verdict
-from bot.retrain.messages import edit, progress_text
-from bot.retrain.owner import fail_abandoned, is_dead_here
-from bot.retrain.retry import describe, retry
+from bot.retrain.messages import edit, final_status, progress_text
 from bot.storage import TrainingRun, TrainingStatus
 from bot.storage.schema import utcnow
+from bot.training.blobs import corpus_text
+from bot.training.finishing import Finished
+from bot.training.judge import Verdict
+from bot.training.owner import fail_abandoned, is_dead_here
+from bot.training.retry import describe, retry
 
 if TYPE_CHECKING:
     from bot.retrain.manager import RetrainManager
@@ -152,8 +152,6 @@ class RunWatcher:
 
     async def _conclude(self, run: TrainingRun, shown: Any = None) -> None:
         """Serve what the database says is active, then tell the outcome (once overall)."""
-        from bot.retrain.manager import _final_status
-
         m = self.manager
         try:
             await m.follow_database()
@@ -163,7 +161,7 @@ class RunWatcher:
         if await self._is_editor(run):
             if run.status is TrainingStatus.SUCCEEDED:
                 await self._show_last_progress(run, shown)
-            await edit(m.bot, run.chat_id, run.status_message_id, _final_status(run))
+            await edit(m.bot, run.chat_id, run.status_message_id, final_status(run))
         history = (run.progress or {}).get("history")
         await m._announce(run.id, details, history if isinstance(history, list) else None)
 

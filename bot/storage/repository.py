@@ -1,7 +1,7 @@
 """The bot's database: one object whose methods each run one transaction.
 
 The queries live in one module per subject (users, generations, model versions,
-training); :class:`Storage` composes them and owns the engine.
+corpora, training runs and their leases); :class:`Storage` composes them and owns the engine.
 """
 
 from __future__ import annotations
@@ -11,19 +11,27 @@ from typing import Any, Self
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.storage.blobs import BlobQueries
 from bot.storage.database import create_engine, create_session_maker, migrate_to_head
-from bot.storage.generations import GenerationQueries
-from bot.storage.training import TrainingQueries
-from bot.storage.users import UserQueries
-from bot.storage.versions import ModelVersionQueries
+from bot.storage.queries.blobs import BlobQueries
+from bot.storage.queries.corpora import CorpusQueries
+from bot.storage.queries.generations import GenerationQueries
+from bot.storage.queries.leases import RunLeaseQueries
+from bot.storage.queries.users import UserQueries
+from bot.storage.queries.versions import ModelVersionQueries
 
 __all__ = ["Storage"]
 
 # --------------------------------------------------------------------------- storage
 
 
-class Storage(UserQueries, GenerationQueries, ModelVersionQueries, TrainingQueries, BlobQueries):
+class Storage(
+    UserQueries,
+    GenerationQueries,
+    ModelVersionQueries,
+    CorpusQueries,
+    RunLeaseQueries,
+    BlobQueries,
+):
     """The bot's database, behind async methods that each run one transaction."""
 
     def __init__(

@@ -11,8 +11,14 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from bot import crash
-from bot.config import POSTGRES_EXTRA_HINT, ConfigError, Settings, load_settings, missing_module
+from bot.settings import crash
+from bot.settings.config import (
+    POSTGRES_EXTRA_HINT,
+    ConfigError,
+    Settings,
+    load_settings,
+    missing_module,
+)
 
 # The trainer never talks to Telegram; the settings object just needs a token-shaped value.
 PLACEHOLDER_TOKEN = "0000000:trainer-has-no-token-trainer-has-no-token"
@@ -57,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    from bot.logging_setup import setup_logging
+    from bot.settings.logging_setup import setup_logging
 
     setup_logging(settings.log_level)
     asyncio.run(_serve(settings))

@@ -13,9 +13,9 @@ import logging
 import time
 from typing import Any
 
-from bot.retrain.judge import Verdict
-from bot.retrain.retry import describe, retry
 from bot.storage import Storage
+from bot.training.judge import Verdict
+from bot.training.retry import describe, retry
 
 log = logging.getLogger(__name__)
 

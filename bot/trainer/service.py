@@ -2,8 +2,8 @@
 
 Each job carries a run id. The trainer claims the run (``queued`` -> owned by this
 trainer, with a lease and its own checkpoint path), then runs exactly the code the bot
-runs in single-process mode: :func:`bot.retrain.job.run_training` for the training
-phase and :func:`bot.retrain.finishing.finish` for the steps after it. The corpus and
+runs in single-process mode: :func:`bot.training.job.run_training` for the training
+phase and :func:`bot.training.finishing.finish` for the steps after it. The corpus and
 the active model are read through the local cache (fetched from the database by
 SHA-256), and the new checkpoint is stored in the database before the run becomes
 ``finishing``, so the bot replicas need nothing from this host's disk.
@@ -26,17 +26,16 @@ from datetime import timedelta
 
 from pgqueuer.models import Job
 
-from bot.config import Settings
-from bot.jobs import queue
-from bot.retrain import cleanup
-from bot.retrain.blobs import checkpoint_file
-from bot.retrain.finishing import finish
-from bot.retrain.job import run_training
-from bot.retrain.owner import dead_owners, fail_abandoned, heartbeat, identity
-from bot.retrain.process import TrainingProcess
-from bot.retrain.retry import describe, retry
+from bot.settings.config import Settings
 from bot.storage import Storage, TrainingRun, TrainingStatus
 from bot.trainer.progress import ProgressWriter
+from bot.training import cleanup, queue
+from bot.training.blobs import checkpoint_file
+from bot.training.finishing import finish
+from bot.training.job import run_training
+from bot.training.owner import dead_owners, fail_abandoned, heartbeat, identity
+from bot.training.process import TrainingProcess
+from bot.training.retry import describe, retry
 from model.checkpoint import Checkpoint, load_checkpoint
 from model.errors import CheckpointError
 

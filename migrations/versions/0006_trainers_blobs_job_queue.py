@@ -29,7 +29,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def _pgqueuer_sql(install: bool) -> str:
-    from bot.jobs.queue import install_sql, uninstall_sql
+    from bot.training.queue import install_sql, uninstall_sql
 
     return install_sql() if install else uninstall_sql()
 

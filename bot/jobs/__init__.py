@@ -1,1 +1,0 @@
-"""Training jobs on a PostgreSQL job queue (issue 12a)."""

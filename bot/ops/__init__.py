@@ -1,0 +1,1 @@
+"""Operations: start-up checks, the first model, and the ``migrate``/``healthcheck`` CLI."""

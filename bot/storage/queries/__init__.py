@@ -1,0 +1,1 @@
+"""The queries, one module per subject; :class:`bot.storage.repository.Storage` composes them."""

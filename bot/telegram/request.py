@@ -1,0 +1,57 @@
+"""The HTTP layer to the Bot API, with the token's secret removed from what the bot sends.
+
+Message text, captions, button labels and every other parameter pass through
+:func:`bot.settings.redact.redact` just before they are encoded, so no message to a user or an
+admin can carry the token, whatever produced its text (an exception message quoting a
+URL, a training log, a seed someone pasted). Only the parameters are touched: the URL
+must keep the token, it is how Telegram knows the bot. Files (documents, photos) are
+sent as they are.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from telegram._utils.types import ODVInput
+from telegram.request import BaseRequest, HTTPXRequest, RequestData
+
+from bot.settings.redact import redact
+
+
+class _RedactedData:
+    """The two views of a RequestData that HTTPXRequest encodes, with parameters redacted."""
+
+    def __init__(self, data: RequestData) -> None:
+        self.multipart_data = data.multipart_data
+        self.json_parameters = {k: redact(v) for k, v in data.json_parameters.items()}
+        self.contains_files = data.contains_files
+
+    def __bool__(self) -> bool:
+        return True
+
+
+class RedactingRequest(HTTPXRequest):
+    """:class:`HTTPXRequest` whose request parameters never contain the token's secret."""
+
+    __slots__ = ()
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        data: Any = None if request_data is None else _RedactedData(request_data)
+        return await super().do_request(
+            url,
+            method,
+            cast(RequestData | None, data),
+            read_timeout=read_timeout,
+            write_timeout=write_timeout,
+            connect_timeout=connect_timeout,
+            pool_timeout=pool_timeout,
+        )

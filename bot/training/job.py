@@ -1,0 +1,230 @@
+"""The training job: a function of (run id, storage, settings) that can run anywhere.
+
+It takes a ``queued`` run, starts the trainer (``python -m model train`` as a child
+process), moves the row to ``running``, streams progress to whoever listens, and ends
+the training phase with exactly one guarded transition: ``running -> finishing`` (the
+checkpoint is complete and recorded), ``-> failed`` (with a one-line cause) or, when
+the trainer stopped on a cancel, ``-> cancelled``. A cancel is itself a transition
+written by someone else; when it wins, this job's own transition loses and the job
+only cleans up. Nothing here knows Telegram or the engine, so the same function can be
+run by a trainer process on another host (issue 12: take the job from a queue).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from bot.settings.config import Settings
+from bot.storage import Storage, TrainingRun, TrainingStatus
+from bot.storage.schema import LIVE_STATUSES
+from bot.training.blobs import (
+    checkpoint_file,
+    corpus_cache,
+    corpus_file,
+    local_file,
+    store_file,
+)
+from bot.training.cleanup import discard_checkpoint_if_unreferenced
+from bot.training.plan import PLAN_KEYS
+from bot.training.process import TrainingArgs, TrainingOutcome, TrainingProcess
+from bot.training.retry import describe, retry
+from model.files import sweep_temporary_files
+
+log = logging.getLogger(__name__)
+
+OnEvent = Callable[[dict[str, Any]], Awaitable[None]]
+OnProcess = Callable[[TrainingProcess], None]
+OnWait = Callable[[str], Awaitable[None]]
+
+
+def training_args(
+    settings: Settings, corpus_path: str, out: Path, plan: dict[str, Any] | None = None
+) -> TrainingArgs:
+    """``plan``: the run's fine-tune-or-fresh choice (issue 13, bot/training/plan.py)."""
+    s = settings
+    plan = {k: v for k, v in (plan or {}).items() if k in PLAN_KEYS}
+    fixed = s.retrain_steps if isinstance(s.retrain_steps, int) else 2000
+    init = plan.get("init_checkpoint") if plan.get("method") == "finetune" else None
+    replay = plan.get("replay_corpus") if init else None
+    return TrainingArgs(
+        corpus=Path(corpus_path),
+        out=out,
+        steps=s.retrain_steps,
+        seq_len=s.retrain_seq_len,
+        batch_size=s.retrain_batch_size,
+        # issue 13: the recipe's own rate (and fine-tuning's) unless RETRAIN_LR is set
+        lr=s.retrain_lr
+        if s.retrain_recipe == "reference" or "retrain_lr" in s.model_fields_set
+        else None,
+        val_fraction=s.retrain_val_fraction,
+        embed_size=s.retrain_embed_size,
+        hidden_size=s.retrain_hidden_size,
+        device=s.retrain_device or s.device,
+        eval_every=max(1, fixed // 20),
+        log_every=max(1, fixed // 100),
+        threads=s.retrain_threads,
+        recipe=s.retrain_recipe,
+        time_budget_s=s.retrain_time_budget_s,
+        init=Path(init) if init else None,
+        replay=Path(replay) if replay else None,
+        plan=plan,
+    )
+
+
+async def _local_plan(
+    storage: Storage, settings: Settings, plan: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The run's plan with its files made local: a trainer on another host has neither
+    the active checkpoint nor the previous corpus on disk, so both come from the
+    database by SHA-256 (issues 12a and 13)."""
+    plan = dict(plan or {})
+    if plan.get("init_sha256"):
+        init = await checkpoint_file(
+            storage, settings.checkpoint_dir, plan.get("init_checkpoint"), plan["init_sha256"]
+        )
+        plan["init_checkpoint"] = str(init)
+    if plan.get("replay_sha256"):
+        cache = corpus_cache(settings.corpus_dir, plan["replay_sha256"])
+        named = Path(plan["replay_corpus"]) if plan.get("replay_corpus") else None
+        found = await local_file(storage, plan["replay_sha256"], named, cache)
+        if found is not None:
+            plan["replay_corpus"] = str(found)
+    return plan
+
+
+class RunGone(Exception):
+    """The run's row is missing: nothing can be recorded."""
+
+
+async def run_training(
+    run_id: int,
+    storage: Storage,
+    settings: Settings,
+    *,
+    on_event: OnEvent | None = None,
+    on_process: OnProcess | None = None,
+    on_wait: OnWait | None = None,
+) -> TrainingRun:
+    """Train a ``queued`` run; returns its row after the training phase.
+
+    The returned row is ``finishing`` (go on with :func:`bot.training.finishing.finish`)
+    or final. Transient database faults are retried; the row is never left ``running``
+    once this returns or raises anything but CancelledError.
+    """
+    run = await retry(lambda: storage.get_training_run(run_id), "reading the run", on_wait)
+    if run is None:
+        raise RunGone(run_id)
+    if run.status is not TrainingStatus.QUEUED:
+        return run
+    corpus = await retry(lambda: storage.get_corpus(run.corpus_id), "reading the corpus", on_wait)
+    out = Path(run.checkpoint_path or settings.checkpoint_dir / f"run-{run.id}.pt")
+    # Before each training: a previous trainer killed mid-write left its temporary file.
+    swept = sweep_temporary_files(out.parent)
+    if swept:
+        log.info("removed %d stale temporary file(s) from %s", len(swept), out.parent)
+    if corpus is None:
+        return await _end(storage, run_id, TrainingStatus.FAILED, "its corpus was deleted", on_wait)
+    try:
+        # issue 12a: on another host the corpus is fetched from the database (verified).
+        corpus_path = await corpus_file(storage, settings.corpus_dir, corpus)
+        plan = await _local_plan(storage, settings, run.settings)
+        process = TrainingProcess(training_args(settings, str(corpus_path), out, plan))
+        out.parent.mkdir(parents=True, exist_ok=True)
+        await process.start()
+    except OSError as exc:
+        return await _end(storage, run_id, TrainingStatus.FAILED, describe(exc), on_wait)
+    if on_process is not None:
+        on_process(process)
+    try:
+        started = await retry(
+            lambda: storage.transition_training_run(
+                run_id, {TrainingStatus.QUEUED}, TrainingStatus.RUNNING
+            ),
+            f"run {run_id}: queued -> running",
+            on_wait,
+        )
+        if started is None:  # cancelled before it started
+            await process.cancel(grace_s=5.0)
+            return await _settled(storage, run_id, out)
+        outcome = await process.run(on_event=on_event)
+    except BaseException:
+        process.kill()
+        raise
+    return await _after_training(storage, run_id, out, outcome, on_wait)
+
+
+async def _after_training(
+    storage: Storage, run_id: int, out: Path, outcome: TrainingOutcome, on_wait: OnWait | None
+) -> TrainingRun:
+    if outcome.status == "succeeded" and outcome.done is not None:
+        done = outcome.done
+        try:  # issue 12a: in the database before the row says "finishing", for any host
+            stored = await store_file(storage, out)
+        except OSError as exc:
+            return await _end(storage, run_id, TrainingStatus.FAILED, describe(exc), on_wait, out)
+        if done.get("sha256") and stored != done.get("sha256"):
+            cause = "the new checkpoint changed on disk after training"
+            return await _end(storage, run_id, TrainingStatus.FAILED, cause, on_wait, out)
+        finishing = await retry(
+            lambda: storage.transition_training_run(
+                run_id,
+                {TrainingStatus.RUNNING},
+                TrainingStatus.FINISHING,
+                checkpoint_sha256=str(done.get("sha256") or ""),
+                final_train_loss=_number(done.get("train_loss")),
+                final_val_loss=_number(done.get("val_loss")),
+            ),
+            f"run {run_id}: running -> finishing",
+            on_wait,
+        )
+        if finishing is not None:
+            return finishing
+        return await _settled(storage, run_id, out)  # a cancel won the race
+    if outcome.status == "cancelled":
+        await retry(
+            lambda: storage.transition_training_run(
+                run_id, LIVE_STATUSES - {TrainingStatus.FINISHING}, TrainingStatus.CANCELLED,
+                error="cancelled",
+            ),
+            f"run {run_id}: -> cancelled",
+            on_wait,
+        )  # fmt: skip
+        return await _settled(storage, run_id, out)
+    cause = outcome.error or "the training did not finish"
+    return await _end(storage, run_id, TrainingStatus.FAILED, cause, on_wait, out)
+
+
+async def _end(
+    storage: Storage,
+    run_id: int,
+    status: TrainingStatus,
+    cause: str,
+    on_wait: OnWait | None,
+    out: Path | None = None,
+) -> TrainingRun:
+    await retry(
+        lambda: storage.transition_training_run(
+            run_id, LIVE_STATUSES - {TrainingStatus.FINISHING}, status, error=cause
+        ),
+        f"run {run_id}: -> {status.value}",
+        on_wait,
+    )
+    return await _settled(storage, run_id, out)
+
+
+async def _settled(storage: Storage, run_id: int, out: Path | None) -> TrainingRun:
+    """The run's row after its training phase; its checkpoint deleted if nothing needs it."""
+    run = await retry(lambda: storage.get_training_run(run_id), "reading the run")
+    if run is None:
+        raise RunGone(run_id)
+    if out is not None and run.status is not TrainingStatus.FINISHING:
+        await discard_checkpoint_if_unreferenced(storage, out)
+    return run
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and math.isfinite(value) else None
