@@ -7,7 +7,7 @@
                                         # 50 users' /write latency with and without one user
                                         # sending 200 /write in the same second
     python -m benchmarks.bot_load replicas [--users 100 --rounds 3]
-                                        # issue 12: one vs two real `python -m bot`
+                                        # one vs two real `python -m bot`
                                         # replicas behind nginx on PostgreSQL (needs
                                         # TEST_POSTGRES_URL and nginx), and their CPU
                                         # time per update
@@ -242,7 +242,7 @@ async def run_flood(n_users: int, n_flood: int) -> None:
     )
 
 
-# --- issue 12 part b: replicas behind nginx
+# --- replicas behind nginx
 
 
 def process_cpu_seconds(pid: int) -> float:

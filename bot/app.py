@@ -44,12 +44,12 @@ log = logging.getLogger(__name__)
 AppType = Application[Any, Any, Any, Any, Any, Any]
 
 USER_COMMANDS: tuple[str, ...] = ("write", "temp", "history", "forget", "help")
-USER_COMMANDS += ("length",)  # issue 14
+USER_COMMANDS += ("length",)
 # ASCII digits of bounded length: a forged callback cannot reach int() or the database
-# with a number they cannot hold (issue 9).
+# with a number they cannot hold.
 GENERATIONS_PAGE = r"^gen:[0-9]{1,9}:(-|[0-9]{1,19}):(-|[0-9]{1,19})$"
 ADMIN_COMMANDS: tuple[str, ...] = ("retrain", "models", "use", "generations", "export", "stats")
-ADMIN_COMMANDS += ("allow", "block", "unblock", "users")  # issue 11: access control
+ADMIN_COMMANDS += ("allow", "block", "unblock", "users")  # access control
 
 
 async def set_commands(application: AppType) -> None:
@@ -67,7 +67,7 @@ async def set_commands(application: AppType) -> None:
             await application.bot.set_my_commands(admin_menu, scope=BotCommandScopeChat(admin_id))
         except TelegramError as exc:  # e.g. the admin has not opened a chat with the bot yet
             log.info("no admin command menu for %s: %s", admin_id, exc)
-    # issue 14: the admin menu in the other languages too (an Arabic admin reads Arabic).
+    # the admin menu in the other languages too (an Arabic admin reads Arabic).
     for lang in LANGUAGES:
         if lang == "en" or not settings.admin_ids:
             continue
@@ -87,8 +87,8 @@ async def on_startup(application: AppType) -> None:
         settings.database_url, migrate=True, busy_timeout_s=settings.sqlite_busy_timeout_s
     )
     try:
-        notices: list[str] = []  # issue 9: e.g. a corrupt active model; told to admins
-        # Issue 12 b: of replicas starting together on a fresh database, one trains and
+        notices: list[str] = []  # e.g. a corrupt active model; told to admins
+        # of replicas starting together on a fresh database, one trains and
         # registers the default model; the others wait here, then load that version.
         async with advisory_lock(storage.session_maker.kw["bind"], locks.DEFAULT_MODEL):
             checkpoint, version = await ensure_active_model(settings, storage, notices)
@@ -100,15 +100,15 @@ async def on_startup(application: AppType) -> None:
         await storage.close()
         raise
     retrain = RetrainManager(settings, storage, engine, application.bot, (checkpoint, version))
-    # issue 10: runs left by a previous process (failed, resumed or announced), stale
+    # runs left by a previous process (failed, resumed or announced), stale
     # temporary files, and checkpoints/corpora nothing refers to.
     await retrain.recover()
     set_services(
         application,
         Services(settings=settings, storage=storage, engine=engine, retrain=retrain),
     )
-    await access_control.start(application.bot_data[KEY])  # issue 11: before any update
-    await cluster_runtime.start(application.bot_data[KEY])  # issue 12 b: heartbeat, versions
+    await access_control.start(application.bot_data[KEY])  # before any update
+    await cluster_runtime.start(application.bot_data[KEY])  # heartbeat, versions
     await set_commands(application)
     await tell_admins(application.bot, settings, storage, notices)
     log.info("ready: model version %s on %s", version, engine.device)
@@ -119,7 +119,7 @@ async def on_shutdown(application: AppType) -> None:
     if not isinstance(services, Services):
         return
     settings = services.settings
-    await cluster_runtime.stop(services)  # issue 12 b
+    await cluster_runtime.stop(services)
     if services.retrain is not None:
         await services.retrain.shutdown()
     await services.engine.stop(drain=True, timeout=settings.shutdown_grace_s)
@@ -137,13 +137,13 @@ def build_application(settings: Settings) -> AppType:
         .base_url(settings.api_base_url)
         .base_file_url(settings.api_base_file_url)
         .concurrent_updates(settings.max_concurrent_updates)
-        # issue 9: the token's secret is redacted from every parameter the bot sends.
+        # the token's secret is redacted from every parameter the bot sends.
         .request(RedactingRequest(connection_pool_size=64, pool_timeout=30.0))
         .post_init(on_startup)
         .post_shutdown(on_shutdown)
     )
     if settings.rate_limit:
-        # issue 11: per-chat pacing (Telegram's limits) and quiet chats before flooders.
+        # per-chat pacing (Telegram's limits) and quiet chats before flooders.
         limiter: Any = FairRateLimiter(max_retries=3)  # typed for the builder's generics
         builder = builder.rate_limiter(limiter)
     application = builder.build()
@@ -167,13 +167,13 @@ def build_application(settings: Settings) -> AppType:
     for name, callback in commands.items():
         application.add_handler(CommandHandler(name, callback, filters=new))
     # A document whose caption is the command: CommandHandler only looks at message text.
-    # Issue 9: the caption honours "@thisbot" exactly as CommandHandler does.
+    # the caption honours "@thisbot" exactly as CommandHandler does.
     application.add_handler(
         MessageHandler(
             new & filters.Document.ALL & CaptionCommand("retrain"), retrain_handlers.retrain
         )
     )
-    # Issue 9: a photo or document captioned "/write <seed>" is a /write.
+    # a photo or document captioned "/write <seed>" is a /write.
     application.add_handler(
         MessageHandler(new & filters.CAPTION & CaptionCommand("write"), user.write)
     )
@@ -189,7 +189,7 @@ def build_application(settings: Settings) -> AppType:
     application.add_handler(
         CallbackQueryHandler(admin.generations_button, pattern=GENERATIONS_PAGE)
     )
-    # Issue 9: unknown commands and plain text, in a late group so every handler others
+    # unknown commands and plain text, in a late group so every handler others
     # add in earlier groups wins (see bot/handlers/fallback.py).
     application.add_handler(
         MessageHandler(new & filters.COMMAND, fallback.unknown_command), fallback.FALLBACK_GROUP
@@ -198,7 +198,7 @@ def build_application(settings: Settings) -> AppType:
         MessageHandler(new & filters.TEXT & ~filters.COMMAND, fallback.plain_text),
         fallback.FALLBACK_GROUP,
     )
-    # --- issue 11 (fair use): the access gate runs before every other handler.
+    # --- fair use: the access gate runs before every other handler.
     application.add_handler(TypeHandler(Update, access_control.gate), group=-1)
     for name, callback in {
         "allow": access_handlers.allow,
@@ -210,12 +210,10 @@ def build_application(settings: Settings) -> AppType:
     application.add_handler(
         CallbackQueryHandler(access_handlers.users_button, pattern=r"^users:[ab]:\d{1,9}$")
     )
-    # --- end of issue 11
-    # --- issue 14 (the writing experience): buttons under every text, /length
+    # --- the writing experience: buttons under every text, /length
     application.add_handler(CommandHandler("length", user.length, filters=new))
     application.add_handler(CallbackQueryHandler(buttons.press, pattern=buttons.PATTERN))
     application.add_handler(InlineQueryHandler(inline.inline_query))
     application.add_handler(ChosenInlineResultHandler(inline.chosen))
-    # --- end of issue 14
     application.add_error_handler(on_error)
     return application

@@ -74,7 +74,7 @@ def do_run_migrations(connection: Connection) -> None:
     configure_context(connection=connection)
     with context.begin_transaction():
         if connection.dialect.name == "postgresql":
-            # Issue 12 b: replicas starting together migrate one at a time; the lock is
+            # replicas starting together migrate one at a time; the lock is
             # taken before Alembic reads the current revision, so a waiter finds the
             # schema at head and does nothing. Released at commit or rollback.
             connection.execute(

@@ -1,5 +1,5 @@
-"""Real ``python -m bot`` replicas behind the repository's nginx config, on PostgreSQL
-(issue 12 b): used by tests/test_cluster_e2e.py and ``python -m benchmarks.bot_load
+"""Real ``python -m bot`` replicas behind the repository's nginx config, on PostgreSQL:
+used by tests/test_cluster_e2e.py and ``python -m benchmarks.bot_load
 replicas``.
 
 The loopback Bot API server plays Telegram: after the replicas' setWebhook it POSTs every

@@ -32,12 +32,12 @@ def make_settings(api: FakeBotApi, workdir: Path, **overrides: Any) -> Settings:
         "telegram_api_url": api.base_url.removesuffix("/bot"),
         "device": "cpu",
         "rate_limit": False,
-        # issue 11: per-user limits off unless a test turns them on (tests that send
+        # per-user limits off unless a test turns them on (tests that send
         # several /write as one user would otherwise depend on their timing).
         "user_max_pending": 0,
         "user_rate_per_minute": 0,
         "log_level": "DEBUG",
-        # issue 13: the product trains with the "fit" recipe and auto steps; the
+        # the product trains with the "fit" recipe and auto steps; the
         # end-to-end tests keep the reference recipe and its 2000 steps unless they ask
         # (their outcomes, e.g. "Version 2 is now active", were set with it; tests of
         # the recipes themselves set these).

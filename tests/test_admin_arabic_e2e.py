@@ -1,4 +1,4 @@
-"""Issue 14 item 5: admins read the bot in their own language, Arabic included, with
+"""Admins read the bot in their own language, Arabic included, with
 numbers and Latin names kept in order inside right-to-left sentences (each value is a
 first-strong isolate, U+2068 ... U+2069). The real bot over HTTP, real training."""
 

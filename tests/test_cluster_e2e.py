@@ -1,4 +1,4 @@
-"""Two real ``python -m bot`` replicas behind a real nginx, on real PostgreSQL (issue 12 b).
+"""Two real ``python -m bot`` replicas behind a real nginx, on real PostgreSQL.
 
 The loopback Bot API server posts webhooks through nginx running the repository's own
 config (tests/cluster.py); nginx's access log says which replica took each update.

@@ -1,4 +1,4 @@
-"""docker-compose.cluster.yml and docker/nginx/nginx.conf (issue 12 b), checked without an
+"""docker-compose.cluster.yml and docker/nginx/nginx.conf, checked without an
 engine: the Compose Specification schema, ``docker compose config`` where a Compose CLI
 is available, and ``nginx -t`` on the shipped proxy config (as the e2e test runs it)."""
 

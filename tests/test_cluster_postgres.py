@@ -1,4 +1,4 @@
-"""Issue 12 b on a real PostgreSQL server: what replicas share through the database.
+"""Cluster mode on a real PostgreSQL server: what replicas share through the database.
 
 Each "replica" here is its own Storage (its own engine and connection pool) on one fresh
 database, as separate processes would be. The end-to-end test with real processes behind

@@ -1,4 +1,4 @@
-"""Issue 12 end to end: two replicas behind nginx, one trainer, nothing shared but PostgreSQL.
+"""Cluster mode end to end: two replicas behind nginx, one trainer, nothing shared but PostgreSQL.
 
 An admin's ``/retrain`` with a new text reaches one replica through nginx, goes on the job
 queue, is trained by ``python -m bot.trainer`` in its own mount namespace (it sees

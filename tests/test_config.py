@@ -64,7 +64,7 @@ def test_python_m_bot_without_a_token_prints_one_line_and_exits_2(tmp_path: Path
     assert "Traceback" not in proc.stderr
 
 
-# issue 9: TELEGRAM_API_URL and the start-up retry settings.
+# TELEGRAM_API_URL and the start-up retry settings.
 
 
 @pytest.mark.parametrize(
@@ -101,7 +101,7 @@ def test_startup_retry_settings_have_bounded_defaults() -> None:
         settings(bot_token=TOKEN, startup_timeout_s="0")
 
 
-# --- issue 11 (fair use)
+# --- fair use
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Issue 9 items 7-8: a flaky Telegram while answering /write. Exactly one outcome per
+"""A flaky Telegram while answering /write. Exactly one outcome per
 request (the text, or one apology when none of it can have arrived), transient errors
 retried, and whether each generation was delivered recorded and shown."""
 

@@ -252,7 +252,7 @@ def compose_command() -> list[str] | None:
         (["-f", "docker-compose.yml"], ["bot"]),
         (["-f", "docker-compose.yml", "--profile", "postgres"], ["bot", "db"]),
         (["-f", "docker-compose.yml", "-f", "docker-compose.cpu.yml"], ["bot"]),
-        # issue 15: every file and profile, so also PostgreSQL on a host without a GPU.
+        # every file and profile, so also PostgreSQL on a host without a GPU.
         (
             ["-f", "docker-compose.yml", "-f", "docker-compose.cpu.yml", "--profile", "postgres"],
             ["bot", "db"],
@@ -526,7 +526,7 @@ def test_entrypoint_stops_when_migrations_fail(tmp_path: Path) -> None:
     assert "secret" not in run.stdout + run.stderr
 
 
-# ---------------------------------------------- issue 15: a bad setting in the container
+# ----------------------------------------------------- a bad setting in the container
 
 
 def _entrypoint_env(tmp_path: Path, **settings: str) -> dict[str, str]:
@@ -581,7 +581,7 @@ def test_other_commands_need_no_token(tmp_path: Path) -> None:
     assert run.stdout.splitlines()[-1] == "ran"
 
 
-# --------------------------------------------- issue 15: the image is built and run in CI
+# ---------------------------------------------------- the image is built and run in CI
 
 IMAGE_SCRIPT = ROOT / ".ci" / "image.sh"
 

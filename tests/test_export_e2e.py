@@ -1,4 +1,4 @@
-"""/export end to end (issue 9 item 10, issue 10 item 11): formula injection neutralised in
+"""/export end to end: formula injection neutralised in
 every text column, the delivered column, and large exports built off the event loop and
 gzipped over the upload limit."""
 

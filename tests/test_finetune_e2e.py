@@ -1,4 +1,4 @@
-"""Issue 13 through the Bot API: /retrain finetune|fresh, and what the outcome says."""
+"""Fine-tuning through the Bot API: /retrain finetune|fresh, and what the outcome says."""
 
 from __future__ import annotations
 

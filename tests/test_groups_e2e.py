@@ -1,4 +1,4 @@
-"""Issue 9 items 14-17 end to end: group chats (captions for other bots, admin review
+"""Group chats end to end (captions for other bots, admin review
 kept out of groups), forged buttons, and the answers to messages no command takes."""
 
 from __future__ import annotations

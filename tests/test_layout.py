@@ -118,7 +118,9 @@ def test_no_import_cycle_between_bot_modules() -> None:
         module: {
             name
             for name, type_only in _imports(path)
-            if name in modules and name != module and not type_only
+            if name in modules
+            and name != module
+            and not type_only
             # a package's __init__ importing its own modules is how packages re-export
             and not name.startswith(module + ".")
         }

@@ -1,4 +1,4 @@
-"""Model files kept in the database, and runs that belong to a live process (issue 12a).
+"""Model files kept in the database, and runs that belong to a live process.
 
 Storage rules on SQLite and PostgreSQL; then, through the Bot API: a version whose
 file is not on this host is fetched by SHA-256 (and a damaged cached copy fetched

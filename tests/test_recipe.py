@@ -1,4 +1,4 @@
-"""Issue 13: the reference recipe unchanged, the "fit" recipe, n-gram baselines, growth."""
+"""The reference recipe unchanged, the "fit" recipe, n-gram baselines, growth."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ from model.train import TrainConfig, TrainResult, evaluate, evaluate_stream, spl
 from model.vocab import Vocabulary
 from tests.conftest import TINY_TEXT
 
-# Recorded with the code before issue 13 (commit dee4530), reference flags, 40 steps on
+# Recorded before the fit recipe existed (commit dee4530), reference flags, 40 steps on
 # TINY_TEXT, CPU, one thread: (step, train loss, val loss). Any change to the reference
 # path (optimiser, RNG draws, dropout calls, batch order) moves these by far more than
 # the tolerance, which only absorbs float summation order on another CPU.

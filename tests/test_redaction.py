@@ -251,7 +251,7 @@ async def test_at_debug_a_download_an_api_error_and_a_killed_training_never_prin
             edit for m in api.all_sent for edit in m.edits
         ]
     # The download was logged: percent-encoded by PTB's own download, raw by the retrain
-    # download that enforces the size limit on the bytes (issue 10); redacted either way.
+    # download that enforces the size limit on the bytes; redacted either way.
     assert re.search(rf"/file/bot{BOT_ID}(%3A|:){re.escape(REDACTED)}/documents/", output)
     assert "SIGKILL" in output or any("SIGKILL" in text for text in sent)
     # The API error was logged (PTB changes its case), its secret redacted.

@@ -183,7 +183,7 @@ async def test_an_unwritable_corpus_folder_is_named_in_the_reply(
     corpora = tmp_path / "corpora"
     with tmpfs(corpora, "8m"):
         async with running_bot(tmp_path, tiny_checkpoint_path, TINY_TEXT, **FAST_TRAINING) as h:
-            # Read-only from the start would stop the bot at start-up (issue 9's check):
+            # Read-only from the start would stop the bot at start-up (its own check):
             # this is the folder turning read-only while the bot runs.
             remount(corpora, "ro")
             reply = await upload(h, h.api.user(ADMIN_ID), NEW_TEXT.encode())

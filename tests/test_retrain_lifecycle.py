@@ -95,7 +95,7 @@ def bot_env(api: FakeBotApi, work: Path, **extra: str) -> dict[str, str]:
         "RETRAIN_HIDDEN_SIZE": "48",
         "RETRAIN_EMBED_SIZE": "16",
         "PROGRESS_EDIT_INTERVAL_S": "0",
-        "RETRAIN_RECIPE": "reference",  # issue 13: these outcomes were set with it
+        "RETRAIN_RECIPE": "reference",  # these outcomes were set with it
         **extra,
     }
 

@@ -34,7 +34,7 @@ async def write_served_by(h: Harness, user_id: int) -> int | None:
 
 
 async def forget_database_copies(h: Harness) -> None:
-    """issue 12a: the database keeps a copy of every checkpoint and repairs a damaged
+    """The database keeps a copy of every checkpoint and repairs a damaged
     file from it; these tests are about files with no good copy anywhere (a database
     from before that), so the copies go."""
     async with h.services.storage.session_maker() as session, session.begin():

@@ -615,7 +615,7 @@ async def test_corpora_are_found_by_hash_and_latest_first(storage: Storage) -> N
     assert await storage.get_corpus(upload.id) == upload
     assert upload.source is CorpusSource.UPLOAD and upload.uploaded_by == 77
     assert await storage.find_corpus_by_sha("c" * 64) is None
-    # issue 10: the same text is one corpus (corpora.sha256 is unique; add is an upsert).
+    # the same text is one corpus (corpora.sha256 is unique; add is an upsert).
     assert first == again
 
 
@@ -789,7 +789,7 @@ async def test_a_bot_lifetime_round_trips_through_storage(database_url: str) -> 
         await storage.close()
 
 
-# --- issue 11 (fair use): access decisions and user listings, on both databases
+# --- fair use: access decisions and user listings, on both databases
 
 
 async def test_access_decisions_round_trip_and_listings_count_generations(

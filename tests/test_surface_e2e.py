@@ -1,4 +1,4 @@
-"""Issue 9 (surface hardening) end to end: odd numbers, hostile text, delivery faults,
+"""Surface hardening end to end: odd numbers, hostile text, delivery faults,
 group chats, forged buttons; the real bot over HTTP against the loopback Bot API server."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Training on a separate trainer process (issue 12a), on real PostgreSQL.
+"""Training on a separate trainer process, on real PostgreSQL.
 
 The bot (the real PTB application, in this process, polling the loopback Bot API) runs
 with ``TRAINING=queue``; ``python -m bot.trainer`` runs as a real subprocess in its own

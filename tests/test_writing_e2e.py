@@ -1,5 +1,5 @@
-"""Issue 14 end to end: the buttons under every text, /write as a reply, /length, inline
-mode; the real bot over HTTP against the loopback Bot API, SQLite on disk."""
+"""The writing experience end to end: the buttons under every text, /write as a reply,
+/length, inline mode; the real bot over HTTP against the loopback Bot API, SQLite on disk."""
 
 from __future__ import annotations
 

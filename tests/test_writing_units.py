@@ -1,4 +1,4 @@
-"""Issue 14: the small pure rules behind the buttons and inline mode."""
+"""The small pure rules behind the buttons and inline mode."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Several bot replicas sharing one PostgreSQL database (issue 12, part b).
+"""Several bot replicas sharing one PostgreSQL database.
 
 Cluster mode is a PostgreSQL ``DATABASE_URL`` with ``WEBHOOK_URL`` set: N identical
 ``python -m bot`` processes behind a reverse proxy that spreads Telegram's webhook POSTs.

@@ -1,4 +1,4 @@
-"""A replica's heartbeat row (issue 12, part b): what ``/models`` lists as live replicas.
+"""A replica's heartbeat row: what ``/models`` lists as live replicas.
 
 Each bot process writes its row at start, refreshes it every ``REPLICA_HEARTBEAT_S`` with
 the version its engine serves at that moment, and deletes it at an orderly stop. A

@@ -1,4 +1,4 @@
-"""Starting and stopping what a bot process does for the cluster (issue 12, part b).
+"""Starting and stopping what a bot process does for the cluster.
 
 Called from the application's start-up and shutdown (bot/app.py): the version follower
 always (its periodic check is harmless with one process; on PostgreSQL it also reloads

@@ -1,4 +1,4 @@
-"""What ``/models`` says about the replicas (issue 12, part b): which version each live
+"""What ``/models`` says about the replicas: which version each live
 replica serves, from the heartbeat rows. Nothing on SQLite (one process, no heartbeat)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Every replica serves the version the database says is active (issue 12, part b).
+"""Every replica serves the version the database says is active.
 
 Two paths lead to ``RetrainManager.follow_database()`` (which loads the active version
 and hot-swaps it into the engine; idempotent):
@@ -67,8 +67,8 @@ class _Follow:
 class VersionFollower:
     """Calls ``follow`` when told a version changed, and every ``interval_s`` anyway.
 
-    ``also`` follows other channels the same way (channel -> call); issue 12 b uses it
-    for access decisions (bot/storage/notify.py ``ACCESS_CHANNEL``).
+    ``also`` follows other channels the same way (channel -> call); replicas
+    use it for access decisions (bot/storage/notify.py ``ACCESS_CHANNEL``).
     """
 
     def __init__(

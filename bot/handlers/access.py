@@ -1,4 +1,4 @@
-"""Admin commands for access control: /allow, /block, /unblock, /users (issue 11).
+"""Admin commands for access control: /allow, /block, /unblock, /users.
 
 Each parses its argument, calls :mod:`bot.rules.access` (which keeps memory and the database
 in step), and replies. Every one is refused for non-admins by ``admin_only``.

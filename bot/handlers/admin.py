@@ -88,7 +88,7 @@ async def models(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
               chars=f"{v.corpus_chars:,}", vocab=v.vocab_size, val=val)
         )  # fmt: skip
     lines.append(t(lang, "models_footer"))
-    lines += await replica_lines(services, lang)  # issue 12 b
+    lines += await replica_lines(services, lang)
     await reply(update, "\n".join(lines))
 
 
@@ -144,7 +144,7 @@ async def _to_admin_privately(
     update: Update, send: Callable[[int], Coroutine[Any, Any, object]]
 ) -> None:
     """Run ``send(chat_id)`` in the admin's private chat. Review commands sent in a group
-    (or supergroup) get only a short note there, never the data (issue 9)."""
+    (or supergroup) get only a short note there, never the data."""
     chat, user = update.effective_chat, update.effective_user
     if chat is None or user is None:
         return
@@ -314,7 +314,7 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                val=t(lang, "n_a") if active.val_loss is None else f"{active.val_loss:.4f}")
     )  # fmt: skip
     engine = services.engine
-    fair_use = await fair_use_stats(services, lang)  # issue 11: refusals, top users, queues
+    fair_use = await fair_use_stats(services, lang)  # refusals, top users, queues
     text = (
         t(lang, "stats", users=users, today=today, total=total, latency=lat, model=model,
           running=engine.active_requests, queued=engine.queue_depth,

@@ -1,4 +1,4 @@
-"""The buttons under every generated text (issue 14): again, colder, hotter, continue.
+"""The buttons under every generated text: again, colder, hotter, continue.
 
 Each button's callback data is ``w:<action>:<generation id>``, and nothing else is
 trusted from it: the pressed generation is read from the database, so a button keeps

@@ -25,7 +25,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     if was_answered(update):
         # The request's answer (or part of it) already went out: an apology now would
-        # contradict it. One outcome per request (issue 9).
+        # contradict it. One outcome per request.
         return
     lang = update.effective_user.language_code if update.effective_user else None
     try:

@@ -61,7 +61,7 @@ async def plain_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         return  # an admin's text is usually material for "/retrain" sent as a reply to it
     message = update.effective_message
     if message is not None and message.via_bot is not None:
-        return  # issue 14: an inline result the user posted, not a message to the bot
+        return  # an inline result the user posted, not a message to the bot
     if chat.type != ChatType.PRIVATE and not _replies_to_me(update, context):
         return
     await reply_key(update, "plain_text_hint")

@@ -1,4 +1,4 @@
-"""Inline mode (issue 14): ``@bot <seed>`` in any chat offers three continuations.
+"""Inline mode: ``@bot <seed>`` in any chat offers three continuations.
 
 Telegram sends an inline query for each pause in the user's typing. Each query waits
 ``DEBOUNCE_S`` first; if the same user typed on meanwhile, a newer query exists and this

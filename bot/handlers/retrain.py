@@ -108,7 +108,7 @@ async def retrain(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if message is None or user is None:
         return
     lang = lang_of(update)
-    parsed = parse_words(command_argument(message).lower().split())  # issue 13
+    parsed = parse_words(command_argument(message).lower().split())
     if parsed is None:
         await reply(update, t(lang, "rt_usage") + "\n" + t(lang, "retrain_methods_usage"))
         return
@@ -123,7 +123,7 @@ async def retrain(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
 
     s = services.settings
-    await remember_user(services, user)  # issue 14: the run speaks its admin's language
+    await remember_user(services, user)  # the run speaks its admin's language
     uploaded = await _uploaded_bytes(message, services, lang)
     if isinstance(uploaded, str):
         await reply(update, uploaded)
@@ -189,7 +189,7 @@ async def _plan(
     current: Corpus | None,
     text: str | None = None,
 ) -> dict[str, Any]:
-    """Fine-tune or fresh (issue 13); counting a 10 MB text's characters leaves the loop."""
+    """Fine-tune or fresh; counting a 10 MB text's characters leaves the loop."""
     if text is None:
         text = await corpus_text(services.storage, services.settings.corpus_dir, corpus)
     active = (manager.active_checkpoint, manager.active_version)
@@ -254,7 +254,7 @@ async def retrain_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     services = get_services(context)
     manager = retrain_manager(services)
     await query.answer()
-    parts = query.data.split(":")  # rt:force:<corpus id>[:<method>] (issue 13)
+    parts = query.data.split(":")  # rt:force:<corpus id>[:<method>]
     corpus_id = int(parts[2])
     method = parts[3] if len(parts) > 3 else None
     await query.edit_message_reply_markup(None)

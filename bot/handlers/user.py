@@ -59,7 +59,7 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         tmax=format_temperature(s.max_temperature),
         temperature=format_temperature(prefs.temperature),
     )
-    more = t(  # issue 14: /length, /write as a reply, the buttons, inline mode
+    more = t(  # /length, /write as a reply, the buttons, inline mode
         lang,
         "help_length",
         length=prefs.length,
@@ -76,12 +76,12 @@ async def write(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     user, chat, message = update.effective_user, update.effective_chat, update.effective_message
     if user is None or chat is None or message is None:
         return
-    if not await limits.admit(update, context):  # issue 11: per-user limits, told once
+    if not await limits.admit(update, context):  # per-user limits, told once
         return
     seed = command_argument(message)
     replied = message.reply_to_message
     if not seed and replied is not None:
-        # Issue 14: /write as a reply continues the replied-to message.
+        # /write as a reply continues the replied-to message.
         seed = (replied.text or replied.caption or "").strip()
         if not seed:
             await reply_key(update, "write_reply_empty")
@@ -176,7 +176,7 @@ async def history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             )
         )
         if not row.delivered:
-            # issue 14: an inline offer is "delivered" only once the user posts it
+            # an inline offer is "delivered" only once the user posts it
             offered = row.source == GenerationSource.INLINE.value
             lines.append(
                 "   " + t(lang, "history_inline_offer" if offered else "history_undelivered")
@@ -209,7 +209,7 @@ async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 def _confirmation_owner(query: CallbackQuery) -> int | None:
     """Whose confirmation this is, from the message itself, never from the callback data
-    (a modified client can send any data for any message it sees, issue 9): in a private
+    (a modified client can send any data for any message it sees): in a private
     chat, its only user; elsewhere, the sender of the /forget it answers."""
     message = query.message
     if not isinstance(message, Message):  # too old to be accessible
@@ -245,7 +245,7 @@ async def forget_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 
 
 async def length(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Issue 14: /length <n> sets how many characters a text has; /length alone shows it."""
+    """/length <n> sets how many characters a text has; /length alone shows it."""
     services = get_services(context)
     user, message = update.effective_user, update.effective_message
     if user is None or message is None:

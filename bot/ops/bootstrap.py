@@ -1,6 +1,6 @@
 """Start-up: make sure there is an active model version, training the default if needed.
 
-What a start-up finds (issue 9): the active version's file may be missing, truncated,
+What a start-up finds: the active version's file may be missing, truncated,
 or replaced (its SHA-256 no longer the registered one). Serving goes on with the newest
 other version that loads, and the admins are told once the bot is up; only when nothing
 at all loads does start-up stop, with one line naming the file to restore or delete.
@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 def _train_default(settings: Settings) -> Checkpoint:
     text = read_corpus(settings.corpus_path)
-    # issue 13: the "fit" recipe by default, its budget sized from the corpus.
+    # the "fit" recipe by default, its budget sized from the corpus.
     config = TrainConfig.for_recipe(
         settings.default_train_recipe,
         settings.default_train_steps,
@@ -64,7 +64,7 @@ def _train_default(settings: Settings) -> Checkpoint:
 async def _load_verified(settings: Settings, storage: Storage, version: ModelVersion) -> Checkpoint:
     """The version's checkpoint, refusing a file whose bytes are not the ones registered.
 
-    issue 12a: a file missing or damaged here is fetched from the database first.
+    A file missing or damaged here is fetched from the database first.
     """
     path = await checkpoint_file(
         storage, settings.checkpoint_dir, version.checkpoint_path, version.checkpoint_sha256
@@ -183,7 +183,7 @@ async def _register_default(settings: Settings, storage: Storage, checkpoint: Ch
     path = settings.default_checkpoint
     corpus_text = await asyncio.to_thread(read_corpus, settings.corpus_path)
     corpus_sha = sha256_text(corpus_text)
-    # issue 12a: the default corpus and checkpoint are in the database too, for trainers
+    # the default corpus and checkpoint are in the database too, for trainers
     # and replicas on other hosts.
     await storage.put_blob(corpus_text.encode("utf-8"))
     await storage.put_blob(await asyncio.to_thread(path.read_bytes))

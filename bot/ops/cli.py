@@ -195,7 +195,7 @@ def migrate(settings_or_url: Settings | str | None = None, *, out: TextIO | None
         print(f"error: cannot read DATABASE_URL: {_one_line(exc)}", file=stream)
         return 1
     where = safe_url(url)
-    # issue 9: a root-owned volume or a read-only mount, named with its fix (exit 2, as
+    # a root-owned volume or a read-only mount, named with its fix (exit 2, as
     # the bot itself would), instead of SQLite's "attempt to write a readonly database".
     problem = sqlite_write_problem(url)
     if problem is not None:

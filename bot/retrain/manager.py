@@ -13,7 +13,7 @@ nobody drives are finished (the steps are idempotent); finished rows whose admin
 never told are announced; stale temporary files, checkpoints and corpora nothing
 refers to are deleted.
 
-issue 12a: several processes may share the database, so "nobody drives it" is read
+Several processes may share the database, so "nobody drives it" is read
 from the run's owner and lease (:mod:`bot.training.owner`), never assumed: a run a live
 trainer or replica renews is left alone. With ``TRAINING=queue`` a run is not trained
 here: it goes on the job queue for ``python -m bot.trainer`` processes, and
@@ -77,7 +77,7 @@ class LiveJob:
     history: list[dict[str, Any]] = field(default_factory=list)
     last_edit: float = 0.0
     finishing: bool = False
-    started_by: int | None = None  # issue 14: whose language the status message speaks
+    started_by: int | None = None  # whose language the status message speaks
     lang: str | None = None
 
 
@@ -115,7 +115,7 @@ class RetrainManager(VersionSwap):
         self._started.set()
         # Tests stop a run at a chosen finishing phase with this (see finishing.PHASES).
         self.phase_hook: PhaseHook | None = None
-        # issue 12a: this process's name in the rows it drives, and, in queue mode, the
+        # this process's name in the rows it drives, and, in queue mode, the
         # watcher of runs that trainers elsewhere drive.
         self.owner = identity("bot")
         self.watcher: RunWatcher | None = RunWatcher(self) if settings.training == "queue" else None
@@ -193,7 +193,7 @@ class RetrainManager(VersionSwap):
         started_by: int,
         chat_id: int,
         status_message_id: int | None,
-        plan: dict[str, Any] | None = None,  # issue 13: fine-tune or fresh (retrain/plan.py)
+        plan: dict[str, Any] | None = None,  # fine-tune or fresh (retrain/plan.py)
     ) -> int:
         """Record a ``queued`` run and drive it in the background; returns the run id.
 
@@ -422,7 +422,7 @@ class RetrainManager(VersionSwap):
         if pending:  # the row stays finishing (or is failed at start-up): resumed next time
             job.task.cancel()
             await asyncio.gather(job.task, return_exceptions=True)
-            # issue 12a: hand the run over now rather than when the lease runs out, so the
+            # hand the run over now rather than when the lease runs out, so the
             # next start (or another replica) resumes it at once.
             with contextlib.suppress(Exception):
                 await self.storage.release_lease(job.run_id, self.owner)

@@ -26,7 +26,7 @@ SEND_ATTEMPTS = 4
 
 
 async def admin_language(storage: Storage, user_id: int | None) -> str | None:
-    """The language to tell an admin in (issue 14): theirs as Telegram last said it;
+    """The language to tell an admin in: theirs as Telegram last said it;
     None (English) when unknown or unreadable, since a message in English beats none."""
     if user_id is None:
         return None

@@ -58,7 +58,7 @@ async def announce(
         return False
     if run is None or run.chat_id is None:
         return False
-    lang = await admin_language(storage, run.started_by)  # issue 14: the admin's language
+    lang = await admin_language(storage, run.started_by)  # the admin's language
     try:
         text, markup = await compose(storage, run, serving, details, active, lang)
         if history and run.status is TrainingStatus.SUCCEEDED:
@@ -125,7 +125,7 @@ async def compose(
         lines.append(t(lang, "rt_val", new=f"{verdict.new_val:.4f}", old=old))
         if verdict.old_val is None:
             lines.append(t(lang, "rt_not_compared", coverage=f"{verdict.coverage:.0%}"))
-    lines.extend(await outcome_lines(storage, run, details))  # issue 13
+    lines.extend(await outcome_lines(storage, run, details))
     if details and details.checkpoint is not None and details.text:
         sample_ = await _sample(details, lang)
         lines.append("\n" + t(lang, "rt_sample", version=version.id) + "\n\n" + sample_)

@@ -1,4 +1,4 @@
-"""Queue mode (issue 12a): the bot's view of a run that a trainer elsewhere drives.
+"""Queue mode: the bot's view of a run that a trainer elsewhere drives.
 
 The trainer writes the run's progress into its row; a bot replica reads it back and
 edits the admin's status message. Of several replicas exactly one edits (the

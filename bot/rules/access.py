@@ -95,7 +95,7 @@ class AccessControl:
         return True
 
     async def reload(self, storage: Storage) -> None:
-        """Issue 12 b: take the decisions again from the database (another replica
+        """Take the decisions again from the database (another replica
         changed one); notices already given are kept."""
         rules = await storage.access_rules()
         self.allowed = {r.user_id for r in rules if r.allowed}

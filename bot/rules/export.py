@@ -1,6 +1,6 @@
 """/export's CSV: built in a temporary file, chunk by chunk, off the event loop.
 
-Design (issues 9 and 10):
+Design:
 
 * Memory stays flat for any number of rows: the storage yields generations in chunks
   (keyset pagination, one short transaction each), and each chunk is formatted and
@@ -34,7 +34,7 @@ COLUMNS: tuple[str, ...] = (
     "id", "created_at", "user_id", "chat_id", "model_version_id", "temperature", "length",
     "latency_ms", "seed", "output", "dropped_chars", "delivered",
 )  # fmt: skip
-COLUMNS += ("source", "parent_id")  # issue 14: what asked for it, the text a button was under
+COLUMNS += ("source", "parent_id")  # what asked for it, the text a button was under
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 CHUNK_ROWS = 1000
 
@@ -73,7 +73,7 @@ def _row(g: Generation) -> list[Any]:
         neutralise(g.output),
         neutralise(g.dropped_chars or ""),
         int(g.delivered),
-        g.source,  # issue 14
+        g.source,
         g.parent_id,
     ]
 

@@ -1,4 +1,4 @@
-"""What /stats shows about fair use (issue 11): refusals today, top users, queues per user.
+"""What /stats shows about fair use: refusals today, top users, queues per user.
 
 Kept apart from the /stats handler so that it only appends these lines. The refusal
 counts and queues are this process's (see :mod:`bot.rules.limits`); the top users come from

@@ -13,8 +13,8 @@ again only after the bucket has refilled completely. Everything else is silence.
 
 The counters sit behind :class:`Counters`, one small async interface, so that the
 single-process :class:`MemoryCounters` is replaced by the PostgreSQL-backed
-``bot.storage.queries.limits.SharedCounters`` when several replicas serve one bot (cluster mode,
-issue 12 b). A reserved pending slot is released when the task handling the update ends
+``bot.storage.queries.limits.SharedCounters`` when several replicas serve one bot (cluster
+mode). A reserved pending slot is released when the task handling the update ends
 (whatever way it ends), so :func:`admit` is the only call a handler needs.
 """
 
@@ -161,7 +161,7 @@ def counters_of(services: Services) -> Counters:
     counters = services.extra.get(KEY)
     if counters is None:
         counters = services.extra[KEY] = MemoryCounters()
-    # Issue 12 b: in cluster mode start-up puts bot.storage.queries.limits.SharedCounters here.
+    # in cluster mode start-up puts bot.storage.queries.limits.SharedCounters here.
     return cast(Counters, counters)
 
 
@@ -210,7 +210,7 @@ async def admit(
     """Whether this /write may go on; if not, the user has been told (once per burst).
 
     ``tell`` says a refusal (already in the user's language) where a reply cannot: a
-    button's alert, an inline query's answer (issue 14); by default it is a reply."""
+    button's alert, an inline query's answer; by default it is a reply."""
     services = get_services(context)
 
     async def say(key: str, **values: object) -> None:

@@ -1,13 +1,13 @@
 """One generation, whatever asked for it: /write, a button under a text, an inline query.
 
-Issue 14 added two more ways to ask for a text; all three must give the same thing (the
+There are three ways to ask for a text; all three must give the same thing (the
 user's preferences, the engine's seed policy, a stored row with where it came from), so
 the steps shared by every source live here and the handlers only parse and reply:
 
 * :func:`preferences` reads (and refreshes) the user's row: temperature and length, each
   falling back to the bot's default while the user has not chosen;
 * :func:`generate_and_store` asks the engine and stores the row *before* anything is
-  sent, marked not delivered (issue 9), and returns the row's id; the engine's refusals
+  sent, marked not delivered, and returns the row's id; the engine's refusals
   (unknown seed, busy, stopping) propagate, and :func:`refusal_key` names the text that
   explains each;
 * :func:`button_temperature` is the one rule for "colder" / "hotter".

@@ -23,7 +23,7 @@ class ConfigError(Exception):
     """One line naming the bad setting and how to fix it; never contains the token."""
 
 
-# issue 13: a step count, or "auto" for a budget sized from the text (model/recipe.py).
+# a step count, or "auto" for a budget sized from the text (model/recipe.py).
 TrainSteps = Annotated[int, Field(ge=1, le=1_000_000)] | Literal["auto"]
 
 
@@ -50,7 +50,7 @@ class Settings(BaseSettings):
     telegram_api_url: str = "https://api.telegram.org"
     log_level: str = "INFO"
     # Steps for the model trained at first start when no checkpoint exists ("auto":
-    # sized from the corpus by the recipe, issue 13).
+    # sized from the corpus by the recipe).
     default_train_steps: TrainSteps = "auto"
     max_queue: int = Field(1024, ge=1)
     max_batch: int = Field(256, ge=1)
@@ -58,7 +58,7 @@ class Settings(BaseSettings):
     rate_limit: bool = True
     shutdown_grace_s: float = Field(20.0, ge=0)
     # /retrain: what a new model is trained with (defaults: the reference recipe).
-    retrain_steps: TrainSteps = "auto"  # issue 13: a number, or "auto" (sized from the text)
+    retrain_steps: TrainSteps = "auto"  # a number, or "auto" (sized from the text)
     retrain_seq_len: int = Field(64, ge=2, le=4096)
     retrain_batch_size: int = Field(32, ge=1, le=4096)
     retrain_lr: float = Field(3e-3, gt=0, le=1)
@@ -67,14 +67,13 @@ class Settings(BaseSettings):
     retrain_hidden_size: int = Field(128, ge=1, le=8192)
     retrain_device: str = ""  # empty: the engine's DEVICE
     retrain_threads: int = Field(1, ge=1)
-    # --- issue 13: training recipes and fine-tuning (model/recipe.py, bot/training/plan.py)
+    # --- training recipes and fine-tuning (model/recipe.py, bot/training/plan.py)
     default_train_recipe: Literal["reference", "fit"] = "fit"
     default_train_time_budget_s: float = Field(600.0, ge=0, le=86_400)
     retrain_recipe: Literal["reference", "fit"] = "fit"
     retrain_time_budget_s: float = Field(900.0, ge=0, le=86_400)
     # What /retrain does when the admin names neither "finetune" nor "fresh".
     retrain_method: Literal["auto", "finetune", "fresh"] = "auto"
-    # --- end of issue 13
     # Uploads above this are refused; Telegram itself lets bots download up to 20 MB.
     max_corpus_bytes: int = Field(10_000_000, ge=1_000, le=20 * 1024 * 1024)
     progress_edit_interval_s: float = Field(2.0, ge=0)
@@ -86,11 +85,11 @@ class Settings(BaseSettings):
     webhook_port: int = Field(8443, ge=1, le=65535)
     webhook_cert: Path | None = None
     webhook_key: Path | None = None
-    # issue 9: start-up. How long to keep retrying a Bot API that does not answer (a
+    # start-up. How long to keep retrying a Bot API that does not answer (a
     # network blip at boot), and each attempt's connect/read timeout.
     startup_retry_s: float = Field(60.0, ge=0, le=3600)
     startup_timeout_s: float = Field(10.0, gt=0, le=300)
-    # --- issue 11 (fair use): per-user limits and access control; 0 means unlimited.
+    # --- fair use: per-user limits and access control; 0 means unlimited.
     user_max_pending: int = Field(2, ge=0, le=1000)
     user_rate_per_minute: int = Field(20, ge=0, le=100_000)
     access: str = "open"
@@ -114,12 +113,11 @@ class Settings(BaseSettings):
             return frozenset(int(p) for p in parts)
         return value
 
-    # --- end of issue 11
-    # --- issue 9 / issue 10 item 11: /export ---
+    # --- /export ---
     # Largest file /export uploads as is; above it the CSV is gzipped. Telegram's limit for
     # bots is 50 MB (a self-hosted Bot API server allows up to 2000 MB).
     export_max_bytes: int = Field(50_000_000, ge=1_000, le=2_000_000_000)
-    # --- issue 12a: trainers. ``local``: the bot's host trains (as before); ``queue``:
+    # --- trainers. ``local``: the bot's host trains (as before); ``queue``:
     # runs go on the PostgreSQL job queue for ``python -m bot.trainer`` processes.
     training: str = "local"
     # A live run's driver renews its lease this often x3; a run whose lease expired has
@@ -136,8 +134,7 @@ class Settings(BaseSettings):
             raise ValueError("must be local or queue")
         return mode
 
-    # --- end of issue 12a
-    # --- issue 12 part b (scale-out): replicas ---
+    # --- scale-out: replicas ---
     # How often a replica refreshes its heartbeat row; a row unseen for 3 intervals is
     # shown as gone, and deleted after REPLICA_FORGET_S.
     replica_heartbeat_s: float = Field(10.0, ge=0.5, le=3600)
@@ -147,7 +144,6 @@ class Settings(BaseSettings):
     # Cluster mode: a pending /write slot held by a replica that died is given back after
     # this long (longer than any generation plus its 30 s of delivery retries).
     user_slot_ttl_s: float = Field(300.0, ge=5, le=86_400)
-    # --- end of issue 12 part b
 
     @field_validator("webhook_url")
     @classmethod
@@ -199,7 +195,7 @@ class Settings(BaseSettings):
     def _api_url(cls, value: str) -> str:
         if not re.match(r"^https?://[^\s/]+", value):
             raise ValueError("must be an http(s) URL such as https://api.telegram.org")
-        # issue 9: ".../bot<token>" pasted from a request URL: refuse it (without echoing).
+        # ".../bot<token>" pasted from a request URL: refuse it (without echoing).
         if re.search(r"/bot\d+(:|%3[Aa])", urlsplit(value).path):
             raise ValueError(
                 "must be the server's address without /bot<token>, e.g. https://api.telegram.org"
@@ -227,8 +223,8 @@ class Settings(BaseSettings):
 
     @property
     def telegram_api_root(self) -> str:
-        """TELEGRAM_API_URL without a trailing ``/bot``, which the bot adds itself (issue 9:
-        self-hosted servers are often documented as ``https://host/bot``)."""
+        """TELEGRAM_API_URL without a trailing ``/bot``, which the bot adds itself
+        (self-hosted servers are often documented as ``https://host/bot``)."""
         return self.telegram_api_url.removesuffix("/bot")
 
     @property
@@ -245,7 +241,7 @@ class Settings(BaseSettings):
 
     @property
     def cluster(self) -> bool:
-        """Issue 12 b: several replicas may serve this bot (PostgreSQL and webhooks), so
+        """Several replicas may serve this bot (PostgreSQL and webhooks), so
         start-up, versions and per-user limits are coordinated through the database."""
         return bool(self.webhook_url) and self.database_url.startswith("postgresql")
 
@@ -280,7 +276,7 @@ def load_settings(**overrides: Any) -> Settings:
             "A-Z, a-z, 0-9, _ and -) so that only Telegram can post updates"
         )
     if settings.training == "queue" and not settings.database_url.startswith("postgresql"):
-        # issue 12a: the job queue lives in PostgreSQL.
+        # the job queue lives in PostgreSQL.
         raise ConfigError(
             "TRAINING=queue needs DATABASE_URL to be PostgreSQL (postgresql+asyncpg://...); "
             "use TRAINING=local with SQLite"

@@ -1,5 +1,5 @@
 """Telling other processes that the active model version (or an access decision) changed
-(issue 12, part b).
+(part b).
 
 On PostgreSQL a ``pg_notify`` is issued inside the very transaction that changes
 ``model_versions.is_active``: PostgreSQL delivers a notification only when its

@@ -85,7 +85,7 @@ class User:
     temperature: float | None
     created_at: datetime
     updated_at: datetime
-    length: int | None = None  # issue 14: None means the bot's DEFAULT_LENGTH
+    length: int | None = None  # None means the bot's DEFAULT_LENGTH
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,8 +102,8 @@ class Generation:
     latency_ms: float
     created_at: datetime
     delivered: bool = True
-    source: str = "command"  # issue 14: command, button or inline (GenerationSource)
-    parent_id: int | None = None  # issue 14: the generation a button was pressed under
+    source: str = "command"  # command, button or inline (GenerationSource)
+    parent_id: int | None = None  # the generation a button was pressed under
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,13 +149,13 @@ class TrainingRun:
     finished_at: datetime | None
     final_train_loss: float | None
     final_val_loss: float | None
-    # issue 10: where the outcome goes, the run's checkpoint, whether the admin was told.
+    # where the outcome goes, the run's checkpoint, whether the admin was told.
     chat_id: int | None = None
     status_message_id: int | None = None
     checkpoint_path: str | None = None
     checkpoint_sha256: str | None = None
     outcome_sent_at: datetime | None = None
-    # issue 12a: the driving process and its lease; progress for other processes.
+    # the driving process and its lease; progress for other processes.
     owner: str | None = None
     lease_expires_at: datetime | None = None
     progress: dict[str, Any] | None = None
@@ -256,7 +256,7 @@ def _training_run(row: TrainingRunRow) -> TrainingRun:
     )
 
 
-# --- issue 11 (fair use): access control
+# --- fair use: access control
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,7 +284,7 @@ class UserSummary:
     blocked_at: datetime | None
 
 
-# --- issue 12 part b (scale-out): replicas
+# --- scale-out: replicas
 
 
 @dataclass(frozen=True, slots=True)

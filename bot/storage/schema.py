@@ -113,7 +113,7 @@ LIVE_CHECK = "(status IN ('queued', 'running', 'finishing')) = (live IS NOT NULL
 
 
 class GenerationSource(StrEnum):
-    """What asked for a generation (issue 14): the /write command, a button under an
+    """What asked for a generation: the /write command, a button under an
     earlier text (again / colder / hotter / continue), or an inline query."""
 
     COMMAND = "command"
@@ -148,7 +148,7 @@ class UserRow(Base):
     temperature: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
-    # issue 14: characters per reply; null means "the bot's DEFAULT_LENGTH", like temperature.
+    # characters per reply; null means "the bot's DEFAULT_LENGTH", like temperature.
     length: Mapped[int | None] = mapped_column(Integer)
 
 
@@ -204,11 +204,11 @@ class GenerationRow(Base):
     )
     latency_ms: Mapped[float] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
-    # Issue 9: whether Telegram confirmed every part of the reply. Stored False before
+    # whether Telegram confirmed every part of the reply. Stored False before
     # sending and set True after, so a crash or a failed send in between reads as "not
     # delivered", never as a delivery that did not happen.
     delivered: Mapped[bool] = mapped_column(Boolean, server_default=true())
-    # --- issue 14: where the request came from, and the generation a button was pressed
+    # --- where the request came from, and the generation a button was pressed
     # under (no foreign key: a parent is only ever deleted with its children, by /forget
     # of the same user, and provenance must not block or cascade anything).
     # Server default only (as ``delivered``): earlier revisions' inserts must not name it.
@@ -222,7 +222,7 @@ class CorpusRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     path: Mapped[str] = mapped_column(Text)
-    # Unique (issue 10): the same text uploaded twice at once is one corpus, by upsert.
+    # Unique: the same text uploaded twice at once is one corpus, by upsert.
     sha256: Mapped[str] = mapped_column(String(64), index=True, unique=True)
     chars: Mapped[int] = mapped_column(Integer)
     size_bytes: Mapped[int] = mapped_column(Integer)
@@ -259,7 +259,7 @@ class TrainingRunRow(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     final_train_loss: Mapped[float | None] = mapped_column(Float)
     final_val_loss: Mapped[float | None] = mapped_column(Float)
-    # issue 10: everything a restart (or another process) needs to carry a run on.
+    # everything a restart (or another process) needs to carry a run on.
     live: Mapped[bool | None] = mapped_column(Boolean)
     chat_id: Mapped[int | None] = mapped_column(BigInteger)  # where the outcome goes
     status_message_id: Mapped[int | None] = mapped_column(BigInteger)  # the progress message
@@ -267,7 +267,7 @@ class TrainingRunRow(Base):
     checkpoint_sha256: Mapped[str | None] = mapped_column(String(64))  # set at "finishing"
     # Set when the admin was told the outcome, so a retry or a restart never tells twice.
     outcome_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # --- issue 12a: who drives the run, until when, and its progress for other processes.
+    # --- who drives the run, until when, and its progress for other processes.
     # ``owner`` names the process training (or finishing) it; it renews
     # ``lease_expires_at`` while alive, and only a run whose lease expired is failed by
     # someone else. A queued run nobody took has a lease too: how long it may wait.
@@ -284,7 +284,7 @@ class TrainingRunRow(Base):
 metadata = Base.metadata
 
 
-# --- issue 11 (fair use): access control
+# --- fair use: access control
 
 
 class UserAccessRow(Base):
@@ -305,7 +305,7 @@ class UserAccessRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
-# --- issue 12a: model files in the database
+# --- model files in the database
 
 
 class BlobRow(Base):
@@ -323,7 +323,7 @@ class BlobRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-# --- issue 12 part b (scale-out): replica heartbeats and per-user counters shared by replicas
+# --- scale-out: replica heartbeats and per-user counters shared by replicas
 
 
 class ReplicaRow(Base):
@@ -369,6 +369,3 @@ class LimitRefusalRow(Base):
     day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD, UTC
     kind: Mapped[str] = mapped_column(String(32), primary_key=True)
     count: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
-
-
-# --- end of issue 12 part b

@@ -4,7 +4,7 @@ ready-made filter: in captions (a document or photo sent with "/retrain" or "/wr
 A command counts only when its bot_command entity starts the caption, its name matches
 (case-insensitive), and an ``@username`` suffix, if any, names *this* bot — read from the
 bot at match time, as CommandHandler does, so ``/retrain@OtherBot`` in a group is left to
-the other bot (issue 9).
+the other bot.
 """
 
 from __future__ import annotations

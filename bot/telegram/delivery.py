@@ -1,6 +1,6 @@
 """Sending a reply through a Bot API that may fail, stall or say "too many requests".
 
-Design (issue 9):
+Design:
 
 * Transient failures are retried with exponential backoff, all within one time budget per
   reply (``REPLY_DEADLINE_S``): Telegram's 5xx and connection errors (PTB's NetworkError),
@@ -78,8 +78,8 @@ async def send_text(
     **kwargs: Any,
 ) -> Outcome:
     """Send ``text`` (split at Telegram's limit) as plain text, retrying transient errors
-    within ``budget_s`` seconds; never raises TelegramError. ``last_markup`` (issue 14:
-    the buttons under a text) goes on the last part only, under the end of the text."""
+    within ``budget_s`` seconds; never raises TelegramError. ``last_markup`` (the
+    buttons under a text) goes on the last part only, under the end of the text."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + budget_s
     chunks = split_message(text)

@@ -1,4 +1,4 @@
-"""Making stored or user-typed text safe to show back in Telegram (issue 9).
+"""Making stored or user-typed text safe to show back in Telegram.
 
 A seed may hold anything a client can send: NUL and other C0/C1 controls, bidi overrides
 (U+202E turns the rest of a line around), zero-width characters, line and paragraph

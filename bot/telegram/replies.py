@@ -66,5 +66,5 @@ async def _send_typing(update: Update) -> None:
 
 def typing(update: Update) -> asyncio.Task[None]:
     """Show "typing…" in the background: best effort, it never delays nor fails the
-    request it decorates (issue 9). The caller keeps the task until it is done."""
+    request it decorates. The caller keeps the task until it is done."""
     return asyncio.create_task(_send_typing(update))

@@ -11,7 +11,7 @@ from typing import Final
 from bot.texts.ar import AR
 from bot.texts.en import EN
 
-# --- issue 14 item 5: right-to-left admin texts. Numbers, ids, losses and Latin names put
+# --- right-to-left admin texts. Numbers, ids, losses and Latin names put
 # into a right-to-left sentence are reordered by the bidi algorithm ("#12:" can show as
 # ":12#", "0.8 vs 1.1" swapped); each value (with its "#") is wrapped in first-strong
 # isolates, U+2068 ... U+2069, so it keeps its own direction and the sentence its order.
@@ -23,7 +23,6 @@ _PLACEHOLDER = re.compile(r"#?\{[a-z0-9_]+\}")
 for _key, _text in AR.items():
     if _key.startswith(ISOLATED_PREFIXES):
         AR[_key] = _PLACEHOLDER.sub(lambda m: FSI + m[0] + PDI, _text)
-# --- end of issue 14 item 5
 
 LANGUAGES: Final[dict[str, dict[str, str]]] = {"en": EN, "ar": AR}
 DEFAULT_LANGUAGE: Final = "en"

@@ -52,7 +52,7 @@ AR: Final[dict[str, str]] = {
     "cmd_history": "آخر ما كتبته لك",
     "cmd_forget": "احذف بياناتك",
     "cmd_help": "طريقة الاستخدام",
-    # --- issue 14 (the writing experience): buttons, /length, inline mode
+    # --- the writing experience: buttons, /length, inline mode
     "btn_again": "🔁 مرة أخرى",
     "btn_colder": "❄️ أبرد",
     "btn_hotter": "🔥 أسخن",
@@ -87,8 +87,7 @@ AR: Final[dict[str, str]] = {
     "inline_too_long": "طول هذه البداية {length} حرفا؛ والحد {limit}.",
     "inline_dropped": "حذفت حروفا لا أعرفها: {chars}",
     "history_inline_offer": "(اقتُرح في الوضع المضمَّن ولم يُختر)",
-    # --- end of issue 14
-    # --- issue 14 item 5: admin-facing strings (retraining, /models, /generations, /stats)
+    # --- admin-facing strings (retraining, /models, /generations, /stats)
     "n_a": "غير متاح",
     "rt_starting": "التدريب #{run}: يبدأ…",
     "rt_progress": (
@@ -230,11 +229,10 @@ AR: Final[dict[str, str]] = {
     "cmd_generations": "للمشرف: راجع النصوص",
     "cmd_export": "للمشرف: صدّر النصوص ملف CSV",
     "cmd_stats": "للمشرف: إحصاءات الاستخدام والنموذج",
-    # --- end of issue 14 item 5
     "corpus_default": "نصوص عربية أصلية",
-    # --- issue 9 (surface hardening) ---
+    # --- delivery, groups and unknown input
     "history_undelivered": "(لم يصل: لم يؤكد تيليجرام وصول هذا الرد)",
-    # --- issue 11 (fair use)
+    # --- fair use: per-user limits and access control
     "limit_pending": "لدي {count} نصوص أكتبها لك الآن؛ انتظرها ثم أرسل التالي.",
     "limit_rate": (
         "ترسل الطلبات أسرع مما أستطيع الكتابة (الحد {rate} في الدقيقة). "
@@ -266,17 +264,14 @@ AR: Final[dict[str, str]] = {
     "cmd_block": "للمشرف: احظر مستخدما",
     "cmd_unblock": "للمشرف: ارفع الحظر عن مستخدم",
     "cmd_users": "للمشرف: قائمة المستخدمين (أو المحظورين)",
-    # --- end of issue 11
-    # --- issue 12 part b: replicas in /models
+    # --- replicas in /models
     "models_replicas": "النسخ العاملة الآن (نبضها خلال {window} ث):",
     "models_replica": "{host} عملية {pid}: الإصدار {version}، آخر نبض قبل {seconds} ث",
-    # --- end of issue 12 part b
-    # issue 9
     "startup_notice": "تنبيه عند بدء التشغيل: {notice}",
     "unknown_command": "لا أعرف هذا الأمر. أرسل /help لترى ما أستطيع فعله.",
     "plain_text_hint": "لأكمل لك نصا، أرسل /write ثم النص. الأمر /help يعرض كل الأوامر.",
     "forget_expired": "انتهت صلاحية هذا التأكيد. أرسل /forget مرة أخرى.",
-    # --- issue 13
+    # --- how a /retrain trained, and how good the result is
     "retrain_finetuned": (
         "ضُبط النموذج انطلاقا من الإصدار {version}؛ زادت مفرداته {added} حرفا ({chars})."
     ),
@@ -293,5 +288,4 @@ AR: Final[dict[str, str]] = {
         "أضف finetune للانطلاق من أوزان النموذج النشط (تضاف الحروف الجديدة إلى مفرداته)، "
         "أو fresh للتدريب من الصفر: /retrain finetune أو /retrain append fresh."
     ),
-    # --- end of issue 13
 }

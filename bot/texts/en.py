@@ -66,7 +66,7 @@ EN: Final[dict[str, str]] = {
     "cmd_history": "Your last generations",
     "cmd_forget": "Delete your data",
     "cmd_help": "How to use the bot",
-    # --- issue 14 (the writing experience): buttons, /length, inline mode
+    # --- the writing experience: buttons, /length, inline mode
     "btn_again": "🔁 Again",
     "btn_colder": "❄️ Colder",
     "btn_hotter": "🔥 Hotter",
@@ -105,8 +105,7 @@ EN: Final[dict[str, str]] = {
     "inline_too_long": "That beginning is {length} characters long; the limit is {limit}.",
     "inline_dropped": "I left out characters I don't know: {chars}",
     "history_inline_offer": "(offered inline, not chosen)",
-    # --- end of issue 14
-    # --- issue 14 item 5: admin-facing strings (retraining, /models, /generations, /stats)
+    # --- admin-facing strings (retraining, /models, /generations, /stats)
     "n_a": "n/a",
     "rt_starting": "Training run #{run}: starting…",
     "rt_progress": (
@@ -250,9 +249,8 @@ EN: Final[dict[str, str]] = {
     "stats_in_flight": "In flight per user: {users}",
     "stats_in_flight_item": "{user} {count} ({waiting} waiting)",
     "stats_none": "none",
-    # --- end of issue 14 item 5
     "corpus_default": "original Arabic prose",
-    # issue 9: start-up problems the admins are told about once the bot is up.
+    # start-up problems the admins are told about once the bot is up.
     "startup_notice": "Start-up notice: {notice}",
     "cmd_retrain": "Admin: retrain on new text",
     "cmd_models": "Admin: list model versions",
@@ -260,9 +258,9 @@ EN: Final[dict[str, str]] = {
     "cmd_generations": "Admin: review generations",
     "cmd_export": "Admin: export generations as CSV",
     "cmd_stats": "Admin: usage and model statistics",
-    # --- issue 9 (surface hardening) ---
+    # --- delivery, groups and unknown input
     "history_undelivered": "(not delivered: Telegram did not confirm this reply)",
-    # --- issue 11 (fair use)
+    # --- fair use: per-user limits and access control
     "limit_pending": (
         "You already have {count} texts being written; wait for them, then send the next one."
     ),
@@ -296,17 +294,15 @@ EN: Final[dict[str, str]] = {
     "cmd_block": "Admin: block a user",
     "cmd_unblock": "Admin: unblock a user",
     "cmd_users": "Admin: list users (or blocked ones)",
-    # --- end of issue 11
-    # --- issue 12 part b: replicas in /models
+    # --- replicas in /models
     "models_replicas": "Replicas serving now (heartbeat within {window} s):",
     "models_replica": "{host} pid {pid}: version {version}, seen {seconds} s ago",
-    # --- end of issue 12 part b
     "unknown_command": "I don't know that command. Send /help to see what I can do.",
     "plain_text_hint": (
         "To have me continue a text, send /write followed by it. /help lists every command."
     ),
     "forget_expired": "This confirmation has expired. Send /forget again.",
-    # --- issue 13: how a /retrain trained, and how good the result is
+    # --- how a /retrain trained, and how good the result is
     "retrain_finetuned": (
         "Fine-tuned from version {version}; its vocabulary grew by {added} characters ({chars})."
     ),
@@ -326,5 +322,4 @@ EN: Final[dict[str, str]] = {
         "to its vocabulary), or fresh to train from scratch: /retrain finetune, "
         "/retrain append fresh."
     ),
-    # --- end of issue 13
 }

@@ -1,7 +1,7 @@
 """Model files by SHA-256: each process's local cache in front of the database's blobs.
 
 Checkpoints and corpora are stored in the database (``blobs``, keyed by SHA-256) when
-they are made, so no process needs another's disk (issue 12a). A process that needs a
+they are made, so no process needs another's disk. A process that needs a
 file looks, in order, at the path the row names (the file may be right here: single
 process) and at its own cache (``CHECKPOINT_DIR/cache/<sha>.pt``, ``CORPUS_DIR/<sha>.txt``),
 and uses the first whose bytes hash to the expected SHA-256. Otherwise it fetches the

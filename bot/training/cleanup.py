@@ -4,7 +4,7 @@ Checkpoints: a file is kept while a model version or a live run names it; anythi
 else under ``CHECKPOINT_DIR`` called ``run-<id>.pt`` is debris of a run that ended
 (failed, cancelled, or killed together with the bot). Corpora: a row no run and no
 version refers to is deleted first (one guarded statement), its file afterwards.
-Temporary files of atomic writes are swept at start-up. Blobs (issue 12a: the
+Temporary files of atomic writes are swept at start-up. Blobs (the
 database's copies of checkpoints and corpora) go once no version, corpus or live run
 names their SHA-256 and they are older than the grace period. Every deletion is best
 effort: a read-only or vanished directory is logged, never raised, so cleaning up can
@@ -109,7 +109,7 @@ async def collect_corpora(
 
 
 async def collect_blobs(storage: Storage) -> int:
-    """Delete the database's file copies nothing refers to any more (issue 12a)."""
+    """Delete the database's file copies nothing refers to any more."""
     try:
         count = await storage.delete_unreferenced_blobs(utcnow() - UNUSED_CORPUS_GRACE)
     except Exception as exc:
@@ -124,7 +124,7 @@ async def backfill_blobs(storage: Storage) -> int:
     """Store in the database the files of versions and corpora from before it kept them.
 
     A version whose file is here and intact gets its blob, so trainers and replicas on
-    other hosts can load it after an upgrade (issue 12a). Best effort, like the rest.
+    other hosts can load it after an upgrade. Best effort, like the rest.
     """
     count = 0
     try:

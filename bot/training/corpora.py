@@ -109,7 +109,7 @@ async def store_corpus(
     """
     digest = sha256_text(text)
     data = text.encode("utf-8")
-    try:  # issue 12a: every process can fetch it by its SHA-256, whatever its disk holds
+    try:  # every process can fetch it by its SHA-256, whatever its disk holds
         await storage.put_blob(data)
     except Exception as exc:
         raise CorpusStoreError(f"the database could not keep the text ({describe(exc)})") from None

@@ -77,7 +77,7 @@ async def finish(
         )  # fmt: skip
     except (ModelError, OSError) as exc:
         return Finished(await fail(storage, run, describe(exc), on_wait))
-    if on_judged is not None:  # issue 12a: a trainer records it for the bot's outcome
+    if on_judged is not None:  # a trainer records it for the bot's outcome
         await on_judged(verdict)
     await phase("judged")
     try:

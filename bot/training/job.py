@@ -7,7 +7,7 @@ checkpoint is complete and recorded), ``-> failed`` (with a one-line cause) or, 
 the trainer stopped on a cancel, ``-> cancelled``. A cancel is itself a transition
 written by someone else; when it wins, this job's own transition loses and the job
 only cleans up. Nothing here knows Telegram or the engine, so the same function can be
-run by a trainer process on another host (issue 12: take the job from a queue).
+run by a trainer process on another host (take the job from a queue).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ OnWait = Callable[[str], Awaitable[None]]
 def training_args(
     settings: Settings, corpus_path: str, out: Path, plan: dict[str, Any] | None = None
 ) -> TrainingArgs:
-    """``plan``: the run's fine-tune-or-fresh choice (issue 13, bot/training/plan.py)."""
+    """``plan``: the run's fine-tune-or-fresh choice (bot/training/plan.py)."""
     s = settings
     plan = {k: v for k, v in (plan or {}).items() if k in PLAN_KEYS}
     fixed = s.retrain_steps if isinstance(s.retrain_steps, int) else 2000
@@ -56,7 +56,7 @@ def training_args(
         steps=s.retrain_steps,
         seq_len=s.retrain_seq_len,
         batch_size=s.retrain_batch_size,
-        # issue 13: the recipe's own rate (and fine-tuning's) unless RETRAIN_LR is set
+        # the recipe's own rate (and fine-tuning's) unless RETRAIN_LR is set
         lr=s.retrain_lr
         if s.retrain_recipe == "reference" or "retrain_lr" in s.model_fields_set
         else None,
@@ -80,7 +80,7 @@ async def _local_plan(
 ) -> dict[str, Any]:
     """The run's plan with its files made local: a trainer on another host has neither
     the active checkpoint nor the previous corpus on disk, so both come from the
-    database by SHA-256 (issues 12a and 13)."""
+    database by SHA-256."""
     plan = dict(plan or {})
     if plan.get("init_sha256"):
         init = await checkpoint_file(
@@ -129,7 +129,7 @@ async def run_training(
     if corpus is None:
         return await _end(storage, run_id, TrainingStatus.FAILED, "its corpus was deleted", on_wait)
     try:
-        # issue 12a: on another host the corpus is fetched from the database (verified).
+        # on another host the corpus is fetched from the database (verified).
         corpus_path = await corpus_file(storage, settings.corpus_dir, corpus)
         plan = await _local_plan(storage, settings, run.settings)
         process = TrainingProcess(training_args(settings, str(corpus_path), out, plan))
@@ -162,7 +162,7 @@ async def _after_training(
 ) -> TrainingRun:
     if outcome.status == "succeeded" and outcome.done is not None:
         done = outcome.done
-        try:  # issue 12a: in the database before the row says "finishing", for any host
+        try:  # in the database before the row says "finishing", for any host
             stored = await store_file(storage, out)
         except OSError as exc:
             return await _end(storage, run_id, TrainingStatus.FAILED, describe(exc), on_wait, out)

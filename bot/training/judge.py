@@ -31,7 +31,7 @@ class Verdict:
     old_val: float | None  # None: the active model cannot be compared on this text
     coverage: float  # share of the validation text's characters the active model knows
     shared_alphabet: float  # share of the active model's characters the new model knows
-    # issue 13: both models on the same tail read as one stream (nats/char), for the report
+    # both models on the same tail read as one stream (nats/char), for the report
     new_stream: float | None = None
     old_stream: float | None = None
 

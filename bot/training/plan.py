@@ -1,4 +1,4 @@
-"""How a /retrain trains (issue 13): fine-tune the active model, or start fresh.
+"""How a /retrain trains: fine-tune the active model, or start fresh.
 
 Fine-tuning starts from the active model's weights, its vocabulary grown by the new
 text's characters (``python -m model train --init``), for a shorter budget, with a
@@ -209,7 +209,7 @@ def plan_settings(
     )
     chosen = plan.settings()
     if chosen.get("replay_corpus") and current is not None:
-        # A trainer on another host fetches the previous text by its hash (issue 12a).
+        # A trainer on another host fetches the previous text by its hash.
         chosen["replay_sha256"] = current.sha256
     return chosen
 

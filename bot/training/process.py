@@ -29,10 +29,10 @@ EXIT_CANCELLED = 3  # model.cli.EXIT_CANCELLED
 class TrainingArgs:
     corpus: Path
     out: Path
-    steps: int | str  # a number, or "auto" (issue 13)
+    steps: int | str  # a number, or "auto"
     seq_len: int
     batch_size: int
-    lr: float | None  # None: the recipe's own (issue 13)
+    lr: float | None  # None: the recipe's own
     val_fraction: float
     embed_size: int
     hidden_size: int
@@ -40,7 +40,7 @@ class TrainingArgs:
     eval_every: int
     log_every: int
     threads: int = 1
-    # issue 13: the recipe, its wall-clock cap, and fine-tuning (bot/training/plan.py)
+    # the recipe, its wall-clock cap, and fine-tuning (bot/training/plan.py)
     recipe: str = "reference"
     time_budget_s: float = 0.0
     init: Path | None = None

@@ -1,4 +1,4 @@
-"""issue 9: generations.delivered (whether Telegram confirmed the reply)
+"""Generations.delivered (whether Telegram confirmed the reply)
 
 Revision ID: 0003
 Revises: 0002

@@ -1,4 +1,4 @@
-"""issue 10: training run state machine (queued/finishing, one live run), unique corpus sha256
+"""Training run state machine (queued/finishing, one live run), unique corpus sha256
 
 A run's row becomes its only source of truth: new live states, the ``live`` column
 whose unique index allows one live run at a time (replacing the partial index on

@@ -1,4 +1,4 @@
-"""user access: the allow list and blocks (issue 11)
+"""user access: the allow list and blocks
 
 Revision ID: 0005
 Revises: 0004

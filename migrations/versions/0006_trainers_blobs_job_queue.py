@@ -1,4 +1,4 @@
-"""trainers, job queue and model files in the database (issue 12, part a)
+"""trainers, job queue and model files in the database
 
 - ``blobs``: checkpoints and corpora, content-addressed by SHA-256, so no process needs
   another's disk;

@@ -1,4 +1,4 @@
-"""replica heartbeats and shared per-user counters (issue 12, part b)
+"""replica heartbeats and shared per-user counters
 
 Revision ID: 0007
 Revises: 0006

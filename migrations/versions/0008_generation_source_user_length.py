@@ -1,4 +1,4 @@
-"""generation source and per-user length (issue 14)
+"""generation source and per-user length
 
 Generations record what asked for them (``command``, ``button``, ``inline``) and, for a
 button, the generation it was pressed under; users get a reply length preference (null:

@@ -294,7 +294,7 @@ class _Params:
         return value
 
 
-# issue 14: inline mode (answerInlineQuery's form-encoded parameters).
+# inline mode (answerInlineQuery's form-encoded parameters).
 _JSON_PARAMS |= frozenset({"results", "button"})
 _BOOL_PARAMS |= frozenset({"is_personal"})
 MAX_INLINE_RESULTS = 50
@@ -302,7 +302,7 @@ MAX_INLINE_RESULTS = 50
 
 @dataclass
 class InlineAnswer:
-    """What the bot answered to an inline query (issue 14)."""
+    """What the bot answered to an inline query."""
 
     results: list[JsonDict]
     cache_time: int | None
@@ -393,7 +393,7 @@ class FakeBotApi:
         self.files: dict[str, StoredFile] = {}
         self.downloads: list[str] = []
         self.callback_answers: dict[str, JsonDict | None] = {}
-        # issue 14: inline queries by id (None until answered), and who sent them.
+        # inline queries by id (None until answered), and who sent them.
         self.inline_answers: dict[str, InlineAnswer | None] = {}
         self._inline_queries: dict[str, JsonDict] = {}
         self._inline_numbers = itertools.count(1)
@@ -437,7 +437,7 @@ class FakeBotApi:
         self._port: int | None = None
         self._session: aiohttp.ClientSession | None = None
         self._webhook_task: asyncio.Task[None] | None = None
-        # Issue 12 b: webhook POSTs in flight at once (Telegram: up to max_connections);
+        # webhook POSTs in flight at once (Telegram: up to max_connections);
         # 1 keeps the updates strictly in order.
         self.webhook_concurrency = 1
         self._in_flight: set[int] = set()
@@ -461,7 +461,7 @@ class FakeBotApi:
             "getMyCommands": self._get_my_commands,
             "deleteMyCommands": self._delete_my_commands,
             "answerCallbackQuery": self._answer_callback_query,
-            "answerInlineQuery": self._answer_inline_query,  # issue 14
+            "answerInlineQuery": self._answer_inline_query,
             "sendDocument": self._send_document,
             "sendPhoto": self._send_photo,
             "getFile": self._get_file,
@@ -871,7 +871,7 @@ class FakeBotApi:
         await self.enqueue_update({"callback_query": query})
         return query_id
 
-    # -- issue 14: inline mode ---------------------------------------------------------
+    # -- inline mode -------------------------------------------------------------------
 
     async def send_inline_query(
         self, user: FakeUser, query: str, chat_type: str = "private"
@@ -974,7 +974,7 @@ class FakeBotApi:
             await response.read()
             return response.status
 
-    # --- issue 12 b: an update sent to one chosen replica, past the reverse proxy
+    # --- an update sent to one chosen replica, past the reverse proxy
 
     async def send_text_to(self, url: str, user: FakeUser, text: str, secret: str | None) -> int:
         """Like :meth:`send_text`, but POSTed once straight to ``url`` (e.g. one replica's
@@ -1271,7 +1271,7 @@ class FakeBotApi:
 
     async def _deliver_to_webhook(self) -> None:
         """Sends pending updates to the webhook, retrying failures: one at a time and in
-        order, or (issue 12 b) over ``webhook_concurrency`` connections at once, as
+        order, or over ``webhook_concurrency`` connections at once, as
         Telegram does up to the webhook's ``max_connections``."""
         workers = max(1, min(self.webhook_concurrency, 100))
         await asyncio.gather(*(self._webhook_worker() for _ in range(workers)))

@@ -1,4 +1,4 @@
-"""Content-addressed files in the database (issue 12a): checkpoints and corpora.
+"""Content-addressed files in the database: checkpoints and corpora.
 
 A blob's key is the SHA-256 of its bytes, so storing is an idempotent upsert and a
 fetched blob can be verified by anyone. A blob is deleted only when no model version,

@@ -83,7 +83,7 @@ class CorpusQueries(Queries):
             return [_corpus(row) for row in await session.scalars(stmt)]
 
     async def corpora_referenced(self) -> list[Corpus]:
-        """Corpora a run or a version refers to (issue 12a: to store older ones as blobs)."""
+        """Corpora a run or a version refers to (to store older ones as blobs)."""
         stmt = select(CorpusRow).where(~and_(*_unused_corpus()))
         async with self._sessions() as session:
             return [_corpus(row) for row in await session.scalars(stmt)]

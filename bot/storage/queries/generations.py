@@ -104,7 +104,7 @@ class GenerationQueries(Queries):
             await session.execute(stmt)
 
     async def get_generation(self, generation_id: int) -> Generation | None:
-        """One generation by id (issue 14: a button names the text it was pressed under);
+        """One generation by id (a button names the text it was pressed under);
         None when it does not exist, e.g. after /forget."""
         async with self._sessions() as session:
             row = await session.get(GenerationRow, generation_id)

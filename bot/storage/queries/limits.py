@@ -1,4 +1,4 @@
-"""Per-user /write counters shared by every replica (issue 12, part b).
+"""Per-user /write counters shared by every replica.
 
 The PostgreSQL-backed implementation of ``bot.rules.limits.Counters`` (same methods, same
 answers as ``MemoryCounters``), used in cluster mode so that a user's limits hold however

@@ -1,4 +1,4 @@
-"""Replica heartbeats (issue 12, part b): one row per running bot process.
+"""Replica heartbeats: one row per running bot process.
 
 Written by bot/cluster/heartbeat.py, read by ``/models``. Times are the replicas' own
 clocks (UTC), so hosts are expected to keep them in sync (NTP) within a heartbeat or so.

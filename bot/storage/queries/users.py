@@ -92,7 +92,7 @@ class UserQueries(Queries):
         await self._set_preference(user_id, "temperature", value, first_name)
 
     async def set_length(self, user_id: int, value: int | None, *, first_name: str = "") -> None:
-        """Store the user's reply length (None: back to the default); issue 14. Creates
+        """Store the user's reply length (None: back to the default). Creates
         the user row if missing, as :meth:`set_temperature` does."""
         await self._set_preference(user_id, "length", value, first_name)
 
@@ -129,7 +129,7 @@ class UserQueries(Queries):
         async with self._sessions() as session:
             return (await session.scalar(select(func.count()).select_from(UserRow))) or 0
 
-    # --- issue 11 (fair use): access control and listings
+    # --- fair use: access control and listings
 
     async def access_rules(self) -> list[AccessRule]:
         """Every allowed or blocked id (loaded once at start; the gate keeps them in memory)."""
@@ -168,7 +168,7 @@ class UserQueries(Queries):
                 row.blocked = blocked
             row.changed_by, row.updated_at = changed_by, now
             await session.flush()
-            await notify_access_changed(session, user_id)  # issue 12 b: sent at commit
+            await notify_access_changed(session, user_id)  # sent at commit
             return _rule(row), before
 
     def _summaries(self, blocked_only: bool) -> Any:  # a Select of the summary columns

@@ -41,7 +41,7 @@ async def _insert_version(session: AsyncSession, activate: bool, **values: Any) 
     session.add(row)
     await session.flush()
     if activate:
-        await notify_version_changed(session, row.id)  # issue 12 b: sent at commit
+        await notify_version_changed(session, row.id)  # sent at commit
     return row
 
 
@@ -160,7 +160,7 @@ class ModelVersionQueries(Queries):
             )
             row.is_active = True
             await session.flush()
-            await notify_version_changed(session, row.id)  # issue 12 b: sent at commit
+            await notify_version_changed(session, row.id)  # sent at commit
             return _model_version(row)
 
     async def active_model_version(self) -> ModelVersion | None:
