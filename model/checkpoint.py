@@ -40,7 +40,13 @@ class Checkpoint:
 
     @classmethod
     def from_result(cls, result: TrainResult) -> Checkpoint:
-        return cls(result.model, result.vocab, result.metrics(), result.config.to_dict())
+        return cls(
+            result.model,
+            result.vocab,
+            result.metrics(),
+            result.config.to_dict(),
+            mixture=result.mixture,
+        )
 
     def to_payload(self) -> dict[str, Any]:
         return {

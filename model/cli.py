@@ -22,16 +22,19 @@ import torch
 from model.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from model.device import pick_device
 from model.errors import CheckpointError, ModelError
-from model.evaluation import compare, format_comparison
+from model.evaluation import compare, format_comparison, format_held_out, held_out
+from model.mixture import fit_mixture
+from model.realism import Settings, format_realism, measure
 from model.recipe import FINETUNE, RECIPES, REPLAY_FRACTION, recipe_overrides
-from model.sample import sample
-from model.text import read_corpus
+from model.sample import DEFAULT_MIN_P, DEFAULT_TEMPERATURE, sample
+from model.text import read_corpus, sha256_text
 from model.train import (
     Progress,
     TrainConfig,
     TrainResult,
     evaluate_known,
     planned_steps,
+    split_parts,
     train,
 )
 
@@ -184,6 +187,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--weight-decay", type=_non_negative_float, default=None)
     t.add_argument("--schedule", choices=("constant", "onecycle"), default=None)
     t.add_argument("--patience", type=_non_negative_int, default=None, help="0 = off")
+    t.add_argument(
+        "--no-mixture",
+        action="store_true",
+        help="do not fit the n-gram mixture on validation (the fit recipe does by default)",
+    )
     t.add_argument("--ema", type=_fraction, default=None, help="weight averaging decay, 0 = off")
     t.add_argument(
         "--time-budget", type=_non_negative_float, default=None, help="seconds, 0 = none"
@@ -211,11 +219,37 @@ def build_parser() -> argparse.ArgumentParser:
     g = sub.add_parser("generate", help="continue a seed with a trained model")
     g.add_argument("--checkpoint", required=True)
     g.add_argument("--seed", required=True, help="text to continue")
-    g.add_argument("--temperature", type=_positive_float, default=1.0)
+    g.add_argument(
+        "--temperature",
+        type=_positive_float,
+        default=DEFAULT_TEMPERATURE,
+        help=f"default {DEFAULT_TEMPERATURE}, the bot's",
+    )
     g.add_argument("--length", type=_non_negative_int, default=300)
     g.add_argument("--top-k", type=_non_negative_int, default=0, help="0 = off")
+    g.add_argument(
+        "--min-p",
+        type=_fraction,
+        default=DEFAULT_MIN_P,
+        help=f"drop characters below this share of the likeliest (default {DEFAULT_MIN_P}, "
+        "the bot's; 0 = off)",
+    )
+    g.add_argument(
+        "--no-mixture",
+        action="store_true",
+        help="sample the LSTM alone, without the checkpoint's n-gram (the bot mixes)",
+    )
     g.add_argument("--rng-seed", type=int, default=None)
     g.add_argument("--device", default="auto")
+
+    m = sub.add_parser(
+        "mix",
+        help="fit the n-gram mixture of a trained checkpoint on its validation part",
+    )
+    m.add_argument("--checkpoint", required=True)
+    m.add_argument("--corpus", required=True, help="the text it was trained on")
+    m.add_argument("--out", required=True)
+    m.add_argument("--device", default="cpu")
 
     e = sub.add_parser("eval", help="loss and bits per character of a checkpoint on a text")
     e.add_argument("--checkpoint", required=True)
@@ -226,6 +260,20 @@ def build_parser() -> argparse.ArgumentParser:
         type=_fraction,
         default=None,
         help="the validation tail to compare on (default: the checkpoint's own, else 0.1)",
+    )
+    e.add_argument(
+        "--test-fraction",
+        type=_fraction,
+        default=None,
+        help="the test part to report on (default: the checkpoint's own)",
+    )
+    e.add_argument(
+        "--no-realism", action="store_true", help="skip the samples judged by a dictionary"
+    )
+    e.add_argument("--temperature", type=_positive_float, default=DEFAULT_TEMPERATURE)
+    e.add_argument("--min-p", type=_fraction, default=DEFAULT_MIN_P)
+    e.add_argument(
+        "--language", default=None, help="dictionary tag (default: from the text's script)"
     )
     e.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
@@ -272,6 +320,8 @@ def train_config(args: argparse.Namespace, text_chars: int | None = None) -> Tra
         "lr": args.lr,
     }
     fields.update({k: v for k, v in explicit.items() if v is not None})
+    if args.no_mixture:
+        fields["mixture"] = False
     return TrainConfig(
         **fields,
         seq_len=args.seq_len,
@@ -353,7 +403,9 @@ def run_train(args: argparse.Namespace) -> int:
     # SHA-256 that the metrics and the config already hold).
     checkpoint.metrics["command"] = shlex.join(["python", "-m", "model", *args.argv])
     checkpoint.metrics["torch_threads"] = torch.get_num_threads()
-    checkpoint.metrics["torch_version"] = torch.__version__
+    checkpoint.metrics["torch_version"] = str(
+        torch.__version__
+    )  # a plain str: weights_only loads only plain types
     digest = save_checkpoint(checkpoint, args.out)
     summary = {
         "checkpoint": str(Path(args.out)),
@@ -410,10 +462,42 @@ def run_generate(args: argparse.Namespace) -> int:
         temperature=args.temperature,
         top_k=args.top_k or None,
         rng_seed=args.rng_seed,
+        mixture=None if args.no_mixture else checkpoint.mixture,
+        min_p=args.min_p,
     )
     if result.seed.dropped:
         print("note: dropped unknown characters: " + " ".join(result.seed.dropped), file=sys.stderr)
     print(result.text)
+    return 0
+
+
+def run_mix(args: argparse.Namespace) -> int:
+    checkpoint = load_checkpoint(args.checkpoint, args.device)
+    text = read_corpus(args.corpus)
+    recorded = checkpoint.metrics.get("corpus_sha256")
+    if recorded and recorded != sha256_text(text):
+        raise CheckpointError(
+            f"{args.checkpoint} was trained on another text than {args.corpus} "
+            "(its recorded corpus SHA-256 differs); the mixture must count its training part"
+        )
+    config = checkpoint.train_config
+    train_text, val_text, _ = split_parts(
+        text, float(config.get("val_fraction") or 0.1), float(config.get("test_fraction") or 0)
+    )
+    mixture = fit_mixture(checkpoint.model, checkpoint.vocab, train_text, val_text)
+    checkpoint.mixture = mixture
+    checkpoint.metrics.update(
+        mixture_val_loss=mixture.validation_loss,
+        mixture_order=mixture.order,
+        mixture_weight=mixture.weight,
+        mix_command=shlex.join(["python", "-m", "model", *args.argv]),
+    )
+    digest = save_checkpoint(checkpoint, args.out)
+    loss = mixture.validation_loss or math.nan
+    print(
+        f"mixture: LSTM x{mixture.weight} + Kneser-Ney {mixture.order}-gram, "
+        f"{loss / math.log(2):.3f} bits/char on validation; wrote {args.out} (sha256 {digest})"
+    )
     return 0
 
 
@@ -426,9 +510,27 @@ def run_eval(args: argparse.Namespace) -> int:
     val_fraction = args.val_fraction
     if val_fraction is None:
         val_fraction = float(checkpoint.train_config.get("val_fraction") or 0.1) or 0.1
+    test_fraction = args.test_fraction
+    if test_fraction is None:
+        test_fraction = float(checkpoint.train_config.get("test_fraction") or 0.0)
     started = time.perf_counter()
     loss, kept = evaluate_known(checkpoint.model, vocab, text, seq_len)
-    comparison = compare(checkpoint.model, vocab, text, val_fraction, seq_len)
+    comparison = compare(checkpoint.model, vocab, text, val_fraction, seq_len, test_fraction)
+    report_part = held_out(
+        checkpoint.model, vocab, checkpoint.mixture, text, val_fraction, test_fraction
+    )
+    realism = None
+    if not args.no_realism:
+        train_text, val_text, test_text = split_parts(text, val_fraction, test_fraction)
+        realism = measure(
+            checkpoint.model,
+            vocab,
+            checkpoint.mixture,
+            train_text,
+            test_text if test_fraction > 0 else val_text,
+            Settings(temperature=args.temperature, min_p=args.min_p),
+            language=args.language,
+        )
     report = {
         "loss": loss,
         "bits_per_char": loss / math.log(2),
@@ -436,7 +538,10 @@ def run_eval(args: argparse.Namespace) -> int:
         "skipped_unknown_chars": len(text) - len(kept),
         "unknown": "".join(unknown[:50]),
         "val_fraction": val_fraction,
+        "test_fraction": test_fraction,
         "validation": comparison.to_dict(),
+        "held_out": report_part.to_dict(),
+        "realism": None if realism is None else realism.to_dict(),
         "seconds": time.perf_counter() - started,
     }
     if args.json:
@@ -447,6 +552,9 @@ def run_eval(args: argparse.Namespace) -> int:
             f"bits/char over {len(kept)} characters"
         )
         print(format_comparison(comparison))
+        print(format_held_out(report_part))
+        if realism is not None:
+            print(format_realism(realism))
         if unknown:
             print(
                 f"note: skipped {report['skipped_unknown_chars']} characters unknown to the model",
@@ -458,7 +566,7 @@ def run_eval(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
-    handlers = {"train": run_train, "generate": run_generate, "eval": run_eval}
+    handlers = {"train": run_train, "generate": run_generate, "eval": run_eval, "mix": run_mix}
     try:
         return handlers[args.command](args)
     except ModelError as exc:

@@ -28,9 +28,13 @@ from model.ngram import MAX_TRAIN_CHARS, KneserNey, NgramTables
 from model.vocab import Vocabulary
 
 MIXTURE_ORDERS = (3, 4, 5, 6, 7)
+# The serving tables hold (states x vocabulary) probabilities and next states; orders
+# whose tables would pass this many entries are not tried (memory in every process that
+# serves the model: 8 M entries are ~100 MB).
+MAX_TABLE_ENTRIES = 8_000_000
 # Weights tried for the LSTM's share; 1.0 (the LSTM alone) is always a candidate, so a
 # mixture is only used where it helps on validation.
-WEIGHT_GRID = tuple(round(0.30 + 0.025 * i, 3) for i in range(29))  # 0.30 .. 1.00
+WEIGHT_GRID = tuple(round(0.025 * i, 3) for i in range(41))  # 0 .. 1
 
 
 @dataclass
@@ -144,7 +148,11 @@ def fit_mixture(
     counted = ngram_text(train_text)
     best: Mixture | None = None
     for order in orders:
-        tables = NgramTables(KneserNey(counted, order, vocab.itos), vocab.itos)
+        kn = KneserNey(counted, order, vocab.itos)
+        states = 1 + sum(len(kn.totals[k]) for k in range(2, order + 1))
+        if best is not None and states * len(vocab) > MAX_TABLE_ENTRIES:
+            continue
+        tables = NgramTables(kn, vocab.itos)
         weight, loss = best_weight(p_lstm, ngram_target_probs(tables, kept))
         if best is None or best.validation_loss is None or loss < best.validation_loss:
             best = Mixture(order, weight, counted, loss)

@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from model.device import pick_device
 from model.errors import CorpusError
 from model.grow import grow
+from model.mixture import Mixture, fit_mixture
 from model.network import CharGenerator
 from model.ngram import best_ngram
 from model.recipe import FINETUNE_PASS_SHARE, auto_steps, learning_rate, recipe_overrides
@@ -73,6 +74,9 @@ class TrainConfig:
     # the figures reported on it are not flattered by having been used to choose.
     # 0 (the reference) keeps the text split in two exactly as before.
     test_fraction: float = 0.0
+    # Fit an n-gram mixture (model/mixture.py) on the validation part after training;
+    # the checkpoint then carries it and the engine samples from the mixture.
+    mixture: bool = False
 
     def __post_init__(self) -> None:
         checks = [
@@ -165,6 +169,7 @@ class TrainResult:
     ngram_order: int | None = None
     finetuned_from_chars: int | None = None  # vocabulary size of the model fine-tuned
     added_chars: str = ""  # characters the vocabulary grew by
+    mixture: Mixture | None = None
 
     def metrics(self) -> dict[str, Any]:
         return {
@@ -189,6 +194,10 @@ class TrainResult:
             "finetuned": self.finetuned_from_chars is not None,
             "finetuned_from_vocab": self.finetuned_from_chars,
             "added_chars": self.added_chars,
+            "mixture_val_loss": None if self.mixture is None else self.mixture.validation_loss,
+            "mixture_order": None if self.mixture is None else self.mixture.order,
+            "mixture_weight": None if self.mixture is None else self.mixture.weight,
+            "test_fraction": self.config.test_fraction,
         }
 
 
@@ -570,4 +579,6 @@ def train(
         result.val_window_loss = evaluate(model, val_ids, config.seq_len, config.max_val_windows)
         baseline = best_ngram(train_text, val_text)
         result.ngram_val_loss, result.ngram_order = baseline.loss, baseline.order
+        if config.mixture:
+            result.mixture = fit_mixture(model, vocab, train_text, val_text)
     return result
