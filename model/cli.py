@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
@@ -34,6 +35,7 @@ from model.train import (
     TrainResult,
     evaluate_known,
     planned_steps,
+    sized_network,
     split_parts,
     train,
 )
@@ -164,8 +166,18 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--log-every", type=_positive_int, default=defaults.log_every)
     t.add_argument("--grad-clip", type=float, default=defaults.grad_clip)
     t.add_argument("--seed", type=int, default=defaults.seed, help="random seed")
-    t.add_argument("--embed-size", type=_positive_int, default=defaults.embed_size)
-    t.add_argument("--hidden-size", type=_positive_int, default=defaults.hidden_size)
+    t.add_argument(
+        "--embed-size",
+        type=_positive_int,
+        default=None,
+        help=f"default {defaults.embed_size}; with --recipe fit sized from the text and device",
+    )
+    t.add_argument(
+        "--hidden-size",
+        type=_positive_int,
+        default=None,
+        help=f"default {defaults.hidden_size}; with --recipe fit sized from the text and device",
+    )
     t.add_argument("--num-layers", type=_positive_int, default=defaults.num_layers)
     t.add_argument(
         "--last",
@@ -295,7 +307,11 @@ def _bar(p: Progress, stream: TextIO) -> None:
     stream.flush()
 
 
-def train_config(args: argparse.Namespace, text_chars: int | None = None) -> TrainConfig:
+def train_config(
+    args: argparse.Namespace,
+    text_chars: int | None = None,
+    device: str | torch.device | None = None,
+) -> TrainConfig:
     """The recipe's values for a text of ``text_chars``, overridden by every flag given
     explicitly."""
     fields: dict[str, Any] = recipe_overrides(args.recipe, text_chars)
@@ -322,7 +338,7 @@ def train_config(args: argparse.Namespace, text_chars: int | None = None) -> Tra
     fields.update({k: v for k, v in explicit.items() if v is not None})
     if args.no_mixture:
         fields["mixture"] = False
-    return TrainConfig(
+    config = TrainConfig(
         **fields,
         seq_len=args.seq_len,
         batch_size=args.batch_size,
@@ -332,11 +348,18 @@ def train_config(args: argparse.Namespace, text_chars: int | None = None) -> Tra
         log_every=args.log_every,
         grad_clip=args.grad_clip,
         seed=args.seed,
-        embed_size=args.embed_size,
-        hidden_size=args.hidden_size,
+        embed_size=args.embed_size or TrainConfig.embed_size,
+        hidden_size=args.hidden_size or TrainConfig.hidden_size,
         num_layers=args.num_layers,
         keep_best=not args.last,
     )
+    if args.recipe == "fit" and text_chars and not (args.embed_size or args.hidden_size):
+        sized = sized_network(config, text_chars, device)
+        given = {
+            k: v for k, v in explicit.items() if k in ("dropout", "weight_drop") and v is not None
+        }
+        config = replace(config, **{**sized, **given})
+    return config
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -344,8 +367,8 @@ def run_train(args: argparse.Namespace) -> int:
     if args.exit_with_parent:
         exit_with_parent()
     text = read_corpus(args.corpus)
-    config = train_config(args, len(text))
     device = pick_device(args.device)
+    config = train_config(args, len(text), device)
     jsonl = args.progress == "jsonl"
     init = None
     if args.init:

@@ -242,8 +242,8 @@ def draw_samples(sampler: Sampler, prompts: Sequence[str], min_words: int = MIN_
             texts.append(text)
             words += len(sample_words(text))
         rng += 1
-        if rng > 100 * SEEDS_PER_PROMPT:
-            break  # a model that writes no spaces: report what there is
+        if rng >= 4 * SEEDS_PER_PROMPT:
+            break  # a model that writes few spaces: report what there is
     return texts
 
 

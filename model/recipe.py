@@ -16,6 +16,7 @@ value, so the reference flags alone reproduce the reference curve bit for bit.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 RECIPES = ("reference", "fit")
@@ -119,3 +120,45 @@ def learning_rate(peak: float, schedule: str, step: int, total: int) -> float:
     progress = min(1.0, (step - warmup) / max(1, total - warmup))
     floor = peak * 0.02
     return floor + (peak - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+# The network grows with the text (README, "Model quality", default corpus of 132,000
+# training characters): LSTM 128 reached 2.569 bits/char, 256 (embedding 64, dropout
+# 0.4, DropConnect 0.25) 2.493, 384 (dropout 0.45, DropConnect 0.3) 2.436; on 26,000
+# characters 128 was not short of capacity (its margin over the n-gram held up to
+# 66,000). Each size is (text characters from which it is used, hidden, embedding,
+# dropout, DropConnect); the regularisation is AWD-LSTM's range for that capacity.
+SIZES: tuple[tuple[int, int, int, float, float], ...] = (
+    (0, 128, 32, -1.0, -1.0),  # -1: the text-sized regularisation of regularisation()
+    (60_000, 256, 64, 0.4, 0.25),
+    (100_000, 384, 64, 0.45, 0.3),
+    (400_000, 512, 64, 0.5, 0.3),
+)
+# Share of the wall-clock budget the planned steps may take at the probed pace (the
+# rest absorbs validation and a busier machine).
+SIZE_BUDGET_SHARE = 0.7
+
+
+def size_for(
+    train_chars: int,
+    steps: int,
+    time_budget_s: float = 0.0,
+    seconds_per_step: Callable[[int, int], float] | None = None,
+) -> dict[str, Any]:
+    """The network for a text of ``train_chars`` trained for ``steps``: the largest of
+    :data:`SIZES` the text calls for, made smaller until the steps fit within
+    ``time_budget_s`` (0 = no limit) at the pace ``seconds_per_step(hidden, embed)``
+    measured on the device that will train it."""
+    fitting = [size for size in SIZES if train_chars >= size[0]]
+    chosen = fitting[0]
+    for size in reversed(fitting):
+        chosen = size
+        if time_budget_s <= 0 or seconds_per_step is None or size is fitting[0]:
+            break
+        if steps * seconds_per_step(size[1], size[2]) <= time_budget_s * SIZE_BUDGET_SHARE:
+            break
+    _, hidden, embed, dropout, weight_drop = chosen
+    fields: dict[str, Any] = {"hidden_size": hidden, "embed_size": embed}
+    if dropout >= 0:
+        fields.update(dropout=dropout, weight_drop=weight_drop)
+    return fields

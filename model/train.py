@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import torch
@@ -31,7 +31,13 @@ from model.grow import grow
 from model.mixture import Mixture, fit_mixture
 from model.network import CharGenerator
 from model.ngram import best_ngram
-from model.recipe import FINETUNE_PASS_SHARE, auto_steps, learning_rate, recipe_overrides
+from model.recipe import (
+    FINETUNE_PASS_SHARE,
+    auto_steps,
+    learning_rate,
+    recipe_overrides,
+    size_for,
+)
 from model.text import normalize_text, sha256_text
 from model.vocab import Vocabulary
 
@@ -120,17 +126,63 @@ class TrainConfig:
         recipe: str,
         steps: int | str = "auto",
         text_chars: int | None = None,
+        device: str | torch.device | None = None,
         **fields: Any,
     ) -> TrainConfig:
         """The recipe's values (for a text of ``text_chars``), then ``steps`` (a number,
-        or "auto"), then ``fields``."""
+        or "auto"), then ``fields``. With the fit recipe, a known text size and no sizes
+        in ``fields``, the network is sized from the text and from the pace of
+        ``device`` (:func:`model.recipe.size_for`)."""
         values: dict[str, Any] = {**recipe_overrides(recipe, text_chars), "recipe": recipe}
         if steps == "auto":
             values["auto_steps"] = True
         else:
             values.update(steps=int(steps), auto_steps=False)
         values.update(fields)
-        return cls(**values)
+        config = cls(**values)
+        if recipe == "fit" and text_chars and not {"hidden_size", "embed_size"} & set(fields):
+            sized = sized_network(config, text_chars, device)
+            explicit = {k: v for k, v in fields.items() if k in ("dropout", "weight_drop")}
+            config = replace(config, **{**sized, **explicit})
+        return config
+
+
+def step_pace(
+    config: TrainConfig, vocab_size: int, device: str | torch.device | None = None
+) -> Callable[[int, int], float]:
+    """Seconds one training step of a network of (hidden, embedding) sizes takes on
+    ``device``, measured on a few steps of random data (the global RNG is left as it was)."""
+    dev = device if isinstance(device, torch.device) else pick_device(device)
+
+    def pace(hidden: int, embed: int) -> float:
+        with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
+            model = CharGenerator(vocab_size, embed, hidden, config.num_layers, 0.3, 0.3).to(dev)
+            optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+            batch = torch.randint(0, vocab_size, (config.batch_size, config.seq_len + 1))
+            batch = batch.to(dev)
+            times = []
+            for _ in range(4):
+                started = time.perf_counter()
+                logits, _ = model(batch[:, :-1])
+                loss = F.cross_entropy(logits.reshape(-1, vocab_size), batch[:, 1:].reshape(-1))
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()  # type: ignore[no-untyped-call]
+                optimizer.step()
+                float(loss)  # waits for the device
+                times.append(time.perf_counter() - started)
+        return min(times[1:])  # the first step pays one-off costs
+
+    return pace
+
+
+def sized_network(
+    config: TrainConfig, text_chars: int, device: str | torch.device | None = None
+) -> dict[str, Any]:
+    """The network sizes (and their regularisation) for a text of ``text_chars``."""
+    n_train, _, _ = part_sizes(text_chars, config.val_fraction, config.test_fraction)
+    steps = planned_steps(config, text_chars)
+    pace = step_pace(config, 64, device) if config.time_budget_s > 0 else None
+    return size_for(n_train, steps, config.time_budget_s, pace)
 
 
 @dataclass(frozen=True)
