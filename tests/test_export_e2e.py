@@ -108,7 +108,7 @@ async def test_an_export_over_the_upload_limit_is_gzipped_and_says_so(
         await bulk_generations(h, 3000)  # about 1 MB of CSV
         [doc] = await h.ask(admin, "/export")
         assert (doc.filename or "").endswith(".csv.gz")
-        assert "3000 generations" in (doc.caption or "") and "gzip" in (doc.caption or "")
+        assert "3,000 generations" in (doc.caption or "") and "gzip" in (doc.caption or "")
         assert doc.document is not None and len(doc.document) <= 200_000
         rows = csv_rows(doc)
         assert len(rows) == 3000

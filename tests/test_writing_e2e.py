@@ -254,7 +254,7 @@ async def test_write_as_a_reply_to_a_message_without_text_explains(harness: Harn
 async def test_length_sets_how_long_texts_are_and_is_shown_everywhere(harness: Harness) -> None:
     me = harness.api.user(1417, "Ann")
     [shown] = await harness.ask(me, "/length")
-    assert "300 characters long" in (shown.text or "") and "1 to 4000" in (shown.text or "")
+    assert "300 characters long" in (shown.text or "") and "1 to 4,000" in (shown.text or "")
     assert await user_row(harness, me.id) is None  # showing creates nothing
     [done] = await harness.ask(me, "/length ٤٠")  # Arabic-Indic digits, like /temp
     assert done.text == "Length set to 40 characters."

@@ -85,7 +85,7 @@ async def models(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             t(lang, "models_item", version=v.id,
               active=t(lang, "models_active") if v.is_active else "",
               when=f"{v.created_at:%Y-%m-%d %H:%M}", corpus=corpus,
-              chars=f"{v.corpus_chars:,}", vocab=v.vocab_size, val=val)
+              chars=v.corpus_chars, vocab=v.vocab_size, val=val)
         )  # fmt: skip
     lines.append(t(lang, "models_footer"))
     lines += await replica_lines(services, lang)
@@ -273,7 +273,7 @@ async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         lang = lang_of(update)
         caption = t(lang, "export_caption", rows=built.rows)
         if built.compressed:
-            limit = f"{services.settings.export_max_bytes:,}"
+            limit = services.settings.export_max_bytes
             caption += t(lang, "export_compressed", limit=limit)
         data = await asyncio.to_thread(built.path.read_bytes)
         await _to_admin_privately(

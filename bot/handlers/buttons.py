@@ -118,7 +118,7 @@ async def press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     try:
         written = await writing.generate_and_store(services, ask, received)
     except writing.REFUSALS as exc:
-        await send_reply(update, t(lang, writing.refusal_key(exc)))
+        await send_reply(update, writing.refusal_text(services, lang, exc))
         return
     result = written.result
     # "Continue" shows only the new text: its beginning is already on screen above.

@@ -158,7 +158,7 @@ async def _offer(
         results.append(_article(str(outcome.generation_id), title, text, description))
     if not results:
         refused = next(o for o in outcomes if isinstance(o, writing.REFUSALS))
-        await _refuse(query, t(lang, writing.refusal_key(refused)), lang)
+        await _refuse(query, writing.refusal_text(services, lang, refused), lang)
         return
     await _answer(query, results)
     limits.written()

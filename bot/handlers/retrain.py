@@ -55,17 +55,17 @@ async def _uploaded_bytes(
         limit = services.settings.max_corpus_bytes
         size = source.document.file_size
         if size is not None and size > limit:
-            return t(lang, "rt_file_too_big", size=f"{size:,}", limit=f"{limit:,}")
+            return t(lang, "rt_file_too_big", size=size, limit=limit)
         try:
             file = await source.document.get_file()
         except BadRequest as exc:
             if "too big" in exc.message.lower():
-                return t(lang, "rt_file_over_20mb", limit=f"{limit:,}")
+                return t(lang, "rt_file_over_20mb", limit=limit)
             return t(lang, "rt_file_refused", error=exc.message)
         try:
             return await download_limited(file, limit)
         except TooLargeError:
-            return t(lang, "rt_file_over_limit", limit=f"{limit:,}")
+            return t(lang, "rt_file_over_limit", limit=limit)
         except DownloadError as exc:
             return t(lang, "rt_download_failed", error=exc)
     if source.text:
@@ -173,7 +173,7 @@ async def retrain(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             [[InlineKeyboardButton(t(lang, "rt_btn_train"), callback_data=force)]]
         )
         await message.reply_text(
-            t(lang, "rt_already_trained", chars=f"{corpus.chars:,}", run=previous.id,
+            t(lang, "rt_already_trained", chars=corpus.chars, run=previous.id,
               version=previous.model_version_id),
             reply_markup=keyboard,
         )  # fmt: skip
@@ -228,7 +228,7 @@ async def _launch(
         # The admin may see "starting…" and send /retrain cancel before the run exists.
         async with manager.starting():
             status = await message.reply_text(
-                t(lang, "rt_training_on", corpus=corpus.id, chars=f"{corpus.chars:,}")
+                t(lang, "rt_training_on", corpus=corpus.id, chars=corpus.chars)
             )
             run_id = await manager.start(corpus, user.id, chat.id, status.message_id, plan)
     except (TrainingAlreadyRunningError, CorpusNotFoundError) as exc:

@@ -65,7 +65,7 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         length=prefs.length,
         lmin=writing.MIN_LENGTH,
         lmax=writing.MAX_LENGTH,
-        bot=context.bot.username,
+        bot=f"@{context.bot.username}",
     )
     await reply(update, text + "\n\n" + more)
 
@@ -99,7 +99,7 @@ async def write(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     try:
         written = await writing.generate_and_store(services, ask, received)
     except writing.REFUSALS as exc:
-        await reply_key(update, writing.refusal_key(exc))
+        await reply(update, writing.refusal_text(services, lang_of(update), exc))
         return
     finally:
         typing_task.cancel()
@@ -170,7 +170,7 @@ async def history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                 lang,
                 "history_item",
                 index=index,
-                when=row.created_at.strftime("%Y-%m-%d %H:%M UTC"),
+                when=row.created_at,
                 temperature=format_temperature(row.temperature),
                 seed=one_line(row.seed, 80),
             )

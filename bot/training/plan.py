@@ -155,7 +155,7 @@ def quality_lines(
             model=f"{model:.3f}",
             ngram=f"{ngram:.3f}",
             order=metrics.get("ngram_order"),
-            active="n/a" if active_bits is None else f"{active_bits:.3f}",
+            active=t(lang, "n_a") if active_bits is None else f"{active_bits:.3f}",
         )
     )
     if model >= ngram:
