@@ -11,3 +11,10 @@ those below it (``tests/test_layout.py`` pins the order):
 * ``storage/``: the database; ``texts/``: what the bot says; ``settings/``: configuration,
   logging, redaction.
 """
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("charlstm-bot")
+except PackageNotFoundError:  # a source tree that was never installed
+    __version__ = "unknown"

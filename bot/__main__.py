@@ -12,8 +12,10 @@ installed first, so not even a bug can print the token.
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 
+from bot import __version__
 from bot.settings import crash
 from bot.settings.config import ConfigError, load_settings
 from bot.settings.redact import redact, register_secret
@@ -22,20 +24,27 @@ OPS_COMMANDS = ("migrate", "healthcheck")
 
 
 def _fail(line: str, code: int) -> int:
-    print(f"error: {redact(line)}", file=sys.stderr)
+    crash.say(f"error: {redact(line)}")  # a JSON object when LOG_FORMAT=json
     return code
 
 
 def main(argv: list[str] | None = None) -> int:
     crash.install()
+    # Before the settings are read, so that a malformed setting is JSON too (a LOG_FORMAT
+    # only in .env takes effect once they are).
+    crash.use_json(os.environ.get("LOG_FORMAT", "").strip().lower() == "json")
     args = sys.argv[1:] if argv is None else argv
+    if args in (["--version"], ["-V"]):
+        print(f"charlstm-bot {__version__}")
+        return 0
     if args and args[0] in OPS_COMMANDS:
         # Imported here so that the ops commands load neither torch nor telegram.
         from bot.ops import cli as ops
 
         return ops.main(args)
     if args:
-        print(f"usage: python -m bot [{' | '.join(OPS_COMMANDS)}] [--url URL]", file=sys.stderr)
+        usage = f"usage: python -m bot [--version | {' | '.join(OPS_COMMANDS)} [--url URL]]"
+        print(usage, file=sys.stderr)
         return 2
 
     try:
@@ -49,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     from bot.settings.logging_setup import setup_logging
     from model.errors import ModelError
 
-    setup_logging(settings.log_level, settings.token)
+    setup_logging(settings.log_level, settings.token, settings.log_format)
     try:
         asyncio.run(serve(settings))
     except StartupError as exc:

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import torch
 
 from model.checkpoint import Checkpoint, save_checkpoint
 from model.train import TrainConfig, TrainResult, train
+
+if TYPE_CHECKING:
+    from tests.botapi import FakeUser
+    from tests.harness import Harness
 
 if os.environ.get("PYTEST_XDIST_WORKER"):
     # `make test` runs three workers on two cores: torch's default of one thread per core
@@ -41,8 +48,21 @@ def tiny_text() -> str:
 
 
 @pytest.fixture(scope="session")
-def trained_tiny() -> TrainResult:
-    return train(TINY_TEXT, TINY_CONFIG, device="cpu")
+def trained_tiny(tmp_path_factory: pytest.TempPathFactory) -> TrainResult:
+    """The tiny model, trained once per test run: under xdist the first worker trains it
+    and the others load what it saved (each worker would otherwise train its own)."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    saved = shared / "trained_tiny.pt"
+    with (shared / "trained_tiny.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if saved.exists():
+            result: TrainResult = torch.load(saved, weights_only=False)
+            return result
+        result = train(TINY_TEXT, TINY_CONFIG, device="cpu")
+        torch.save(result, saved.with_suffix(".tmp"))
+        saved.with_suffix(".tmp").replace(saved)
+        return result
 
 
 @pytest.fixture(scope="session")
@@ -52,3 +72,27 @@ def tiny_checkpoint_path(
     path = tmp_path_factory.mktemp("ckpt") / "tiny.pt"
     save_checkpoint(Checkpoint.from_result(trained_tiny), path)
     return path
+
+
+@pytest.fixture
+async def harness(
+    request: pytest.FixtureRequest, tmp_path: Path, tiny_checkpoint_path: Path
+) -> AsyncIterator[Harness]:
+    """The real bot on a fresh data directory, talking to its own loopback Bot API.
+
+    A test module that needs other settings for every test names them once, as a dict
+    called ``HARNESS_SETTINGS`` at its top.
+    """
+    from tests.harness import running_bot  # it imports TINY_TEXT from here
+
+    overrides: dict[str, Any] = getattr(request.module, "HARNESS_SETTINGS", {})
+    async with running_bot(tmp_path, tiny_checkpoint_path, TINY_TEXT, **overrides) as h:
+        yield h
+
+
+@pytest.fixture
+def admin(harness: Harness) -> FakeUser:
+    """A user whose id is in ADMIN_IDS."""
+    from tests.harness import ADMIN_ID
+
+    return harness.api.user(ADMIN_ID, "Admin")

@@ -18,6 +18,15 @@ from tests.conftest import TINY_TEXT
 
 TEST_TOKEN = "123456789:TESTtokenTESTtokenTESTtokenTESTtoken42"
 ADMIN_ID = 4242
+# Retraining in about a second: for tests of what a retraining does, not how well.
+FAST_TRAINING: dict[str, Any] = {
+    "retrain_steps": 150,
+    "retrain_seq_len": 32,
+    "retrain_batch_size": 16,
+    "retrain_hidden_size": 48,
+    "retrain_embed_size": 16,
+    "progress_edit_interval_s": 0.0,
+}
 
 
 def make_settings(api: FakeBotApi, workdir: Path, **overrides: Any) -> Settings:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -15,12 +14,6 @@ from tests.conftest import TINY_TEXT
 from tests.harness import ADMIN_ID, Harness, running_bot
 
 SETTLE_S = 1.0
-
-
-@pytest.fixture
-async def harness(tmp_path: Path, tiny_checkpoint_path: Path) -> AsyncIterator[Harness]:
-    async with running_bot(tmp_path, tiny_checkpoint_path, TINY_TEXT) as h:
-        yield h
 
 
 async def rows(h: Harness, model: type, user_id: int) -> int:

@@ -4,27 +4,20 @@ first-strong isolate, U+2068 ... U+2069). The real bot over HTTP, real training.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 
 from tests.botapi import FakeUser, SentMessage
-from tests.conftest import TINY_TEXT
-from tests.harness import ADMIN_ID, Harness, running_bot
-from tests.test_admin_e2e import FAST_TRAINING, NEW_TEXT, upload, wait_run_finished
+from tests.harness import ADMIN_ID, FAST_TRAINING, Harness
+from tests.test_admin_e2e import NEW_TEXT, upload, wait_run_finished
 
 FSI, PDI = "\u2068", "\u2069"
 
 
+HARNESS_SETTINGS = FAST_TRAINING
+
+
 def iso(value: object) -> str:
     return f"{FSI}{value}{PDI}"
-
-
-@pytest.fixture
-async def harness(tmp_path: Path, tiny_checkpoint_path: Path) -> AsyncIterator[Harness]:
-    async with running_bot(tmp_path, tiny_checkpoint_path, TINY_TEXT, **FAST_TRAINING) as h:
-        yield h
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import csv
 import io
 import os
 import signal
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ from sqlalchemy import func, select
 from bot.storage.schema import CorpusRow, GenerationRow, TrainingRunRow
 from tests.botapi import FakeUser, SentMessage
 from tests.conftest import TINY_TEXT
-from tests.harness import ADMIN_ID, Harness, running_bot
+from tests.harness import ADMIN_ID, FAST_TRAINING, Harness, running_bot
 
 NEW_TEXT = (
     "الشمس تشرق على الجبال العالية والريح تحمل رائحة المطر.\n"
@@ -25,25 +24,7 @@ NEW_TEXT = (
     "قرأت البنت كتابا عن النجوم وحلمت بالسفر إلى القمر.\n"
 ) * 6
 
-FAST_TRAINING: dict[str, Any] = {
-    "retrain_steps": 150,
-    "retrain_seq_len": 32,
-    "retrain_batch_size": 16,
-    "retrain_hidden_size": 48,
-    "retrain_embed_size": 16,
-    "progress_edit_interval_s": 0.0,
-}
-
-
-@pytest.fixture
-async def harness(tmp_path: Path, tiny_checkpoint_path: Path) -> AsyncIterator[Harness]:
-    async with running_bot(tmp_path, tiny_checkpoint_path, TINY_TEXT, **FAST_TRAINING) as h:
-        yield h
-
-
-@pytest.fixture
-def admin(harness: Harness) -> FakeUser:
-    return harness.api.user(ADMIN_ID, "Admin")
+HARNESS_SETTINGS = FAST_TRAINING
 
 
 async def count(h: Harness, model: type) -> int:

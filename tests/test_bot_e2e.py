@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,12 +14,6 @@ from bot.storage.schema import GenerationRow as Generation
 from bot.storage.schema import UserRow as User
 from tests.conftest import TINY_TEXT
 from tests.harness import TEST_TOKEN, Harness, running_bot
-
-
-@pytest.fixture
-async def harness(tmp_path: Path, tiny_checkpoint_path: Path) -> AsyncIterator[Harness]:
-    async with running_bot(tmp_path, tiny_checkpoint_path, TINY_TEXT) as h:
-        yield h
 
 
 async def count_rows(h: Harness, model: type) -> int:

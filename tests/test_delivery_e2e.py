@@ -5,24 +5,15 @@ retried, and whether each generation was delivered recorded and shown."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from bot.storage.schema import GenerationRow
 from bot.telegram import delivery
-from tests.conftest import TINY_TEXT
-from tests.harness import ADMIN_ID, Harness, running_bot
+from tests.harness import ADMIN_ID, Harness
 
 SERVER_ERROR = "Internal Server Error"
-
-
-@pytest.fixture
-async def harness(tmp_path: Path, tiny_checkpoint_path: Path) -> AsyncIterator[Harness]:
-    async with running_bot(tmp_path, tiny_checkpoint_path, TINY_TEXT) as h:
-        yield h
 
 
 async def generations(h: Harness) -> list[GenerationRow]:

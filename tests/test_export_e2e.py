@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,17 +18,6 @@ from bot.storage.schema import GenerationRow
 from tests.botapi import FakeUser, SentMessage
 from tests.conftest import TINY_TEXT
 from tests.harness import ADMIN_ID, Harness, running_bot
-
-
-@pytest.fixture
-async def harness(tmp_path: Path, tiny_checkpoint_path: Path) -> AsyncIterator[Harness]:
-    async with running_bot(tmp_path, tiny_checkpoint_path, TINY_TEXT) as h:
-        yield h
-
-
-@pytest.fixture
-def admin(harness: Harness) -> FakeUser:
-    return harness.api.user(ADMIN_ID, "Admin")
 
 
 def csv_rows(doc: SentMessage) -> list[dict[str, str]]:

@@ -4,8 +4,6 @@ kept out of groups), forged buttons, and the answers to messages no command take
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -14,17 +12,10 @@ from telegram.ext import CommandHandler, ContextTypes
 
 from bot.storage.schema import CorpusRow, GenerationRow
 from tests.botapi import SentMessage
-from tests.conftest import TINY_TEXT
-from tests.harness import ADMIN_ID, Harness, running_bot
+from tests.harness import ADMIN_ID, Harness
 
 GROUP = -1001234
 BOT = "test_char_bot"  # the loopback server's bot username
-
-
-@pytest.fixture
-async def harness(tmp_path: Path, tiny_checkpoint_path: Path) -> AsyncIterator[Harness]:
-    async with running_bot(tmp_path, tiny_checkpoint_path, TINY_TEXT) as h:
-        yield h
 
 
 async def count(h: Harness, model: type) -> int:

@@ -17,8 +17,8 @@ from bot.training.corpora import validate_text, wide_encoding
 from model.errors import CorpusError
 from tests.conftest import TINY_TEXT
 from tests.faults import assert_consistent, remount, tmpfs
-from tests.harness import ADMIN_ID, Harness, running_bot
-from tests.test_admin_e2e import FAST_TRAINING, NEW_TEXT, count, eventually, upload
+from tests.harness import ADMIN_ID, FAST_TRAINING, Harness, running_bot
+from tests.test_admin_e2e import NEW_TEXT, count, eventually, upload
 
 ENGLISH = (
     "The quick brown fox jumps over the lazy dog while the cat sleeps in the sun.\n"

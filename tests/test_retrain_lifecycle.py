@@ -19,8 +19,8 @@ from model.files import sweep_temporary_files, write_atomically
 from tests.botapi import FakeBotApi
 from tests.conftest import TINY_TEXT
 from tests.faults import assert_consistent, db_rows, lock_when, outcome_messages
-from tests.harness import ADMIN_ID, TEST_TOKEN, prepare_workdir, running_bot
-from tests.test_admin_e2e import FAST_TRAINING, NEW_TEXT, eventually, upload
+from tests.harness import ADMIN_ID, FAST_TRAINING, TEST_TOKEN, prepare_workdir, running_bot
+from tests.test_admin_e2e import NEW_TEXT, eventually, upload
 
 EXIT_ORPHANED = 4
 

@@ -665,13 +665,13 @@ async def test_database_refuses_a_second_running_run(storage: Storage) -> None:
             )
 
 
-async def test_orphaned_runs_are_marked_failed(storage: Storage) -> None:
+async def test_runs_nobody_drives_are_marked_failed(storage: Storage) -> None:
     corpus_id = await add_corpus(storage)
     finished = await storage.start_training_run(None, corpus_id, SETTINGS, "k" * 64)
     await storage.finish_training_run(finished, "succeeded")
     orphan = await storage.start_training_run(None, corpus_id, SETTINGS, "k" * 64)
 
-    assert await storage.fail_orphaned_runs("the bot restarted during training") == 1
+    assert len(await storage.fail_abandoned_runs("the bot restarted during training")) == 1
 
     run = await storage.get_training_run(orphan)
     assert run is not None
@@ -681,7 +681,7 @@ async def test_orphaned_runs_are_marked_failed(storage: Storage) -> None:
     assert await storage.running_training_run() is None
     succeeded = await storage.get_training_run(finished)
     assert succeeded is not None and succeeded.status is TrainingStatus.SUCCEEDED
-    assert await storage.fail_orphaned_runs("again") == 0
+    assert len(await storage.fail_abandoned_runs("again")) == 0
     # The process that owned the orphan cannot overwrite the verdict later.
     with pytest.raises(TrainingRunStateError):
         await storage.finish_training_run(orphan, TrainingStatus.SUCCEEDED)
@@ -716,7 +716,7 @@ async def test_find_successful_run_ignores_runs_that_did_not_succeed(storage: St
     await storage.start_training_run(None, corpus_id, SETTINGS, key)  # still running
     assert await storage.find_successful_run(key) is None
 
-    await storage.fail_orphaned_runs("restart")
+    await storage.fail_abandoned_runs("restart")
     good = await storage.start_training_run(None, corpus_id, SETTINGS, key)
     await storage.finish_training_run(good, TrainingStatus.SUCCEEDED)
     found = await storage.find_successful_run(key)
@@ -751,7 +751,7 @@ async def test_starting_a_run_on_a_missing_corpus_raises_lookup_error(storage: S
 async def test_a_bot_lifetime_round_trips_through_storage(database_url: str) -> None:
     """The calls one run of the bot makes, in order, across a restart."""
     storage = await Storage.open(database_url)
-    assert await storage.fail_orphaned_runs("restart") == 0
+    assert len(await storage.fail_abandoned_runs("restart")) == 0
     corpus = await storage.add_corpus(
         path="data/arabic_text.txt", sha256="a" * 64, chars=100, size_bytes=200,
         source="default", uploaded_by=None,
@@ -769,7 +769,7 @@ async def test_a_bot_lifetime_round_trips_through_storage(database_url: str) -> 
 
     storage = await Storage.open(database_url)
     try:
-        assert await storage.fail_orphaned_runs("restart") == 1
+        assert len(await storage.fail_abandoned_runs("restart")) == 1
         run = await storage.get_training_run(run_id)
         assert run is not None and run.status is TrainingStatus.FAILED
         retry = await storage.start_training_run(10, corpus.id, SETTINGS, key)

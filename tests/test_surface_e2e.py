@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import unicodedata
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -15,19 +14,8 @@ from bot.storage.schema import GenerationRow
 from bot.telegram.parsing import NotAnId, parse_id
 from tests.botapi import FakeUser
 from tests.conftest import TINY_TEXT
-from tests.harness import ADMIN_ID, Harness, running_bot
+from tests.harness import Harness, running_bot
 from tests.postgres import fresh_postgres_database, needs_postgres
-
-
-@pytest.fixture
-async def harness(tmp_path: Path, tiny_checkpoint_path: Path) -> AsyncIterator[Harness]:
-    async with running_bot(tmp_path, tiny_checkpoint_path, TINY_TEXT) as h:
-        yield h
-
-
-@pytest.fixture
-def admin(harness: Harness) -> FakeUser:
-    return harness.api.user(ADMIN_ID, "Admin")
 
 
 async def count_generations(h: Harness) -> int:

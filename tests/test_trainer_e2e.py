@@ -26,9 +26,9 @@ import pytest
 from tests.botapi import SentMessage
 from tests.conftest import TINY_TEXT
 from tests.faults import assert_no_sql, outcome_messages
-from tests.harness import ADMIN_ID, Harness, running_bot
+from tests.harness import ADMIN_ID, FAST_TRAINING, Harness, running_bot
 from tests.postgres import fresh_postgres_database, needs_postgres
-from tests.test_admin_e2e import FAST_TRAINING, NEW_TEXT, upload, write_version
+from tests.test_admin_e2e import NEW_TEXT, upload, write_version
 
 pytestmark = [
     needs_postgres,

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -20,12 +19,6 @@ from tests.postgres import fresh_postgres_database, needs_postgres
 
 SEED = "في الصباح"
 QUERY_TOO_OLD = "query is too old and response timeout expired or query ID is invalid"
-
-
-@pytest.fixture
-async def harness(tmp_path: Path, tiny_checkpoint_path: Path) -> AsyncIterator[Harness]:
-    async with running_bot(tmp_path, tiny_checkpoint_path, TINY_TEXT) as h:
-        yield h
 
 
 async def rows(h: Harness) -> list[GenerationRow]:

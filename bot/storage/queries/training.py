@@ -15,6 +15,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 
+from bot import metrics
 from bot.storage.records import (
     CorpusNotFoundError,
     TrainingAlreadyRunningError,
@@ -146,7 +147,11 @@ class TrainingQueries(Queries):
                 return None
             row = await session.get(TrainingRunRow, run_id, populate_existing=True)
             assert row is not None
-            return _training_run(row)
+            moved = _training_run(row)
+        metrics.TRAINING_RUNS.labels(target.value).inc()
+        if target is TrainingStatus.SUCCEEDED:
+            metrics.TRAINING_LAST_SUCCESS.set_to_current_time()
+        return moved
 
     async def finish_training_run(
         self,
@@ -160,7 +165,7 @@ class TrainingQueries(Queries):
         """Move a live run to a final status.
 
         Raises TrainingRunStateError if the run has already finished (for example it
-        was marked failed by :meth:`fail_orphaned_runs`), TrainingRunNotFoundError if
+        was marked failed by :meth:`fail_abandoned_runs`), TrainingRunNotFoundError if
         it does not exist, and ValueError for a non-final status.
         """
         final = TrainingStatus(status)
@@ -311,28 +316,6 @@ class TrainingQueries(Queries):
         async with self._sessions() as session:
             row = await session.scalar(stmt)
             return None if row is None else _training_run(row)
-
-    async def fail_orphaned_runs(self, reason: str) -> int:
-        """Mark every ``queued`` or ``running`` run as failed; return how many.
-
-        Called at start-up: the trainer is a child of the bot (and dies with it), so such
-        a run has no trainer and would otherwise block training forever. ``finishing``
-        runs are not touched: their checkpoint is complete and the finishing steps resume.
-        """
-        stmt = (
-            update(TrainingRunRow)
-            .where(
-                TrainingRunRow.status.in_(
-                    [TrainingStatus.QUEUED.value, TrainingStatus.RUNNING.value]
-                )
-            )
-            .values(
-                status=TrainingStatus.FAILED.value, live=None, error=reason, finished_at=utcnow()
-            )
-        )
-        async with self._sessions() as session, session.begin():
-            result = cast(CursorResult[Any], await session.execute(stmt))
-            return result.rowcount
 
     async def _update_one(self, run_id: int, stmt: Any) -> TrainingRun | None:
         async with self._sessions() as session, session.begin():

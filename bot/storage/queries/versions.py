@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, NotRequired, TypedDict, Unpack
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,6 +26,21 @@ from bot.storage.schema import (
 from bot.storage.session import (
     Queries,
 )
+
+
+class VersionFacts(TypedDict):
+    """What a registered version records about its checkpoint; the same for a version
+    registered by hand (the default model, tests) and one a training run produced."""
+
+    checkpoint_path: str
+    checkpoint_sha256: str
+    corpus_sha256: str
+    corpus_chars: int
+    vocab_size: int
+    steps: int
+    train_loss: NotRequired[float | None]
+    val_loss: NotRequired[float | None]
+    corpus_id: NotRequired[int | None]
 
 
 async def _insert_version(session: AsyncSession, activate: bool, **values: Any) -> ModelVersionRow:
@@ -51,52 +66,15 @@ class ModelVersionQueries(Queries):
     # --------------------------------------------------------------- model versions
 
     async def register_model_version(
-        self,
-        *,
-        checkpoint_path: str,
-        checkpoint_sha256: str,
-        corpus_sha256: str,
-        corpus_chars: int,
-        vocab_size: int,
-        steps: int,
-        train_loss: float | None = None,
-        val_loss: float | None = None,
-        note: str | None = None,
-        corpus_id: int | None = None,
-        activate: bool = False,
+        self, *, note: str | None = None, activate: bool = False, **facts: Unpack[VersionFacts]
     ) -> ModelVersion:
         """Record a trained checkpoint; with ``activate``, it becomes the only active one."""
         async with self._sessions() as session, session.begin():
-            row = await _insert_version(
-                session,
-                activate,
-                checkpoint_path=checkpoint_path,
-                checkpoint_sha256=checkpoint_sha256,
-                corpus_sha256=corpus_sha256,
-                corpus_chars=corpus_chars,
-                vocab_size=vocab_size,
-                steps=steps,
-                train_loss=train_loss,
-                val_loss=val_loss,
-                note=note,
-                corpus_id=corpus_id,
-            )
+            row = await _insert_version(session, activate, note=note, **facts)
             return _model_version(row)
 
     async def register_run_version(
-        self,
-        run_id: int,
-        *,
-        checkpoint_path: str,
-        checkpoint_sha256: str,
-        corpus_sha256: str,
-        corpus_chars: int,
-        vocab_size: int,
-        steps: int,
-        train_loss: float | None,
-        val_loss: float | None,
-        corpus_id: int | None,
-        activate: bool,
+        self, run_id: int, *, activate: bool, **facts: Unpack[VersionFacts]
     ) -> ModelVersion:
         """Register the version a ``finishing`` run produced, and link the run to it.
 
@@ -115,20 +93,7 @@ class ModelVersionQueries(Queries):
                     return _model_version(existing)
             if run.status != TrainingStatus.FINISHING.value:
                 raise TrainingRunStateError(f"training run {run_id} is {run.status}")
-            row = await _insert_version(
-                session,
-                activate,
-                checkpoint_path=checkpoint_path,
-                checkpoint_sha256=checkpoint_sha256,
-                corpus_sha256=corpus_sha256,
-                corpus_chars=corpus_chars,
-                vocab_size=vocab_size,
-                steps=steps,
-                train_loss=train_loss,
-                val_loss=val_loss,
-                note=f"training run {run_id}",
-                corpus_id=corpus_id,
-            )
+            row = await _insert_version(session, activate, note=f"training run {run_id}", **facts)
             run.model_version_id = row.id
             await session.flush()
             return _model_version(row)
