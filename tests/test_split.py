@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import os
 import random
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
 
+from model.checkpoint import load_checkpoint
 from model.recipe import SIZES, size_for
+from model.sample import DEFAULT_TEMPERATURE
 from model.train import TrainConfig, part_sizes, split_parts, split_text, train
 from tests.conftest import TINY_TEXT
 
@@ -103,3 +110,40 @@ def test_for_recipe_sizes_the_network_unless_sizes_are_given() -> None:
     explicit = TrainConfig.for_recipe("fit", text_chars=150_000, dropout=0.2, time_budget_s=0.0)
     assert (explicit.hidden_size, explicit.dropout, explicit.weight_drop) == (384, 0.2, 0.3)
     assert TrainConfig.for_recipe("reference", text_chars=150_000).hidden_size == 128
+
+
+def test_cli_eval_reports_the_test_part_the_mixture_and_realism(tmp_path: Path) -> None:
+    corpus = tmp_path / "c.txt"
+    corpus.write_text(TINY_TEXT * 2, encoding="utf-8")
+    out = tmp_path / "m.pt"
+    flags = ["--steps", "40", "--hidden-size", "24", "--embed-size", "8", "--seq-len", "16"]
+    flags += ["--batch-size", "8", "--val-fraction", "0.1", "--test-fraction", "0.15"]
+    proc = _cli("train", "--corpus", str(corpus), "--out", str(out), "--recipe", "fit", *flags)
+    assert proc.returncode == 0, proc.stderr
+    checkpoint = load_checkpoint(out, "cpu")
+    assert checkpoint.mixture is not None and checkpoint.train_config["test_fraction"] == 0.15
+    assert checkpoint.metrics["command"].startswith("python -m model train --corpus")
+    report = json.loads(
+        _cli("eval", "--checkpoint", str(out), "--corpus", str(corpus), "--json").stdout
+    )
+    held = report["held_out"]
+    n_test = part_sizes(len(TINY_TEXT) * 2, 0.1, 0.15)[2]
+    assert held["part"] == "test" and held["chars"] + held["skipped_unknown"] == n_test
+    assert set(held["ngram"]) == {"3", "4", "5", "6", "7"}
+    assert held["mixture"] is not None and held["best_ngram_order"] in (3, 4, 5, 6, 7)
+    realism = report["realism"]
+    assert realism["settings"]["temperature"] == DEFAULT_TEMPERATURE
+    assert realism["model"]["words"] >= 2500 and realism["ngram"]["words"] >= 2500
+    plain = _cli("eval", "--checkpoint", str(out), "--corpus", str(corpus), "--no-realism")
+    assert "test part" in plain.stdout and "served: LSTM" in plain.stdout
+    assert "realism" not in plain.stdout
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "model", *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
