@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 from pathlib import Path
 
 from telegram import Bot
@@ -23,6 +24,7 @@ from bot.training.blobs import checkpoint_file
 from bot.training.plan import quality_summary
 from model.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from model.errors import CheckpointError
+from model.shipped import load_shipped
 from model.text import read_corpus, sha256_text
 from model.train import Progress, TrainConfig, train
 
@@ -59,6 +61,19 @@ def _train_default(settings: Settings) -> Checkpoint:
     checkpoint = Checkpoint.from_result(result)
     save_checkpoint(checkpoint, settings.default_checkpoint)
     return checkpoint
+
+
+def _first_model(settings: Settings) -> Checkpoint:
+    """The shipped model when it fits the configured corpus, else one trained now."""
+    text = read_corpus(settings.corpus_path)
+    shipped = load_shipped(settings.shipped_model, text, settings.device)
+    if isinstance(shipped, str):
+        log.warning("not serving the shipped model: %s; training the default model", shipped)
+        return _train_default(settings)
+    log.info("serving the shipped model %s (%s)", settings.shipped_model, shipped.sha256)
+    settings.default_checkpoint.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(settings.shipped_model, settings.default_checkpoint)
+    return shipped
 
 
 async def _load_verified(settings: Settings, storage: Storage, version: ModelVersion) -> Checkpoint:
@@ -133,7 +148,7 @@ async def ensure_active_model(
         if path.exists():
             checkpoint = await asyncio.to_thread(load_checkpoint, path, settings.device)
         else:
-            checkpoint = await asyncio.to_thread(_train_default, settings)
+            checkpoint = await asyncio.to_thread(_first_model, settings)
     except CheckpointError as exc:
         raise _nothing_loads(path, exc, broken) from None
     if broken is not None:

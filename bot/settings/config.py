@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     checkpoint_dir: Path = Path("var/checkpoints")
     corpus_dir: Path = Path("var/corpora")
     corpus_path: Path = Path("data/arabic_text.txt")
+    # The trained default model the repository ships: served at first start when it was
+    # trained on CORPUS_PATH's text (training a good model on a CPU takes tens of minutes).
+    shipped_model: Path = Path("data/default-model.pt")
     device: str = "auto"
     default_temperature: float = Field(0.8, ge=0.1, le=2.0)
     min_temperature: float = Field(0.1, gt=0)
@@ -49,6 +52,18 @@ class Settings(BaseSettings):
     history_limit: int = Field(10, ge=1, le=50)
     telegram_api_url: str = "https://api.telegram.org"
     log_level: str = "INFO"
+    # --- operations: logs, probes and metrics, alerts to the admins
+    # text: one readable line per record; json: one JSON object per line (for a log store).
+    log_format: Literal["text", "json"] = "text"
+    # GET /healthz, /readyz and /metrics on a port of their own (0: none; the image sets
+    # 8081). In webhook mode they are on the webhook port as well. Loopback by default:
+    # they are for the operator, never the public. Off by default so that several bots
+    # (and test runs) on one host never fight over a port.
+    health_listen: str = "127.0.0.1"
+    health_port: int = Field(0, ge=0, le=65535)
+    # An unexpected error is told to the admins at most once per kind in this many
+    # seconds; more of the same kind meanwhile become one message with their count.
+    alert_interval_s: float = Field(600.0, ge=1, le=7 * 86_400)
     # Steps for the model trained at first start when no checkpoint exists ("auto":
     # sized from the corpus by the recipe).
     default_train_steps: TrainSteps = "auto"
@@ -201,6 +216,11 @@ class Settings(BaseSettings):
                 "must be the server's address without /bot<token>, e.g. https://api.telegram.org"
             )
         return value.rstrip("/")
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _log_format(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("log_level")
     @classmethod
