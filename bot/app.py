@@ -27,10 +27,12 @@ from bot.handlers import access as access_handlers
 from bot.handlers import admin, buttons, fallback, inline, user
 from bot.handlers import retrain as retrain_handlers
 from bot.handlers.errors import on_error
+from bot.metrics import engine as engine_metrics
 from bot.ops.bootstrap import ensure_active_model, tell_admins
 from bot.retrain.manager import RetrainManager
 from bot.rules import access as access_control
 from bot.settings.config import Settings
+from bot.settings.logging_setup import bind_update
 from bot.storage import Storage
 from bot.telegram.commands import CaptionCommand
 from bot.telegram.outgoing import FairRateLimiter
@@ -96,6 +98,7 @@ async def on_startup(application: AppType) -> None:
             checkpoint, version, max_batch=settings.max_batch, max_queue=settings.max_queue
         )
         await engine.start()
+        engine_metrics.watch(engine)  # its counters, read when Prometheus scrapes
     except BaseException:
         await storage.close()
         raise
@@ -123,8 +126,19 @@ async def on_shutdown(application: AppType) -> None:
     if services.retrain is not None:
         await services.retrain.shutdown()
     await services.engine.stop(drain=True, timeout=settings.shutdown_grace_s)
+    engine_metrics.forget(services.engine)
     await services.storage.close()
     log.info("stopped cleanly")
+
+
+# Before every other group (the access gate is -1): the fields hold from the first record.
+LOG_FIELDS_GROUP = -2
+
+
+async def _bind_log_fields(update: Update, context: Any) -> None:
+    chat = update.effective_chat
+    user = update.effective_user
+    bind_update(update.update_id, user.id if user else None, chat.type if chat else None)
 
 
 def build_application(settings: Settings) -> AppType:
@@ -198,6 +212,8 @@ def build_application(settings: Settings) -> AppType:
         MessageHandler(new & filters.TEXT & ~filters.COMMAND, fallback.plain_text),
         fallback.FALLBACK_GROUP,
     )
+    # --- every log record while an update is handled names it (LOG_FORMAT=json).
+    application.add_handler(TypeHandler(Update, _bind_log_fields), group=LOG_FIELDS_GROUP)
     # --- fair use: the access gate runs before every other handler.
     application.add_handler(TypeHandler(Update, access_control.gate), group=-1)
     for name, callback in {

@@ -15,6 +15,7 @@ from telegram import Update
 from telegram.error import InvalidToken
 
 from bot.app import AppType, build_application, on_shutdown, on_startup
+from bot.ops.operability import Operability
 from bot.ops.startup import (
     TOKEN_REJECTED,
     StartupCancelled,
@@ -37,6 +38,8 @@ class RunningBot:
         self.settings = settings
         register_secret(settings.token)  # for every text this process writes or sends
         self.application: AppType = build_application(settings)
+        # probes, metrics and alerts: started first, stopped last
+        self.ops = Operability(self.application, settings)
 
     async def start(self, stop: asyncio.Event | None = None) -> None:
         """Check, connect, load; a failure is a StartupError (one line), see bot/ops/startup.py.
@@ -44,6 +47,15 @@ class RunningBot:
         ``stop`` set while the Bot API is being waited for ends the wait with
         StartupCancelled.
         """
+        await self.ops.start()  # first: /readyz answers 503 until the bot serves
+        try:
+            await self._start(stop)
+        except BaseException:
+            await self.ops.stop()
+            raise
+        self.ops.serving()
+
+    async def _start(self, stop: asyncio.Event | None) -> None:
         app = self.application
         s = self.settings
         if s.telegram_api_root != s.telegram_api_url:
@@ -88,11 +100,13 @@ class RunningBot:
 
     async def stop(self) -> None:
         app = self.application
+        self.ops.drain()  # not ready first, so a balancer stops sending updates
         if app.updater is not None and app.updater.running:
             await app.updater.stop()  # no new updates from here on
         if app.running:
             await app.stop()  # waits for handlers already running
         await on_shutdown(app)
+        await self.ops.stop()  # the error counts not yet told go out while the bot can
         await app.shutdown()
 
 

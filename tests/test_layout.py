@@ -4,6 +4,7 @@ imports only the folders below it, with no import cycle anywhere.
 The layers, lowest first (folders on one line are independent of each other)::
 
     settings, texts      configuration, logging, redaction; what the bot says
+      metrics            what every layer counts for Prometheus
     storage              the database
     telegram, training   Bot API plumbing; one training run, end to end
     rules                who may use the bot, how much, how a text is written
@@ -23,7 +24,8 @@ MODEL = ROOT / "model"
 BOT = ROOT / "bot"
 
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("settings", "texts"),
+    # metrics: what every layer counts for Prometheus, so it sits below them all
+    ("settings", "texts", "metrics"),
     ("storage",),
     ("telegram", "training"),
     ("rules",),

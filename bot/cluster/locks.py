@@ -17,16 +17,20 @@ process) both are no-ops.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot import metrics
+
 # "charlstm" in ASCII, plus a small number per purpose: unlikely to clash with another
 # application's advisory locks in a shared database.
 MIGRATIONS = 0x636861726C73_01
 DEFAULT_MODEL = 0x636861726C73_02
+LOCK_NAMES = {MIGRATIONS: "migrations", DEFAULT_MODEL: "default_model"}  # metrics labels
 
 
 @asynccontextmanager
@@ -36,7 +40,9 @@ async def advisory_lock(engine: AsyncEngine, key: int) -> AsyncIterator[None]:
         yield
         return
     async with engine.connect() as connection:
+        asked = time.perf_counter()
         await connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
+        metrics.LOCK_WAIT.labels(LOCK_NAMES.get(key, "other")).observe(time.perf_counter() - asked)
         # A session lock outlives the transaction: commit, so the connection does not sit
         # "idle in transaction" while the holder trains the default model.
         await connection.commit()

@@ -22,6 +22,7 @@ import time
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
+from bot import metrics
 from bot.rules import limits, writing
 from bot.storage import GenerationSource
 from bot.telegram.display import printable
@@ -52,12 +53,24 @@ def keyboard(lang: str | None, generation_id: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[button(AGAIN), button(COLDER), button(HOTTER)], [button(MORE)]])
 
 
-async def deliver(update: Update, services: Services, generation_id: int, text: str) -> None:
+async def deliver(
+    update: Update,
+    services: Services,
+    generation_id: int,
+    text: str,
+    *,
+    source: str = metrics.WRITE,
+    received: float | None = None,
+) -> None:
     """Send a stored generation with its buttons and record whether Telegram confirmed
     it. Exactly one outcome: the text, or (when none of it can have reached the user)
-    one apology."""
+    one apology. ``received`` (the update's ``perf_counter()``) times the reply."""
     markup = keyboard(lang_of(update), generation_id)
     outcome = await send_reply(update, text, markup)
+    delivered = metrics.DELIVERED if outcome.delivered else metrics.NOT_DELIVERED
+    metrics.generation(source, delivered)
+    if outcome.delivered and received is not None:
+        metrics.LATENCY.labels(source).observe(time.perf_counter() - received)
     if outcome.delivered:
         await services.storage.mark_delivered(generation_id)
     elif not outcome.reached_user:
@@ -123,7 +136,10 @@ async def press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     result = written.result
     # "Continue" shows only the new text: its beginning is already on screen above.
     text = ELLIPSIS + result.continuation if action == MORE else result.text
-    await deliver(update, services, written.generation_id, printable(text))
+    await deliver(
+        update, services, written.generation_id, printable(text),
+        source=metrics.BUTTON, received=received,
+    )  # fmt: skip
     limits.written()
     log.info(
         "button %s user=%s parent=%s temperature=%.2f latency_ms=%.0f",

@@ -35,6 +35,7 @@ from telegram import (
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
+from bot import metrics
 from bot.rules import limits, writing
 from bot.storage import GenerationSource
 from bot.telegram.display import one_line, printable
@@ -182,4 +183,5 @@ async def chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if generation is None or generation.user_id != result.from_user.id:
         return  # forgotten since, or not theirs: nothing to record
     if generation.source == GenerationSource.INLINE.value:
+        metrics.generation(metrics.INLINE, metrics.DELIVERED)
         await services.storage.mark_delivered(generation.id)

@@ -104,7 +104,9 @@ async def write(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     finally:
         typing_task.cancel()
     result = written.result
-    await buttons.deliver(update, services, written.generation_id, printable(result.text))
+    await buttons.deliver(
+        update, services, written.generation_id, printable(result.text), received=received
+    )
     limits.written()
     if result.seed.dropped:
         chars = " ".join(printable(c, keep_newlines=False) for c in result.seed.dropped)

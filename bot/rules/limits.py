@@ -33,6 +33,7 @@ from typing import Protocol, cast
 from telegram import Update
 from telegram.ext import ContextTypes
 
+from bot import metrics
 from bot.telegram.replies import reply_key
 from bot.telegram.services import Services, get_services
 from bot.texts import t
@@ -229,12 +230,14 @@ async def admit(
     # handling task is the long-lived fetcher, which would never give a slot back.
     reserve = settings.user_max_pending > 0 and context.application.concurrent_updates > 1
     if reserve and not await counters.begin(user.id, settings.user_max_pending):
+        metrics.generation(_source(update), metrics.REFUSED, "limit_pending")
         if await counters.refused(user.id, PENDING):
             await say("limit_pending", count=settings.user_max_pending)
         return False
     if settings.user_rate_per_minute > 0:
         wait = await counters.take_token(user.id, settings.user_rate_per_minute)
         if wait > 0:
+            metrics.generation(_source(update), metrics.REFUSED, "limit_rate")
             if reserve:
                 await counters.end(user.id)
             if await counters.refused(user.id, RATE):
@@ -247,6 +250,13 @@ async def admit(
     if reserve:
         _release_when_done(counters, user.id)
     return True
+
+
+def _source(update: Update) -> str:
+    """Which way of asking for a text this update is, for the metrics."""
+    if update.callback_query is not None:
+        return metrics.BUTTON
+    return metrics.INLINE if update.inline_query is not None else metrics.WRITE
 
 
 async def count_refusal(services: Services, kind: str, user_id: int) -> None:

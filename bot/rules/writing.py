@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from telegram import User
 
+from bot import metrics
 from bot.storage import GenerationSource
 from bot.storage import User as StoredUser
 from bot.telegram.replies import remember_user
@@ -93,7 +94,16 @@ async def generate_and_store(services: Services, ask: Ask, received: float) -> W
 
     Raises SeedError, EngineBusy or EngineStopped, before anything is stored.
     """
-    result = await services.engine.generate(ask.seed, ask.temperature, ask.length, key=ask.user_id)
+    try:
+        result = await services.engine.generate(
+            ask.seed, ask.temperature, ask.length, key=ask.user_id
+        )
+    except REFUSALS as exc:
+        metrics.generation(source_label(ask.source), metrics.REFUSED, refusal_key(exc))
+        raise
+    except Exception:
+        metrics.generation(source_label(ask.source), metrics.FAILED)
+        raise
     latency_ms = (time.perf_counter() - received) * 1000
     # Stored before replying, as not yet delivered: an answered generation must never be
     # missing from history, and a crash before the confirmation reads as undelivered.
@@ -126,6 +136,11 @@ def refusal_key(error: Exception) -> str:
 
 
 REFUSALS = (SeedError, EngineBusy, EngineStopped)
+
+
+def source_label(source: GenerationSource | str) -> str:
+    """The metrics' name for a generation source (/write is "write")."""
+    return metrics.WRITE if source == GenerationSource.COMMAND else str(source)
 
 
 def button_temperature(services: Services, temperature: float, hotter: bool) -> float:

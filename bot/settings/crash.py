@@ -13,10 +13,12 @@ into one line (bot/ops/startup.py); this is for the ones nobody expected.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import sys
 import threading
 import traceback
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
@@ -25,12 +27,40 @@ from bot.settings.redact import redact
 log = logging.getLogger("bot.settings.crash")
 
 
+# LOG_FORMAT=json: these reports are JSON objects too, so a log store that parses every
+# line of the bot's output parses a crash as well.
+_json = False
+
+
+def use_json(on: bool = True) -> None:
+    global _json
+    _json = on
+
+
+def _as_json(text: str) -> str:
+    first, _, rest = text.strip("\n").partition("\n")
+    record = {
+        "asctime": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        "level": "CRITICAL",
+        "logger": log.name,
+        "message": first,
+    }
+    if rest:
+        record["exc_info"] = rest
+    return json.dumps(record, ensure_ascii=False) + "\n"
+
+
 def _write(text: str) -> None:
     try:
-        sys.stderr.write(redact(text))
+        sys.stderr.write(redact(_as_json(text) if _json else text))
         sys.stderr.flush()
     except Exception:  # stderr closed: nothing left to tell anyone
         pass
+
+
+def say(line: str) -> None:
+    """One line on stderr (a failed start's), redacted, as JSON when logs are JSON."""
+    _write(line.rstrip("\n") + "\n")
 
 
 def _report(

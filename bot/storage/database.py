@@ -22,6 +22,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from bot import metrics
+
 # The repository root: migrations ship with the source tree, not inside the package, so
 # they are found relative to this file rather than to whatever the working directory is.
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -159,13 +161,23 @@ def create_engine(
         # Connections dropped by the server (restarts, idle timeouts) are replaced
         # instead of failing the next request.
         kwargs.setdefault("pool_pre_ping", True)
-        return create_async_engine(url, **kwargs)
+        engine = create_async_engine(url, **kwargs)
+        event.listen(engine.sync_engine, "handle_error", _count_error)
+        return engine
     path = sqlite_file(url)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(url, **kwargs)
     event.listen(engine.sync_engine, "connect", _sqlite_pragmas(busy_timeout_s))
+    event.listen(engine.sync_engine, "handle_error", _count_error)
     return engine
+
+
+def _count_error(context: Any) -> None:
+    """Every error the driver raises, counted for the metrics by a bounded kind."""
+    error = context.original_exception
+    locked = "database is locked" in str(error) or "deadlock detected" in str(error)
+    metrics.DB_ERRORS.labels("locked" if locked else type(error).__name__).inc()
 
 
 def create_session_maker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -31,6 +31,7 @@ from telegram import Bot, InlineKeyboardMarkup, ReplyParameters, Update
 from telegram.constants import ChatType
 from telegram.error import NetworkError, RetryAfter, TelegramError, TimedOut
 
+from bot import metrics
 from bot.telegram.outgoing import retry_after_seconds
 from bot.telegram.parsing import split_message
 
@@ -125,6 +126,7 @@ async def send_text(
                 )
                 return Outcome(len(chunks), index, False, error)
             log.info("chat %s: retrying a reply in %.1f s after: %s", chat_id, wait, error)
+            metrics.RETRIES.labels("reply").inc()
             await asyncio.sleep(wait)
     return Outcome(len(chunks), len(chunks), False, None)
 

@@ -34,6 +34,7 @@ import asyncio
 import itertools
 import logging
 import math
+import time
 import warnings
 from collections import deque
 from collections.abc import Callable, Coroutine
@@ -44,6 +45,8 @@ from typing import Any
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 from telegram.warnings import PTBDeprecationWarning
+
+from bot import metrics
 
 log = logging.getLogger(__name__)
 
@@ -265,7 +268,9 @@ class FairRateLimiter(BaseRateLimiter[int]):
         chat = self._chat(key)
         retries = self.max_retries if rate_limit_args is None else rate_limit_args
         for attempt in itertools.count():
+            queued = time.perf_counter()
             await self._acquire(key, chat)
+            metrics.PACER_WAIT.observe(time.perf_counter() - queued)
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
@@ -276,6 +281,7 @@ class FairRateLimiter(BaseRateLimiter[int]):
                 log.info("flood control for chat %s: waiting %.0f s", key, seconds)
                 chat.paused_until = asyncio.get_running_loop().time() + seconds + 0.1
                 self.retried += 1
+                metrics.RETRIES.labels("pacer").inc()
             finally:
                 self._release(chat)
         raise AssertionError("unreachable")  # pragma: no cover

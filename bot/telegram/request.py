@@ -5,7 +5,7 @@ Message text, captions, button labels and every other parameter pass through
 admin can carry the token, whatever produced its text (an exception message quoting a
 URL, a training log, a seed someone pasted). Only the parameters are touched: the URL
 must keep the token, it is how Telegram knows the bot. Files (documents, photos) are
-sent as they are.
+sent as they are. Every call is counted for the metrics, by method and result.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any, cast
 from telegram._utils.types import ODVInput
 from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
+from bot import metrics
 from bot.settings.redact import redact
 
 
@@ -46,12 +47,22 @@ class RedactingRequest(HTTPXRequest):
         pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
         data: Any = None if request_data is None else _RedactedData(request_data)
-        return await super().do_request(
-            url,
-            method,
-            cast(RequestData | None, data),
-            read_timeout=read_timeout,
-            write_timeout=write_timeout,
-            connect_timeout=connect_timeout,
-            pool_timeout=pool_timeout,
-        )
+        # Counted by method and result; the method is the URL's last part (the token
+        # before it never reaches a label).
+        calls = metrics.BOT_API_CALLS
+        endpoint = metrics.method_label(url.rsplit("/", 1)[-1])
+        try:
+            status, payload = await super().do_request(
+                url,
+                method,
+                cast(RequestData | None, data),
+                read_timeout=read_timeout,
+                write_timeout=write_timeout,
+                connect_timeout=connect_timeout,
+                pool_timeout=pool_timeout,
+            )
+        except Exception:
+            calls.labels(endpoint, metrics.result_label(None)).inc()
+            raise
+        calls.labels(endpoint, metrics.result_label(status)).inc()
+        return status, payload

@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from bot.settings.logging_setup import setup_logging
 
-    setup_logging(settings.log_level)
+    setup_logging(settings.log_level, log_format=settings.log_format)
     asyncio.run(_serve(settings))
     return 0
 

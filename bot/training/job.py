@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from bot import metrics
 from bot.settings.config import Settings
 from bot.storage import Storage, TrainingRun, TrainingStatus
 from bot.storage.schema import LIVE_STATUSES
@@ -150,11 +151,26 @@ async def run_training(
         if started is None:  # cancelled before it started
             await process.cancel(grace_s=5.0)
             return await _settled(storage, run_id, out)
-        outcome = await process.run(on_event=on_event)
+        outcome = await process.run(on_event=_tracking_progress(on_event))
     except BaseException:
         process.kill()
         raise
+    finally:
+        metrics.TRAINING_PROGRESS.set(0)
     return await _after_training(storage, run_id, out, outcome, on_wait)
+
+
+def _tracking_progress(on_event: OnEvent | None) -> OnEvent:
+    """``on_event`` that also sets the progress gauge from the child's progress lines."""
+
+    async def tracked(event: dict[str, Any]) -> None:
+        step, total = event.get("step"), event.get("total_steps")
+        if event.get("event") == "progress" and isinstance(step, int) and total:
+            metrics.TRAINING_PROGRESS.set(min(1.0, step / float(total)))
+        if on_event is not None:
+            await on_event(event)
+
+    return tracked
 
 
 async def _after_training(

@@ -95,7 +95,9 @@ class TrainingQueries(Queries):
                 if checkpoint_dir is not None:
                     row.checkpoint_path = f"{checkpoint_dir.rstrip('/')}/run-{row.id}.pt"
                     await session.flush()
-                return _training_run(row)
+                created = _training_run(row)
+            metrics.TRAINING_RUNS.labels(TrainingStatus(status).value).inc()  # committed
+            return created
         except IntegrityError:
             current = await self.live_training_run()
             if current is not None:

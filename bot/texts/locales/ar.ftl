@@ -432,18 +432,6 @@ run_state = { $state ->
     [cancelled] أُلغي
    *[other] { $state }
 }
-# unexpected errors told to the admins (one line; the traceback is in the log)
-# $error (name)
-alert_error = ⚠️ خطأ غير متوقع: { $error }
-# $count (number), $minutes (number), $error (name)
-alert_repeated = { $count ->
-    [zero] ⚠️ لم يتكرر الخطأ نفسه خلال آخر { $minutes } دقيقة: { $error }
-    [one] ⚠️ تكرر الخطأ نفسه مرة أخرى خلال آخر { $minutes } دقيقة: { $error }
-    [two] ⚠️ تكرر الخطأ نفسه مرتين أخريين خلال آخر { $minutes } دقيقة: { $error }
-    [few] ⚠️ تكرر الخطأ نفسه { $count } مرات أخرى خلال آخر { $minutes } دقيقة: { $error }
-    [many] ⚠️ تكرر الخطأ نفسه { $count } مرة أخرى خلال آخر { $minutes } دقيقة: { $error }
-   *[other] ⚠️ تكرر الخطأ نفسه { $count } مرة أخرى خلال آخر { $minutes } دقيقة: { $error }
-}
 alert_error = ⚠️ خطأ غير متوقع: { $error }
 alert_repeated = ⚠️ تكرر الخطأ نفسه { $count ->
     [zero] { $count } مرة
@@ -460,3 +448,4 @@ alert_repeated = ⚠️ تكرر الخطأ نفسه { $count ->
     [many] آخر { $minutes } دقيقة
    *[other] آخر { $minutes } دقيقة
 }: { $error }
+export_upload_refused = رفض تيليجرام الملف لأنه أكبر من أن يُرفع. ضيّق التصدير بالأمر /export user <رقم> أو /export model <رقم>.

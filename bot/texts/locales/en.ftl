@@ -375,13 +375,6 @@ seed_unknown_script = I don't know any of the characters in that seed: I was tra
 # $error (name)
 alert_error = ⚠️ Unexpected error: { $error }
 # $count (number), $minutes (number), $error (name)
-alert_repeated = { $count ->
-    [one] ⚠️ The same error once more in the last { $minutes } min: { $error }
-   *[other] ⚠️ The same error { $count } more times in the last { $minutes } min: { $error }
-}
-# $error (name)
-alert_error = ⚠️ Unexpected error: { $error }
-# $count (number), $minutes (number), $error (name)
 alert_repeated = ⚠️ The same error again, { $count ->
     [one] once more
    *[other] { $count } more times
@@ -389,3 +382,4 @@ alert_repeated = ⚠️ The same error again, { $count ->
     [one] minute
    *[other] { $minutes } minutes
 }: { $error }
+export_upload_refused = Telegram refused the file as too large to upload. Narrow the export with /export user <id> or /export model <version>.
