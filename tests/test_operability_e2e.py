@@ -172,9 +172,7 @@ def drop_history(db: Path) -> None:
 async def test_ten_identical_errors_are_one_alert_and_then_one_count(
     tmp_path: Path, tiny_checkpoint_path: Path
 ) -> None:
-    async with running_bot(
-        tmp_path, tiny_checkpoint_path, TINY_TEXT, alert_interval_s=3600
-    ) as h:
+    async with running_bot(tmp_path, tiny_checkpoint_path, TINY_TEXT, alert_interval_s=3600) as h:
         api = h.api
         api.user(ADMIN_ID)  # the admin has a chat with the bot
         drop_history(tmp_path / "bot.db")
