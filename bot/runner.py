@@ -7,6 +7,7 @@ tests can run the real bot in-process and SIGTERM can drain work before closing.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import signal
 
@@ -15,6 +16,7 @@ from telegram import Update
 from telegram.error import InvalidToken
 
 from bot.app import AppType, build_application, on_shutdown, on_startup
+from bot.handlers.buttons import deliver
 from bot.ops.operability import Operability
 from bot.ops.startup import (
     TOKEN_REJECTED,
@@ -29,6 +31,12 @@ from bot.settings import crash
 from bot.settings.config import Settings
 from bot.settings.redact import register_secret
 from bot.storage import NewerDatabaseError
+from bot.storage.queries.inbox import InboxQueries, StoredReply
+from bot.telegram.display import printable
+from bot.telegram.inbox import Inbox
+from bot.telegram.polling import Poller
+from bot.telegram.services import KEY, Services
+from bot.telegram.webhook_server import WebhookServer
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +46,9 @@ class RunningBot:
         self.settings = settings
         register_secret(settings.token)  # for every text this process writes or sends
         self.application: AppType = build_application(settings)
+        self.inbox: Inbox | None = None
+        self.webhook: WebhookServer | None = None
+        self.poller: Poller | None = None
         # probes, metrics and alerts: started first, stopped last
         self.ops = Operability(self.application, settings)
 
@@ -77,37 +88,69 @@ class RunningBot:
             if isinstance(exc, SQLAlchemyError):
                 raise database_error(s.database_url, exc) from None
             raise
-        assert app.updater is not None
-        s = self.settings
+        await app.start()
+        services: Services = app.bot_data[KEY]
+        self.inbox = Inbox(
+            app,
+            InboxQueries(services.storage.session_maker),
+            slots=s.max_concurrent_updates,
+            redeliver=functools.partial(_redeliver, services),
+        )
+        # polling: this is the only process reading updates, so open claims are a dead
+        # predecessor's; webhook replicas wait for each other's leases to run out.
+        await self.inbox.start(sole_reader=not s.webhook_url)
         if s.webhook_url:
-            await app.updater.start_webhook(
+            self.webhook = WebhookServer(
                 listen=s.webhook_listen,
                 port=s.webhook_port,
-                url_path=s.webhook_path,
-                webhook_url=s.webhook_url,
-                secret_token=s.webhook_secret.get_secret_value(),
+                path=s.webhook_path,
+                secret=s.webhook_secret.get_secret_value(),
+                record=self.inbox.record,
+                extra_routes=self.ops.routes(),  # /healthz, /readyz, /metrics
                 cert=s.webhook_cert,
                 key=s.webhook_key,
-                allowed_updates=Update.ALL_TYPES,
             )
+            await self.webhook.start()
+            await self._set_webhook()
             log.info("serving updates by webhook on %s:%d", s.webhook_listen, s.webhook_port)
         else:
-            await app.updater.start_polling(
-                poll_interval=0.0, timeout=10, allowed_updates=Update.ALL_TYPES
-            )
+            self.poller = Poller(app.bot, self.inbox.record)
+            await self.poller.start()
             log.info("polling for updates")
-        await app.start()
+
+    async def _set_webhook(self) -> None:
+        s = self.settings
+        certificate = s.webhook_cert.read_bytes() if s.webhook_cert is not None else None
+        await self.application.bot.set_webhook(
+            url=s.webhook_url,
+            certificate=certificate,
+            allowed_updates=Update.ALL_TYPES,
+            secret_token=s.webhook_secret.get_secret_value() or None,
+        )
 
     async def stop(self) -> None:
         app = self.application
         self.ops.drain()  # not ready first, so a balancer stops sending updates
-        if app.updater is not None and app.updater.running:
-            await app.updater.stop()  # no new updates from here on
+        # no new updates from here on; then the ones being handled finish
+        if self.poller is not None:
+            await self.poller.stop()
+            self.poller = None
+        if self.webhook is not None:
+            await self.webhook.stop()
+            self.webhook = None
+        if self.inbox is not None:
+            await self.inbox.stop(self.settings.shutdown_grace_s)
+            self.inbox = None
         if app.running:
             await app.stop()  # waits for handlers already running
         await on_shutdown(app)
         await self.ops.stop()  # the error counts not yet told go out while the bot can
         await app.shutdown()
+
+
+async def _redeliver(services: Services, update: Update, reply: StoredReply) -> None:
+    """Send a text a stopped process stored for ``update`` but never delivered."""
+    await deliver(update, services, reply.generation_id, printable(reply.output))
 
 
 async def serve(settings: Settings) -> None:

@@ -126,7 +126,7 @@ async def press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await query.answer()
     ask = writing.Ask(
         query.from_user.id, chat.id, seed, temperature, prefs.length,
-        GenerationSource.BUTTON, parent.id,
+        GenerationSource.BUTTON, parent.id, update.update_id,
     )  # fmt: skip
     try:
         written = await writing.generate_and_store(services, ask, received)

@@ -94,7 +94,9 @@ async def write(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await reply_key(update, "seed_too_long", length=len(seed), limit=limit)
         return
     prefs = await writing.preferences(services, user)
-    ask = writing.Ask(user.id, chat.id, seed, prefs.temperature, prefs.length)
+    ask = writing.Ask(
+        user.id, chat.id, seed, prefs.temperature, prefs.length, update_id=update.update_id
+    )
     typing_task = typing(update)  # best effort, in the background
     try:
         written = await writing.generate_and_store(services, ask, received)

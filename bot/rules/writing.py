@@ -59,6 +59,9 @@ class Ask:
     length: int
     source: GenerationSource = GenerationSource.COMMAND
     parent_id: int | None = None
+    # The Telegram update asking: stored with the text, so whoever takes the update over
+    # from a process that died sends this text rather than writing another.
+    update_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,7 @@ async def generate_and_store(services: Services, ask: Ask, received: float) -> W
         delivered=False,
         source=ask.source,
         parent_id=ask.parent_id,
+        update_id=ask.update_id,
     )
     return Written(generation_id, result, latency_ms)
 

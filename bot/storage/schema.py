@@ -185,7 +185,12 @@ class ModelVersionRow(Base):
 
 class GenerationRow(Base):
     __tablename__ = "generations"
-    __table_args__ = (CheckConstraint(_in_values("source", GenerationSource), name="source"),)
+    __table_args__ = (
+        CheckConstraint(_in_values("source", GenerationSource), name="source"),
+        # SQLite: an id is never handed out again, even after its row was deleted (/forget),
+        # so a button under a forgotten text can never act on a newer one.
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(
@@ -214,6 +219,9 @@ class GenerationRow(Base):
     # Server default only (as ``delivered``): earlier revisions' inserts must not name it.
     source: Mapped[str] = mapped_column(String(16), server_default="command")
     parent_id: Mapped[int | None] = mapped_column(Integer)
+    # The Telegram update that asked for it (none for inline offers): a process taking
+    # over that update from a dead one sends this row instead of writing another text.
+    update_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
 
 
 class CorpusRow(Base):
@@ -369,3 +377,24 @@ class LimitRefusalRow(Base):
     day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD, UTC
     kind: Mapped[str] = mapped_column(String(32), primary_key=True)
     count: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+
+
+class UpdateRow(Base):
+    """The inbox: every Telegram update, recorded before Telegram is told it arrived.
+
+    ``update_id`` is the primary key, so a redelivered update is not recorded twice. A
+    process claims a row (``claimed_by`` until ``claimed_until``, renewed while it works)
+    and sets ``done_at`` once the update's outcome is stored; a claim that runs out (its
+    process died) is taken over. Done rows are pruned after a retention period
+    (bot/telegram/inbox.py).
+    """
+
+    __tablename__ = "updates"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    payload: Mapped[str] = mapped_column(Text)  # the update's JSON, as Telegram sent it
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)

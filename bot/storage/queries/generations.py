@@ -52,6 +52,7 @@ class GenerationQueries(Queries):
         delivered: bool = True,
         source: GenerationSource = GenerationSource.COMMAND,
         parent_id: int | None = None,
+        update_id: int | None = None,
     ) -> int:
         """Record one answered generation and return its id.
 
@@ -74,6 +75,7 @@ class GenerationQueries(Queries):
             delivered=delivered,
             source=source.value,
             parent_id=parent_id,
+            update_id=update_id,
         )
         try:
             async with self._sessions() as session, session.begin():

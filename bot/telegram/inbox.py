@@ -1,0 +1,218 @@
+"""The durable inbox: every update is recorded before Telegram is told it arrived, and
+handled from the database, so a process that dies loses nothing.
+
+Design:
+
+* :meth:`Inbox.record` writes updates to the ``updates`` table (a redelivered
+  ``update_id`` is a no-op). The webhook server answers 200 and the poller confirms an
+  offset only after it returns (bot/telegram/webhook_server.py, bot/telegram/polling.py).
+* One dispatch loop per process claims recorded updates with a lease (``LEASE_S``) as
+  handler slots free up, and runs each through PTB's handlers (``process_update``, within
+  the application's concurrency limit). Claims in progress are renewed every
+  ``RENEW_EVERY_S``, so a live process never loses one; a dead process's claims run out
+  and are taken over by any other process (a replica, or the restarted one).
+* An update is marked done once its handlers returned: by then its outcome (a text, an
+  apology, or deliberate silence) is stored or sent. A claim of an update another process
+  may have begun (``attempts`` above 1) first looks for a generation stored for it: one
+  not yet delivered is sent (once, by the one process holding the claim), one delivered
+  means the update is done; only an update with no stored text runs its handlers again.
+* The claim is a single conditional UPDATE, so two processes racing for an expired claim
+  cannot both win it: an update is handled by one process at a time.
+* Done rows are pruned after ``RETENTION`` (long enough to recognise any redelivery).
+
+What remains unprovable is the instant between Telegram confirming a message and the
+database recording that: a process killed exactly then sends that text again when the
+update is taken over. Telegram offers no idempotency key for sendMessage to close it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import json
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import timedelta
+from typing import Any
+
+from telegram import Update
+from telegram.ext import Application
+
+from bot.storage.queries.inbox import ClaimedUpdate, InboxQueries, StoredReply
+from bot.storage.schema import utcnow
+
+log = logging.getLogger(__name__)
+
+# How long a claim lasts without renewal: what a dead process's updates wait at most
+# before another process takes them over.
+LEASE_S = 15.0
+RENEW_EVERY_S = 5.0  # a third of the lease: two renewals may fail before it runs out
+# How often to look for updates recorded by another replica or abandoned by a dead one;
+# updates this process recorded itself are claimed at once.
+POLL_EVERY_S = 1.0
+RETENTION = timedelta(days=2)  # Telegram gives up redelivering an update within a day
+PRUNE_EVERY_S = 600.0
+ERROR_PAUSE_S = 1.0  # after a failed claim (e.g. the database restarting)
+
+Redeliver = Callable[[Update, StoredReply], Awaitable[None]]
+AppType = Application[Any, Any, Any, Any, Any, Any]
+
+
+def process_identity() -> str:
+    """A name for this process's claims, unique across hosts and restarts."""
+    return f"bot@{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class Inbox:
+    """Records updates and feeds them, claimed, to the application's handlers."""
+
+    def __init__(
+        self,
+        application: AppType,
+        queries: InboxQueries,
+        *,
+        slots: int,
+        redeliver: Redeliver,
+        owner: str | None = None,
+    ) -> None:
+        self._app = application
+        self._queries = queries
+        self._slots = max(1, slots)
+        self._redeliver = redeliver
+        self.owner = owner or process_identity()
+        self._lease = timedelta(seconds=LEASE_S)
+        self._wake = asyncio.Event()
+        self._working: dict[int, asyncio.Task[None]] = {}
+        self._loops: list[asyncio.Task[None]] = []
+        self._stopping = False
+
+    async def record(self, updates: Sequence[Mapping[str, Any]]) -> int:
+        """Record updates (raw Bot API JSON objects) durably; returns how many were new.
+
+        Raises what the database raises: the caller must then not acknowledge them.
+        """
+        pairs = [(int(u["update_id"]), json.dumps(u, ensure_ascii=False)) for u in updates]
+        new = await self._queries.record_updates(pairs)
+        self._wake.set()
+        return new
+
+    async def start(self, *, sole_reader: bool = False) -> None:
+        """Start dispatching. ``sole_reader`` (polling: one process reads this bot's
+        updates) ends every open claim first: their processes are gone."""
+        if sole_reader:
+            expired = await self._queries.expire_all_claims()
+            if expired:
+                log.info("taking over %d update(s) a stopped process had claimed", expired)
+        self._loops = [
+            asyncio.create_task(self._dispatch(), name="inbox dispatch"),
+            asyncio.create_task(self._renew(), name="inbox renew"),
+            asyncio.create_task(self._prune(), name="inbox prune"),
+        ]
+
+    async def stop(self, grace_s: float) -> None:
+        """Stop claiming, give the updates being handled ``grace_s`` to finish, and hand
+        back the claims of the rest."""
+        self._stopping = True
+        self._wake.set()
+        for task in self._loops:
+            task.cancel()
+        for task in self._loops:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._loops = []
+        working = dict(self._working)
+        if working:
+            _, late = await asyncio.wait(working.values(), timeout=grace_s)
+            for task in late:
+                task.cancel()
+            if late:
+                await asyncio.wait(late)
+                left = [uid for uid, task in working.items() if task in late]
+                log.warning("%d update(s) left to the next process", len(left))
+                with contextlib.suppress(Exception):
+                    await self._queries.release_claims(self.owner, left)
+
+    # ---------------------------------------------------------------------- loops
+
+    async def _dispatch(self) -> None:
+        while not self._stopping:
+            free = self._slots - len(self._working)
+            if free > 0:
+                try:
+                    claimed = await self._queries.claim_updates(self.owner, self._lease, free)
+                except Exception as exc:  # the database away: try again shortly
+                    log.warning("could not claim updates: %s", exc)
+                    await asyncio.sleep(ERROR_PAUSE_S)
+                    continue
+                for item in claimed:
+                    task = asyncio.create_task(self._handle(item), name=f"update {item.update_id}")
+                    self._working[item.update_id] = task
+                    task.add_done_callback(functools.partial(self._finished, item.update_id))
+                if len(claimed) == free:
+                    continue  # there may be more waiting
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), POLL_EVERY_S)
+
+    def _finished(self, update_id: int, _task: asyncio.Task[None]) -> None:
+        self._working.pop(update_id, None)
+        self._wake.set()  # a slot is free
+
+    async def _renew(self) -> None:
+        while True:
+            await asyncio.sleep(RENEW_EVERY_S)
+            try:
+                await self._queries.renew_claims(self.owner, list(self._working), self._lease)
+            except Exception as exc:
+                log.warning("could not renew claims on updates being handled: %s", exc)
+
+    async def _prune(self) -> None:
+        while True:
+            try:
+                pruned = await self._queries.prune_done_updates(utcnow() - RETENTION)
+                if pruned:
+                    log.info("pruned %d handled update(s) from the inbox", pruned)
+            except Exception as exc:
+                log.warning("could not prune handled updates: %s", exc)
+            await asyncio.sleep(PRUNE_EVERY_S)
+
+    # ---------------------------------------------------------------------- one update
+
+    async def _handle(self, item: ClaimedUpdate) -> None:
+        try:
+            update = Update.de_json(json.loads(item.payload), self._app.bot)
+        except Exception as exc:  # not an update PTB can read: nothing to answer
+            log.warning("update %d is unreadable and is skipped: %s", item.update_id, exc)
+            await self._done(item.update_id)
+            return
+        try:
+            if item.attempts > 1 and await self._resumed(update, item.update_id):
+                await self._done(item.update_id)
+                return
+            app = self._app
+            await app.update_processor.process_update(update, app.process_update(update))
+        except Exception:
+            # PTB hands handler errors to the error handler; this is anything else.
+            log.exception("update %d: handling failed", item.update_id)
+        await self._done(item.update_id)
+
+    async def _resumed(self, update: Update, update_id: int) -> bool:
+        """For an update another process may have begun: finish its stored text, if it
+        has one (True), instead of writing another."""
+        reply = await self._queries.reply_for_update(update_id)
+        if reply is None:
+            return False
+        if not reply.delivered:
+            log.info("update %d: sending the text a stopped process had stored", update_id)
+            await self._redeliver(update, reply)
+        return True
+
+    async def _done(self, update_id: int) -> None:
+        try:
+            await self._queries.mark_update_done(update_id)
+        except Exception as exc:  # the claim runs out; the next taker checks what is stored
+            log.warning("could not mark update %d handled: %s", update_id, exc)

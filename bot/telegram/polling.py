@@ -1,0 +1,99 @@
+"""Long polling that confirms an offset only for updates already recorded.
+
+``getUpdates`` with ``offset`` tells Telegram that every update before it was received,
+and Telegram then forgets them. PTB's own updater confirms a batch as soon as it sits in
+memory, so a process that dies with updates queued loses them. Here each batch is first
+written to the inbox (bot/telegram/inbox.py); only then is the next ``getUpdates``, the
+one that confirms it, sent. A batch that cannot be recorded is not confirmed and comes
+back from Telegram after a pause.
+
+A Bot API outage is logged once when it begins and once when it ends, with how many
+requests failed, rather than once per attempt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from telegram import Bot, Update
+from telegram.error import InvalidToken, TelegramError
+
+log = logging.getLogger(__name__)
+
+LONG_POLL_S = 10  # how long one getUpdates waits for updates to arrive
+BATCH = 100  # Telegram's most per getUpdates
+FIRST_BACKOFF_S = 0.5
+MAX_BACKOFF_S = 10.0
+
+Record = Callable[[list[Mapping[str, Any]]], Awaitable[Any]]
+
+
+class Poller:
+    """Reads updates with getUpdates and hands each batch to ``record`` before confirming."""
+
+    def __init__(self, bot: Bot, record: Record) -> None:
+        self._bot = bot
+        self._record = record
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        # A webhook left set (e.g. by an earlier cluster run) makes getUpdates refuse; as
+        # PTB's start_polling, remove it, keeping what Telegram still holds.
+        await self._bot.delete_webhook(drop_pending_updates=False)
+        self._task = asyncio.create_task(self._run(), name="polling")
+
+    async def stop(self) -> None:
+        """Stop at once: a getUpdates cut short confirmed nothing new, so nothing is lost."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        offset: int | None = None
+        failures = 0
+        while True:
+            try:
+                updates = await self._bot.get_updates(
+                    offset=offset,
+                    limit=BATCH,
+                    timeout=LONG_POLL_S,
+                    allowed_updates=Update.ALL_TYPES,
+                )
+            except InvalidToken:
+                log.error("polling stopped: Telegram no longer accepts the bot token")
+                return
+            except TelegramError as exc:
+                failures += 1
+                if failures == 1:
+                    log.warning("polling: the Bot API is not answering (%s); retrying", exc)
+                await asyncio.sleep(min(MAX_BACKOFF_S, FIRST_BACKOFF_S * 2 ** (failures - 1)))
+                continue
+            if failures:
+                log.info("polling: the Bot API answers again after %d failed request(s)",
+                         failures)  # fmt: skip
+                failures = 0
+            if not updates:
+                continue
+            await self._record_batch([update.to_dict() for update in updates])
+            offset = updates[-1].update_id + 1
+
+    async def _record_batch(self, batch: list[Mapping[str, Any]]) -> None:
+        """Record ``batch``, retrying until it is stored: not confirming it is what keeps
+        it safe, so there is no giving up here."""
+        attempt = 0
+        while True:
+            try:
+                await self._record(batch)
+                return
+            except Exception as exc:
+                attempt += 1
+                if attempt == 1:
+                    log.warning("polling: could not record %d update(s): %s; retrying",
+                                len(batch), exc)  # fmt: skip
+                await asyncio.sleep(min(MAX_BACKOFF_S, FIRST_BACKOFF_S * 2 ** (attempt - 1)))

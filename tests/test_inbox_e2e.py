@@ -1,0 +1,172 @@
+"""The durable inbox: updates recorded before they are acknowledged, each answered once.
+
+* a webhook POST is answered 200 only once the update is in the ``updates`` table, and
+  the same update posted twice (Telegram redelivering) gets one answer;
+* an update a dead process had claimed, with its text stored but never sent, is taken
+  over: the stored text is sent once and no second text is written;
+* kill -9 of a real polling ``python -m bot`` in the middle of a burst, and a restart:
+  every user gets exactly one message and no generation stays undelivered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sqlite3
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.botapi import FakeBotApi, FakeUser
+from tests.conftest import TINY_TEXT
+from tests.harness import TEST_TOKEN, Harness, prepare_workdir, running_bot
+from tests.test_operations_e2e import free_port
+
+SEED = "في الصباح"
+
+
+def rows(db: Path, query: str) -> list[tuple[object, ...]]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute(query).fetchall()
+
+
+def write_update(update_id: int, user: FakeUser, seed: str) -> dict[str, object]:
+    text = f"/write {seed}"
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "date": 1_700_000_000,
+            "chat": {"id": user.id, "type": "private"},
+            "from": user.to_dict(),
+            "text": text,
+            "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
+        },
+    }
+
+
+async def test_a_webhook_update_is_recorded_before_200_and_a_redelivery_is_answered_once(
+    tmp_path: Path, tiny_checkpoint_path: Path
+) -> None:
+    port = free_port()
+    secret = "inbox_secret"
+    async with running_bot(
+        tmp_path,
+        tiny_checkpoint_path,
+        TINY_TEXT,
+        webhook_url=f"http://127.0.0.1:{port}/hook",
+        webhook_secret=secret,
+        webhook_listen="127.0.0.1",
+        webhook_port=port,
+    ) as h:
+        update = write_update(900_001, h.api.user(3101), SEED)
+        assert await h.api.post_raw_to_webhook(update, secret) == 200
+        # acknowledged means stored: the row exists the moment the 200 arrived
+        assert rows(tmp_path / "bot.db", "SELECT update_id FROM updates") == [(900_001,)]
+        assert await h.api.post_raw_to_webhook(update, secret) == 200  # Telegram again
+        await h.api.wait_for_messages(3101, 1)
+        await asyncio.sleep(1.5)  # a second answer would arrive now
+        assert len(h.api.messages_to(3101)) == 1, h.api.describe(3101)
+        assert rows(tmp_path / "bot.db", "SELECT count(*) FROM generations") == [(1,)]
+        assert await h.api.post_raw_to_webhook({"no": "update"}, secret) == 400
+
+
+async def test_an_update_a_dead_process_left_with_its_text_stored_gets_that_text_once(
+    harness: Harness,
+) -> None:
+    h = harness
+    user = h.api.user(3201)
+    await h.ask(user, "/start")  # the user's row, as a first /write would have made it
+    db = h.workdir / "bot.db"
+    long_ago = (datetime.now(UTC) - timedelta(minutes=1)).strftime("%Y-%m-%d %H:%M:%S.%f")
+    with sqlite3.connect(db) as conn:
+        # what a process killed between storing the text and sending it leaves behind
+        conn.execute(
+            "INSERT INTO generations (user_id, chat_id, seed, temperature, length, output,"
+            " latency_ms, created_at, delivered, source, update_id)"
+            " VALUES (?, ?, ?, 0.8, 50, ?, 1.0, ?, 0, 'command', 900100)",
+            (user.id, user.id, SEED, SEED + " الذي كتب قبل الموت", long_ago),
+        )
+        conn.execute(
+            "INSERT INTO updates (update_id, payload, received_at, claimed_by, claimed_until,"
+            " attempts) VALUES (900100, ?, ?, 'bot@gone:1:dead', ?, 1)",
+            (json.dumps(write_update(900100, user, SEED)), long_ago, long_ago),
+        )
+    since = h.api.mark(user.chat_id)
+    [sent] = await h.api.wait_for_messages(user.chat_id, 1, since=since, timeout=30)
+    assert sent.raw_text == SEED + " الذي كتب قبل الموت"
+    await asyncio.sleep(1.5)
+    assert len(h.api.messages_to(user.chat_id)) - since == 1, h.api.describe(user.chat_id)
+    assert rows(db, "SELECT count(*), min(delivered) FROM generations") == [(1, 1)]
+    assert rows(db, "SELECT done_at IS NOT NULL FROM updates WHERE update_id = 900100") == [(1,)]
+
+
+def bot_env(api: FakeBotApi, workdir: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "BOT_TOKEN": TEST_TOKEN,
+        "TELEGRAM_API_URL": api.base_url.removesuffix("/bot"),
+        "DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'bot.db'}",
+        "CHECKPOINT_DIR": str(workdir / "checkpoints"),
+        "CORPUS_DIR": str(workdir / "corpora"),
+        "CORPUS_PATH": str(workdir / "corpus.txt"),
+        "DEVICE": "cpu",
+        "RATE_LIMIT": "false",
+        "USER_MAX_PENDING": "0",
+        "USER_RATE_PER_MINUTE": "0",
+        "DEFAULT_LENGTH": "1500",  # long enough that some are mid-flight at the kill
+        "LOG_LEVEL": "INFO",
+    }
+
+
+@pytest.mark.timeout(420)  # two start-ups of a real process (torch imports) on 2 cores
+async def test_kill_9_of_a_polling_process_mid_burst_then_a_restart_answers_everyone_once(
+    tmp_path: Path, tiny_checkpoint_path: Path
+) -> None:
+    prepare_workdir(tmp_path, tiny_checkpoint_path, TINY_TEXT)
+    log = tmp_path / "bot.log"
+    async with FakeBotApi(TEST_TOKEN) as api:
+        env = bot_env(api, tmp_path)
+
+        async def start() -> asyncio.subprocess.Process:
+            with log.open("ab") as out:
+                return await asyncio.create_subprocess_exec(
+                    sys.executable, "-m", "bot", cwd=tmp_path, env=env, stdout=out, stderr=out
+                )
+
+        users = [api.user(8100 + i) for i in range(40)]
+
+        def answered() -> int:
+            return sum(bool(api.messages_to(u.chat_id)) for u in users)
+
+        proc = await start()
+        try:
+            await api.wait_for(lambda: api.calls_to("setMyCommands") or None, 120, "bot ready")
+            for user in users:
+                await api.send_text(user, f"/write {SEED}")
+            await api.wait_for(lambda: answered() >= 3 or None, 120, "first replies")
+            proc.kill()
+            await proc.wait()
+            assert answered() < len(users), "the burst ended before the kill"
+            proc = await start()
+            await api.wait_for(lambda: answered() == len(users) or None, 120, "every user")
+            await asyncio.sleep(2.0)  # a duplicate would arrive now
+        finally:
+            if proc.returncode is None:
+                proc.send_signal(signal.SIGTERM)
+                await asyncio.wait_for(proc.wait(), 60)
+    text = log.read_text(errors="replace")
+    assert TEST_TOKEN not in text
+    for user in users:
+        got = [m.raw_text or "" for m in api.messages_to(user.chat_id)]
+        assert len(got) == 1 and got[0].startswith(SEED), (user.id, got)
+    db = tmp_path / "bot.db"
+    assert rows(db, "SELECT count(*) FROM generations WHERE delivered = 0") == [(0,)]
+    assert rows(db, "SELECT count(*) FROM updates WHERE done_at IS NULL") == [(0,)]
+    stored = dict(rows(db, "SELECT user_id, output FROM generations"))
+    for user in users:
+        assert stored[user.id] == api.messages_to(user.chat_id)[0].raw_text
