@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -23,7 +25,7 @@ from model.mixture import (
     ngram_target_probs,
 )
 from model.ngram import KneserNey, NgramTables
-from model.sample import sample
+from model.sample import DEFAULT_TEMPERATURE, sample
 from model.train import TrainResult, split_text
 
 
@@ -203,3 +205,24 @@ def test_min_p_keeps_only_characters_near_the_best(trained_tiny: TrainResult) ->
     b = sample(m, v, "البحر", 60, 1.5, rng_seed=2, min_p=0.999).continuation
     assert a == b
     assert math.isfinite(len(a))
+
+
+async def test_cli_generate_samples_as_the_engine_does_at_the_default_settings(
+    trained_tiny: TrainResult, tiny_text: str, tmp_path: Path
+) -> None:
+    checkpoint = Checkpoint.from_result(trained_tiny)
+    checkpoint.mixture = fitted(trained_tiny, tiny_text)
+    checkpoint.mixture.weight = 0.6
+    save_checkpoint(checkpoint, tmp_path / "m.pt")
+    args = ["--checkpoint", str(tmp_path / "m.pt"), "--seed", "في الصباح", "--rng-seed", "7"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "model", "generate", *args, "--length", "150", "--device", "cpu"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    loaded = load_checkpoint(tmp_path / "m.pt", "cpu")
+    async with GenerationEngine(loaded, 1) as engine:
+        served = await engine.generate("في الصباح", DEFAULT_TEMPERATURE, 150, rng_seed=7)
+    assert proc.stdout.rstrip("\n") == served.text
