@@ -451,6 +451,13 @@ def run_train(args: argparse.Namespace) -> int:
         )
         if result.val_stream_loss is not None and result.ngram_val_loss is not None:
             print(_against_baseline(result.val_stream_loss, result.ngram_val_loss, result))
+        mixture = result.mixture
+        if mixture is not None and mixture.validation_loss is not None:
+            print(
+                f"mixed per character with its Kneser-Ney {mixture.order}-gram (LSTM weight "
+                f"{mixture.weight}): {mixture.validation_loss / math.log(2):.3f} bits/char "
+                "on validation"
+            )
     return 0
 
 
