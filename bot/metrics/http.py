@@ -12,7 +12,9 @@
 :func:`routes` is the route set as aiohttp route definitions, so any aiohttp server can
 mount it (the webhook server does, next to the webhook path); :class:`HealthServer`
 serves it on a port of its own (``HEALTH_LISTEN:HEALTH_PORT``, 127.0.0.1 by default:
-these are for the operator's network, never the public one).
+these are for the operator's network, never the public one). Both the bot
+(bot/ops/operability.py) and a trainer (bot/trainer/__main__.py) use them, each with its
+own idea of readiness.
 """
 
 from __future__ import annotations
@@ -23,10 +25,8 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import metrics
-from bot.ops.cli import _current_heads, expected_heads
 
 log = logging.getLogger(__name__)
 
@@ -66,18 +66,6 @@ def routes(problems: Problems) -> list[web.RouteDef]:
         web.get("/readyz", readyz),
         web.get("/metrics", metrics_page),
     ]
-
-
-async def database_problems(engine: AsyncEngine, url: str) -> list[str]:
-    """Whether the database answers and is at the head revision of this source tree."""
-    try:
-        async with engine.connect() as connection:
-            current = await connection.run_sync(_current_heads)
-    except Exception as exc:
-        return [f"the database does not answer ({type(exc).__name__})"]
-    if current != expected_heads(url):
-        return ["the database is not at the migration head"]
-    return []
 
 
 class HealthServer:

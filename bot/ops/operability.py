@@ -2,7 +2,7 @@
 
 :class:`Operability` is started first and stopped last by the runner (bot/runner.py):
 
-* its health server (bot/ops/health.py) listens before anything else starts, so a probe
+* its health server (bot/metrics/http.py) listens before anything else starts, so a probe
   sees ``/readyz`` 503 all through the start-up (database, model, Bot API);
 * its :meth:`routes` are also mounted on the webhook server, next to the webhook path;
 * :meth:`drain` is the first step of a stop: ``/readyz`` turns 503 before updates stop
@@ -20,10 +20,11 @@ from aiohttp import web
 from telegram.ext import Application
 
 from bot import metrics
+from bot.metrics.http import HealthServer, routes
 from bot.ops import alerts
-from bot.ops.health import HealthServer, database_problems, routes
 from bot.ops.startup import StartupError
 from bot.settings.config import Settings
+from bot.storage.database import schema_problems
 from bot.telegram.services import KEY, Services
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ class Operability:
         if not services.engine.running:
             return ["the generation engine is not serving"]
         engine = services.storage.session_maker.kw["bind"]
-        return await database_problems(engine, self.settings.database_url)
+        return await schema_problems(engine, self.settings.database_url)
 
     def routes(self) -> list[web.RouteDef]:
         """``/healthz``, ``/readyz`` and ``/metrics``, for the webhook server to mount."""

@@ -12,6 +12,8 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from alembic.script.revision import ResolutionError
 from alembic.util import CommandError
 from sqlalchemy import URL, event, make_url
@@ -23,6 +25,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from bot import metrics
+from bot.storage.writer import SerialWrites
 
 # The repository root: migrations ship with the source tree, not inside the package, so
 # they are found relative to this file rather than to whatever the working directory is.
@@ -152,7 +155,8 @@ def _sqlite_pragmas(busy_timeout_s: float) -> Callable[[Any, Any], None]:
 def create_engine(
     url: str | URL, busy_timeout_s: float = DEFAULT_SQLITE_BUSY_TIMEOUT_S, **kwargs: Any
 ) -> AsyncEngine:
-    """An async engine; for SQLite, with the pragmas above on every connection.
+    """An async engine; for SQLite, with the pragmas above on every connection and one
+    write transaction at a time (bot/storage/writer.py).
 
     The parent directory of a SQLite file is created if missing, so a fresh checkout
     can start with the default ``var/bot.db``.
@@ -170,6 +174,8 @@ def create_engine(
     engine = create_async_engine(url, **kwargs)
     event.listen(engine.sync_engine, "connect", _sqlite_pragmas(busy_timeout_s))
     event.listen(engine.sync_engine, "handle_error", _count_error)
+    # the bot's own writes queue in order instead of polling in SQLite's busy handler
+    SerialWrites().install(engine)
     return engine
 
 
@@ -197,6 +203,23 @@ def alembic_config(url: str | URL) -> Config:
     # The application owns logging; fileConfig would disable its existing loggers.
     config.attributes["configure_logger"] = False
     return config
+
+
+async def schema_problems(engine: AsyncEngine, url: str | URL) -> list[str]:
+    """Why the database behind ``engine`` cannot serve this code (for ``/readyz``): it
+    does not answer, or it is not at the head revision of the migrations shipped here."""
+
+    def current(connection: Any) -> set[str]:
+        return set(MigrationContext.configure(connection).get_current_heads())
+
+    try:
+        async with engine.connect() as connection:
+            heads = await connection.run_sync(current)
+    except Exception as exc:
+        return [f"the database does not answer ({type(exc).__name__})"]
+    if heads != set(ScriptDirectory.from_config(alembic_config(url)).get_heads()):
+        return ["the database is not at the migration head"]
+    return []
 
 
 def migrate_to_head_sync(url: str | URL) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from typing import Any
 
 from bot.settings import crash
 from bot.settings.config import (
@@ -44,10 +45,34 @@ async def _serve(settings: Settings) -> None:
     install_signal_handlers(stop)
     # The bot migrates the schema (one writer of DDL); a trainer only uses it.
     storage = await Storage.open(settings.database_url, migrate=False)
+    health = await _health_server(settings, storage, stop)
     try:
         await Trainer(settings, storage).serve(stop)
     finally:
+        if health is not None:
+            await health.stop()
         await storage.close()
+
+
+async def _health_server(settings: Settings, storage: Any, stop: asyncio.Event) -> Any:
+    """/healthz, /readyz and /metrics on HEALTH_PORT (none when 0): a trainer is ready
+    while its database answers at the migration head and no stop was asked for."""
+    from bot import metrics
+    from bot.metrics.http import HealthServer
+    from bot.storage.database import schema_problems
+
+    if not settings.health_port:
+        return None
+
+    async def problems() -> list[str]:
+        if stop.is_set():
+            return ["stopping"]
+        return await schema_problems(storage.session_maker.kw["bind"], settings.database_url)
+
+    server = HealthServer(problems, settings.health_listen, settings.health_port)
+    await server.start()
+    metrics.READY.set(1)
+    return server
 
 
 def main(argv: list[str] | None = None) -> int:
