@@ -117,6 +117,8 @@ async def write(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         "write user=%s chars=%d temperature=%.2f version=%s latency_ms=%.0f",
         user.id, len(result.continuation), prefs.temperature, result.model_version,
         written.latency_ms,
+        # as fields of their own in JSON logs
+        extra={"latency_ms": round(written.latency_ms), "model_version": result.model_version},
     )  # fmt: skip
 
 

@@ -35,14 +35,28 @@ from bot.training.finishing import finish
 from bot.training.job import run_training
 from bot.training.owner import dead_owners, fail_abandoned, heartbeat, identity
 from bot.training.process import TrainingProcess
-from bot.training.retry import describe, retry
+from bot.training.retry import Outage, describe, is_disconnect, retry
 from model.checkpoint import Checkpoint, load_checkpoint
 from model.errors import CheckpointError
 
 log = logging.getLogger(__name__)
 
+# How long the queue manager waits for a NOTIFY before it looks at the queue itself: a
+# job whose NOTIFY was lost (sent while this trainer was reconnecting) waits no longer.
+DEQUEUE_TIMEOUT_S = 5.0
+
 NO_TRAINER = "its trainer stopped sending signs of life"
 STOPPED = "its trainer was stopped"
+
+
+class QuietDisconnects(logging.Filter):
+    """pgqueuer logs a traceback for every query its dropped connection fails (a heartbeat
+    flush every few seconds while a training goes on); the trainer's own outage line
+    already says so, once."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return error is None or not is_disconnect(error)
 
 
 class Trainer:
@@ -53,15 +67,48 @@ class Trainer:
         self.process: TrainingProcess | None = None
         self.run_id: int | None = None
         self._one_at_a_time = asyncio.Lock()
+        self._shutdown: asyncio.Event | None = None  # the current queue manager's
 
     @property
     def lease_s(self) -> float:
         return self.settings.training_lease_s
 
     async def serve(self, stop: asyncio.Event) -> None:
-        """Take jobs until ``stop`` is set."""
-        await fail_abandoned(self.storage, self.owner, NO_TRAINER)
+        """Take jobs until ``stop`` is set, through any number of database outages."""
+        await retry(lambda: fail_abandoned(self.storage, self.owner, NO_TRAINER),
+                    "failing abandoned runs")  # fmt: skip
+        patrol = asyncio.create_task(self._patrol(), name="trainer-patrol")
+        stopper = asyncio.create_task(self._stop_on(stop), name="trainer-stopper")
+        outage = Outage("the job queue's database connection")
+        logging.getLogger("pgqueuer").addFilter(QuietDisconnects())
+        log.info("trainer %s is waiting for training jobs", self.owner)
+        try:
+            while not stop.is_set():
+                try:
+                    await self._take_jobs(outage)
+                except Exception as exc:
+                    if not is_disconnect(exc):
+                        raise
+                    outage.lost(exc)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), outage.delay())
+        finally:
+            for task in (patrol, stopper):
+                task.cancel()
+            await asyncio.gather(patrol, stopper, return_exceptions=True)
+
+    async def _take_jobs(self, outage: Outage) -> None:
+        """One connection's life: LISTEN for jobs and take them until it is lost (raises)
+        or the trainer stops (returns).
+
+        pgqueuer ends its run on the first query that fails on a dropped connection; a
+        training in progress goes on meanwhile (it uses the bot's own pool, which
+        reconnects), and its job, left "picked" without heartbeats, is re-picked by the
+        next connection's queue manager: its run is no longer ``queued`` by then, so
+        that pick only finishes the job.
+        """
         connection = await queue.connect(self.settings.database_url)
+        outage.back()
         manager = queue.queue_manager(connection)
 
         # One training at a time (the database allows one live run anyway); the lock
@@ -75,24 +122,20 @@ class Trainer:
             async with self._one_at_a_time:
                 await self.train(run_id)
 
-        patrol = asyncio.create_task(self._patrol(), name="trainer-patrol")
-        stopper = asyncio.create_task(self._stop_on(stop, manager.shutdown))
-        log.info("trainer %s is waiting for training jobs", self.owner)
+        self._shutdown = manager.shutdown
         try:
             await manager.run(
-                dequeue_timeout=timedelta(seconds=5),
+                dequeue_timeout=timedelta(seconds=DEQUEUE_TIMEOUT_S),
                 batch_size=1,
                 max_concurrent_tasks=2,
                 heartbeat_timeout=timedelta(seconds=self.lease_s),
             )
         finally:
-            for task in (patrol, stopper):
-                task.cancel()
-            await asyncio.gather(patrol, stopper, return_exceptions=True)
+            self._shutdown = None
             with contextlib.suppress(Exception):
-                await connection.close()
+                await connection.close(timeout=2)
 
-    async def _stop_on(self, stop: asyncio.Event, shutdown: asyncio.Event) -> None:
+    async def _stop_on(self, stop: asyncio.Event) -> None:
         await stop.wait()
         log.info("stopping: the training in progress, if any, is cancelled")
         if self.run_id is not None:
@@ -105,7 +148,8 @@ class Trainer:
                 )
         if self.process is not None:
             await self.process.cancel(grace_s=5.0)
-        shutdown.set()
+        if self._shutdown is not None:
+            self._shutdown.set()
 
     async def _patrol(self) -> None:
         """Another trainer's death is noticed here too (not only by the bot)."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -28,14 +29,53 @@ FIRST_DELAY_S = 0.5
 MAX_DELAY_S = 15.0
 
 
-def is_transient(exc: BaseException) -> bool:
-    """A database fault that may go away by itself: locked, full, disconnected."""
-    if isinstance(exc, OperationalError | InterfaceError):
+# SQLSTATEs of a server that is away for a moment: class 08 (connection exception), an
+# administrator's or a crash's shutdown, "the database system is starting up", and too
+# many connections (a restarted server filling up again).
+_AWAY_SQLSTATES = ("57P01", "57P02", "57P03", "53300")
+_CHAIN_DEPTH = 6  # SQLAlchemy error -> adapted DB-API error -> asyncpg error, and so on
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and what it wraps (``orig``, ``__cause__``, ``__context__``), nearest first."""
+    found: list[BaseException] = []
+    todo: list[BaseException | None] = [exc]
+    while todo and len(found) < _CHAIN_DEPTH:
+        current = todo.pop(0)
+        if current is None or any(current is seen for seen in found):
+            continue
+        found.append(current)
+        orig = getattr(current, "orig", None)
+        todo += [orig if isinstance(orig, BaseException) else None]
+        todo += [current.__cause__, current.__context__]
+    return found
+
+
+def is_disconnect(exc: BaseException) -> bool:
+    """The database server is unreachable or went away (a restart, a failover): the same
+    work will go through once it answers again."""
+    if isinstance(exc, InterfaceError):
         return True
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
+    for cause in _chain(exc):
+        if isinstance(cause, ConnectionError):  # refused, reset, "connection_lost()"
+            return True
+        state = getattr(cause, "sqlstate", None)
+        if isinstance(state, str) and (state.startswith("08") or state in _AWAY_SQLSTATES):
+            return True
+        # asyncpg's "connection is closed" (its InterfaceError is no ConnectionError).
+        if type(cause).__module__.startswith("asyncpg") and "closed" in str(cause):
+            return True
+    return False
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A database fault that may go away by itself: locked, full, disconnected."""
+    if isinstance(exc, OperationalError):
+        return True
     # asyncpg / OS-level connection drops that reach us unwrapped.
-    return isinstance(exc, ConnectionError | TimeoutError)
+    return is_disconnect(exc) or isinstance(exc, TimeoutError)
 
 
 def describe(exc: BaseException) -> str:
@@ -66,7 +106,7 @@ def describe(exc: BaseException) -> str:
         else:
             cause = (exc.strerror or type(exc).__name__).lower()
         return f"{cause} ({exc.filename})" if exc.filename else cause
-    if isinstance(exc, ConnectionError | TimeoutError):
+    if isinstance(exc, ConnectionError | TimeoutError) or is_disconnect(exc):
         return "the connection to the database was lost"
     return f"an unexpected error ({type(exc).__name__})"
 
@@ -101,3 +141,35 @@ async def retry(
                     log.debug("on_wait failed", exc_info=True)
             await asyncio.sleep(delay)
             delay = min(delay * 2, MAX_DELAY_S)
+
+
+class Outage:
+    """A connection that comes and goes, told in two log lines per outage: when it was
+    lost (with the cause) and when it is back (after how long, after how many tries),
+    however many reconnection attempts come between. ``delay()`` is the backoff."""
+
+    def __init__(self, what: str, first_delay_s: float = FIRST_DELAY_S, max_delay_s: float = 5.0):
+        self.what = what
+        self.first_delay_s = first_delay_s
+        self.max_delay_s = max_delay_s
+        self.since: float | None = None
+        self.tries = 0
+
+    @property
+    def down(self) -> bool:
+        return self.since is not None
+
+    def lost(self, exc: BaseException) -> None:
+        self.tries += 1
+        if self.since is None:
+            self.since = time.monotonic()
+            log.warning("%s: %s; reconnecting", self.what, describe(exc))
+
+    def back(self) -> None:
+        if self.since is not None:
+            log.warning("%s: reconnected after %.1f s (%d failed tries)", self.what,
+                        time.monotonic() - self.since, self.tries)  # fmt: skip
+        self.since, self.tries = None, 0
+
+    def delay(self) -> float:
+        return float(min(self.first_delay_s * 2 ** max(self.tries - 1, 0), self.max_delay_s))
