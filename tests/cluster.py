@@ -44,9 +44,10 @@ def free_port() -> int:
 def nginx_config(workdir: Path, port: int, replica_ports: list[int]) -> Path:
     """docker/nginx/nginx.conf with only its "test:" lines replaced."""
     shipped = (ROOT / "docker" / "nginx" / "nginx.conf").read_text()
-    servers = "\n".join(
-        f"        server 127.0.0.1:{p} max_fails=1 fail_timeout=5s;" for p in replica_ports
-    )
+    # The shipped server parameters (max_fails, ...) are kept: they are under test too.
+    shipped_server = re.search(r"^\s*server \S+([^;]*);.*# test: replicas$", shipped, re.M)
+    parameters = shipped_server.group(1) if shipped_server else ""
+    servers = "\n".join(f"        server 127.0.0.1:{p}{parameters};" for p in replica_ports)
     replaced = {
         "replicas": servers,
         "listen": f"        listen 127.0.0.1:{port};",
