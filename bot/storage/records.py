@@ -104,6 +104,7 @@ class Generation:
     delivered: bool = True
     source: str = "command"  # command, button or inline (GenerationSource)
     parent_id: int | None = None  # the generation a button was pressed under
+    update_id: int | None = None  # the Telegram update that asked for it
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +197,7 @@ def _generation(row: GenerationRow) -> Generation:
         delivered=row.delivered,
         source=row.source,
         parent_id=row.parent_id,
+        update_id=row.update_id,
     )
 
 
