@@ -225,12 +225,15 @@ async def _launch(
             await reply(update, "That corpus no longer exists; send the text again.")
             return
     try:
-        # The admin may see "starting…" and send /retrain cancel before the run exists.
+        # The run is recorded before the admin is told "starting…": a /retrain cancel
+        # sent on seeing it may reach another replica, which knows the run only from the
+        # database. The status message is attached to the run once it is sent.
         async with manager.starting():
+            run_id = await manager.start(corpus, user.id, chat.id, None, plan)
             status = await message.reply_text(
                 t(lang, "rt_training_on", corpus=corpus.id, chars=corpus.chars)
             )
-            run_id = await manager.start(corpus, user.id, chat.id, status.message_id, plan)
+            await manager.attach_status_message(run_id, status.message_id)
     except (TrainingAlreadyRunningError, CorpusNotFoundError) as exc:
         # Lost a race with another start: the text stored for nothing is not kept.
         await collect_corpus(services.storage, corpus.id, services.settings.corpus_dir)
@@ -241,7 +244,7 @@ async def _launch(
             else t(lang, "rt_busy_run", run=live.id if live else "?",
                    state=live.status.value if live else "?")
         )  # fmt: skip
-        await status.edit_text(text)
+        await message.reply_text(text)
         return
     log.info("admin %s started training run %d on corpus %d", user.id, run_id, corpus.id)
 

@@ -216,6 +216,15 @@ class RetrainManager(VersionSwap):
             self._drive(run)
         return run.id
 
+    async def attach_status_message(self, run_id: int, message_id: int) -> None:
+        """The admin's status message, sent after the run was recorded: progress edits
+        and the final status go to it from now on (on any replica: it is in the row)."""
+        await retry(lambda: self.storage.set_status_message(run_id, message_id),
+                    f"run {run_id}: attaching its status message")  # fmt: skip
+        job = self.current
+        if job is not None and job.run_id == run_id:
+            job.status_message_id = message_id
+
     @contextlib.asynccontextmanager
     async def starting(self) -> AsyncIterator[None]:
         """Mark a start in progress; the admin handler holds it from the moment it
