@@ -12,14 +12,17 @@ one read before the step (another test may have run in this process first).
 from __future__ import annotations
 
 import asyncio
+import io
 import socket
 import sqlite3
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from bot.ops import cli as ops
 from bot.runner import RunningBot
 from tests.botapi import FakeBotApi
 from tests.conftest import TINY_TEXT
@@ -66,11 +69,23 @@ def value(samples: dict[Any, float], name: str, **labels: str) -> float:
     return samples.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
+async def healthcheck() -> tuple[int, str]:
+    """``python -m bot.ops healthcheck``'s answer (it runs its own loop: off this one)."""
+    out = io.StringIO()
+    code = await asyncio.to_thread(ops.healthcheck, out=out)
+    return code, out.getvalue()
+
+
 async def test_readyz_is_503_while_starting_and_stopping_and_200_while_serving(
-    tmp_path: Path, tiny_checkpoint_path: Path
+    tmp_path: Path, tiny_checkpoint_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     prepare_workdir(tmp_path, tiny_checkpoint_path, TINY_TEXT)
     port = free_port()
+    # The image's healthcheck reads the same settings as the bot.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")
+    monkeypatch.setenv("HEALTH_PORT", str(port))
+    monkeypatch.delenv("WEBHOOK_URL", raising=False)
     async with FakeBotApi(TEST_TOKEN) as api:
         # The Bot API answers slowly at first: the bot is up but has loaded nothing yet.
         api.inject_delay("getMe", 6.0)
@@ -86,8 +101,12 @@ async def test_readyz_is_503_while_starting_and_stopping_and_200_while_serving(
                 await asyncio.sleep(0.05)
         assert (status, body) == (503, "not ready: starting: no model loaded yet\n")
         assert await get(port, "/healthz") == (200, "ok\n")  # alive all the same
+        code, line = await healthcheck()
+        assert code == 1 and line.startswith("unhealthy: "), line  # not migrated yet, even
         await starting
         assert await get(port, "/readyz") == (200, "ready\n")
+        code, line = await healthcheck()
+        assert code == 0 and line.rstrip().endswith(f"127.0.0.1:{port}/readyz ready"), line
         assert value(await scrape(port), "bot_ready") == 1
 
         # A stop: not ready before the updates stop being taken, while a text is still

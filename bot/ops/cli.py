@@ -13,6 +13,8 @@ the bot. Each command prints one line; a password in the URL is never printed.
 In webhook mode (``WEBHOOK_URL`` set) the healthcheck also needs the bot's webhook port
 to accept connections: the database is ready long before the bot listens, and a proxy
 that waits for "healthy" must not send updates to a replica that would refuse them.
+Where the process serves its probes (``HEALTH_PORT`` set, as in the image) it must also
+answer ``GET /readyz`` with 200: a model loaded, the engine serving, not stopping.
 """
 
 from __future__ import annotations
@@ -56,6 +58,15 @@ class _OpsSettings(BaseSettings):
     webhook_url: str = ""
     webhook_listen: str = str(Settings.model_fields["webhook_listen"].default)
     webhook_port: int = int(Settings.model_fields["webhook_port"].default)
+    health_listen: str = str(Settings.model_fields["health_listen"].default)
+    health_port: int = int(Settings.model_fields["health_port"].default)
+
+    def readyz_address(self) -> tuple[str, int] | None:
+        """Where the process answers ``/readyz``; None when it serves no probes."""
+        if not self.health_port:
+            return None
+        host = self.health_listen
+        return ("127.0.0.1" if host in ("", "0.0.0.0", "::") else host), self.health_port
 
     def webhook_address(self) -> tuple[str, int] | None:
         """Where to knock for the webhook listener; None when the bot polls."""
@@ -146,12 +157,48 @@ async def check_webhook(address: tuple[str, int], timeout: float) -> tuple[bool,
     return True, f"webhook port {where} listening"
 
 
-async def _check(url: str, webhook: tuple[str, int] | None, timeout: float) -> tuple[bool, str]:
+async def check_readyz(address: tuple[str, int], timeout: float) -> tuple[bool, str]:
+    """Whether ``GET /readyz`` answers 200, and one line (HTTP/1.0 by hand: no client
+    library to import every 30 s)."""
+    host, port = address
+    where = f"http://{host}:{port}/readyz"
+    try:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+        writer.write(f"GET /readyz HTTP/1.0\r\nHost: {host}\r\n\r\n".encode())
+        answer = await asyncio.wait_for(reader.read(4096), timeout)
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+    except (TimeoutError, OSError) as exc:
+        reason = getattr(exc, "strerror", None) or type(exc).__name__
+        return False, f"unhealthy: {where} does not answer ({reason})"
+    head, _, body = answer.decode("utf-8", "replace").partition("\r\n\r\n")
+    status = head.split(" ", 2)[1] if head.count(" ") >= 1 else "?"
+    if status != "200":
+        return False, f"unhealthy: {where} answered {status}: {_one_line(Exception(body))}"
+    return True, f"{where} ready"
+
+
+async def _check(
+    url: str,
+    webhook: tuple[str, int] | None,
+    timeout: float,
+    readyz: tuple[str, int] | None = None,
+) -> tuple[bool, str]:
     ok, line = await check_database(url, timeout)
-    if not ok or webhook is None:
+    if not ok:
         return ok, line
-    listening, webhook_line = await check_webhook(webhook, timeout)
-    return (True, f"{line}; {webhook_line}") if listening else (False, webhook_line)
+    if webhook is not None:
+        listening, webhook_line = await check_webhook(webhook, timeout)
+        if not listening:
+            return False, webhook_line
+        line = f"{line}; {webhook_line}"
+    if readyz is not None:
+        ready, ready_line = await check_readyz(readyz, timeout)
+        if not ready:
+            return False, ready_line
+        line = f"{line}; {ready_line}"
+    return True, line
 
 
 def healthcheck(
@@ -167,17 +214,18 @@ def healthcheck(
     ``.env``, as for the bot; given settings or a URL, only that database is checked.
     Synchronous (it runs its own event loop): call it from a command, not from async code.
     """
-    webhook = None
+    webhook = readyz = None
     try:
         if settings_or_url is None:
             settings = _OpsSettings()
             url, webhook = settings.database_url, settings.webhook_address()
+            readyz = settings.readyz_address()
         else:
             url = database_url(settings_or_url)
     except Exception as exc:  # e.g. an unreadable .env
         print(f"unhealthy: cannot read the settings: {_one_line(exc)}", file=out or sys.stdout)
         return 1
-    ok, line = asyncio.run(_check(url, webhook, timeout))
+    ok, line = asyncio.run(_check(url, webhook, timeout, readyz))
     print(line, file=out or sys.stdout)
     return 0 if ok else 1
 
