@@ -27,6 +27,8 @@
 # or smoke test exits 1. It stops dockerd at the end if it started it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=.ci/podman_build.sh
+source .ci/podman_build.sh
 
 IMAGE="${CI_IMAGE:-localhost/charlstm-bot:ci}"
 PG_IMAGE="localhost/charlstm-postgres:ci"  # stand-in for postgres:16 (.ci/postgres-standin)
@@ -160,8 +162,8 @@ fi
 old_id="$(podman image inspect --format '{{.Id}}' "$IMAGE" 2>/dev/null || true)"
 log "building $IMAGE with podman (log: podman build, last lines on failure)"
 # --format docker: the OCI format has no HEALTHCHECK, and the smoke test checks it.
-nice -n 10 podman build --format docker --network host --pull=never --layers \
-    "${build_args[@]}" -t "$IMAGE" . >"$WORK/build.log" 2>&1 \
+podman_build "$WORK/build.log" --format docker --network host --pull=never --layers \
+    "${build_args[@]}" -t "$IMAGE" . \
     || { tail -n 30 "$WORK/build.log" >&2; fail "podman build"; }
 build_s=$(elapsed $t)
 new_id="$(podman image inspect --format '{{.Id}}' "$IMAGE")"
@@ -196,8 +198,8 @@ COMPOSE_BIN="${COMPOSE_BIN:-$(bash .ci/compose.sh 2>/dev/null || true)}"
 if [ -z "$COMPOSE_BIN" ]; then
     log "no Compose v2 CLI (.ci/compose.sh failed): the Compose part of the smoke test is left out"
 else
-    nice -n 10 podman build --format docker --network host --pull=never --layers \
-        -t "$PG_IMAGE" .ci/postgres-standin >"$WORK/pg-build.log" 2>&1 \
+    podman_build "$WORK/pg-build.log" --format docker --network host --pull=never --layers \
+        -t "$PG_IMAGE" .ci/postgres-standin \
         || { tail -n 30 "$WORK/pg-build.log" >&2; fail "podman build .ci/postgres-standin"; }
     to_docker "$PG_IMAGE"
     compose_args=(--compose "$COMPOSE_BIN")
