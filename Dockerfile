@@ -61,10 +61,16 @@ VOLUME ["/app/var"]
 
 USER bot
 
-# Healthy: the database is reachable and migrated to head, and in webhook mode the webhook
-# port accepts connections (`python -m bot.ops healthcheck` prints one line, visible in
-# `docker inspect`). It imports neither torch nor telegram, so running it every 30 s
-# costs little.
+# GET /healthz, /readyz and /metrics on 8081 (docs/OPERATIONS.md, "Health, metrics and
+# alerts"): loopback only unless HEALTH_LISTEN says otherwise (the Compose files let
+# Prometheus in on the project's network; no port is published).
+ENV HEALTH_PORT=8081
+EXPOSE 8081
+
+# Healthy: the database is reachable and migrated to head, in webhook mode the webhook
+# port accepts connections, and GET /readyz answers 200 (a model loaded, serving, not
+# stopping). `python -m bot.ops healthcheck` prints one line, visible in `docker
+# inspect`; it imports neither torch nor telegram, so running it every 30 s costs little.
 HEALTHCHECK --interval=30s --timeout=15s --start-period=1m --retries=3 \
     CMD ["python", "-m", "bot.ops", "healthcheck"]
 
