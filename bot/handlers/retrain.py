@@ -143,9 +143,12 @@ async def retrain(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             )
             corpus = current
         else:
-            text = validate_text(
-                uploaded, s.max_corpus_bytes, s.retrain_seq_len, s.retrain_val_fraction
-            )
+            # Decoding and checking every character of a 10 MB upload takes seconds: in a
+            # worker thread, so other users' updates are answered meanwhile.
+            text = await asyncio.to_thread(
+                validate_text,
+                uploaded, s.max_corpus_bytes, s.retrain_seq_len, s.retrain_val_fraction,
+            )  # fmt: skip
             source = CorpusSource.UPLOAD
             if mode == "append":
                 if current is None:
