@@ -211,3 +211,24 @@ async def test_ten_identical_errors_are_one_alert_and_then_one_count(
     assert len(texts) == 2, texts
     assert texts[1].startswith("⚠️ The same error again, 9 more times in the last 60 minutes: ")
     assert TEST_TOKEN.split(":")[1] not in "".join(texts)
+
+
+async def test_in_webhook_mode_the_probes_and_metrics_share_the_webhook_port(
+    tmp_path: Path, tiny_checkpoint_path: Path
+) -> None:
+    port = free_port()
+    webhook = {
+        "webhook_url": f"http://127.0.0.1:{port}/tg",
+        "webhook_secret": "probe_Secret-1",
+        "webhook_listen": "127.0.0.1",
+        "webhook_port": port,
+    }
+    async with running_bot(tmp_path, tiny_checkpoint_path, TINY_TEXT, **webhook) as h:
+        user = h.api.user(801)
+        assert len(await h.ask(user, f"/write {SEED}")) == 1  # updates come by webhook
+        assert await get(port, "/healthz") == (200, "ok\n")
+        assert await get(port, "/readyz") == (200, "ready\n")
+        after = await scrape(port)
+        assert value(after, "bot_ready") == 1
+        assert value(after, "bot_generations_total", source="write", outcome="delivered",
+                     reason="") >= 1  # fmt: skip
