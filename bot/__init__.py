@@ -9,7 +9,8 @@ those below it (``tests/test_layout.py`` pins the order):
 * ``rules/``: who may use the bot, how much, how a text is written;
 * ``telegram/``: Bot API plumbing; ``training/``: one training run, end to end;
 * ``storage/``: the database; ``texts/``: what the bot says; ``settings/``: configuration,
-  logging, redaction.
+  logging, redaction; ``metrics/``: what every layer counts for Prometheus, and the
+  ``/healthz``, ``/readyz`` and ``/metrics`` routes.
 """
 
 from importlib.metadata import PackageNotFoundError, version
