@@ -22,7 +22,7 @@ from pathlib import Path
 from bot.storage import Storage
 from bot.storage.schema import utcnow
 from bot.training.retry import describe
-from model.files import sweep_temporary_files
+from model.files import is_temporary_file, sweep_temporary_files
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,20 @@ def _unlink(path: Path) -> bool:
 
 def _same(a: str | Path, b: str | Path) -> bool:
     return Path(a).resolve() == Path(b).resolve()
+
+
+def discard_temporaries_of(checkpoint: str | Path) -> list[Path]:
+    """The temporary files an atomic write of ``checkpoint`` left behind (its writer was
+    killed mid-write): deleted when its run ends, not at the next training."""
+    path = Path(checkpoint)
+    try:
+        found = [p for p in path.parent.glob(f".{path.name}.*") if is_temporary_file(p)]
+    except OSError:
+        return []
+    removed = [p for p in found if _unlink(p)]
+    if removed:
+        log.info("removed %d temporary file(s) of %s", len(removed), path.name)
+    return removed
 
 
 async def discard_checkpoint_if_unreferenced(storage: Storage, path: str | Path) -> bool:

@@ -29,7 +29,7 @@ from bot.training.blobs import (
     local_file,
     store_file,
 )
-from bot.training.cleanup import discard_checkpoint_if_unreferenced
+from bot.training.cleanup import discard_checkpoint_if_unreferenced, discard_temporaries_of
 from bot.training.plan import PLAN_KEYS
 from bot.training.process import TrainingArgs, TrainingOutcome, TrainingProcess
 from bot.training.retry import describe, retry
@@ -239,6 +239,7 @@ async def _settled(storage: Storage, run_id: int, out: Path | None) -> TrainingR
         raise RunGone(run_id)
     if out is not None and run.status is not TrainingStatus.FINISHING:
         await discard_checkpoint_if_unreferenced(storage, out)
+        discard_temporaries_of(out)
     return run
 
 

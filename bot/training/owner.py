@@ -20,6 +20,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from bot.storage import Storage, TrainingRun
+from bot.training.cleanup import discard_temporaries_of
 from bot.training.retry import describe
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,10 @@ async def fail_abandoned(storage: Storage, me: str, reason: str) -> list[int]:
     failed = await storage.fail_abandoned_runs(reason, await dead_owners(storage, me))
     if failed:
         log.warning("failed training run(s) %s: %s", failed, reason)
+    for run_id in failed:  # a writer killed mid-write left them; on this host, they go now
+        run = await storage.get_training_run(run_id)
+        if run is not None and run.checkpoint_path:
+            discard_temporaries_of(run.checkpoint_path)
     return failed
 
 
