@@ -110,7 +110,16 @@ async def generate_and_store(services: Services, ask: Ask, received: float) -> W
     latency_ms = (time.perf_counter() - received) * 1000
     # Stored before replying, as not yet delivered: an answered generation must never be
     # missing from history, and a crash before the confirmation reads as undelivered.
-    generation_id = await services.storage.add_generation(
+    try:
+        generation_id = await _store(services, ask, result, latency_ms)
+    except Exception:  # the text is lost with the row: a failed generation
+        metrics.generation(source_label(ask.source), metrics.FAILED)
+        raise
+    return Written(generation_id, result, latency_ms)
+
+
+async def _store(services: Services, ask: Ask, result: GenerationResult, latency_ms: float) -> int:
+    return await services.storage.add_generation(
         user_id=ask.user_id,
         chat_id=ask.chat_id,
         seed=ask.seed,
@@ -125,7 +134,6 @@ async def generate_and_store(services: Services, ask: Ask, received: float) -> W
         parent_id=ask.parent_id,
         update_id=ask.update_id,
     )
-    return Written(generation_id, result, latency_ms)
 
 
 def refusal_key(error: Exception) -> str:
