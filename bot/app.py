@@ -162,7 +162,7 @@ def build_application(settings: Settings) -> AppType:
         builder = builder.rate_limiter(limiter)
     application = builder.build()
     application.bot_data["settings"] = settings
-    # New messages only: editing an old /write must not generate (and store) again.
+    # New messages only, but for /write below: an edit is no new command.
     new = filters.UpdateType.MESSAGE
     commands = {
         "start": user.start,
@@ -180,6 +180,11 @@ def build_application(settings: Settings) -> AppType:
     }
     for name, callback in commands.items():
         application.add_handler(CommandHandler(name, callback, filters=new))
+    # An edited /write is how users fix a typo: it asks for a new text (its own update,
+    # so its own row, counted by the limits like any /write); the old text stays.
+    application.add_handler(
+        CommandHandler("write", user.write, filters=filters.UpdateType.EDITED_MESSAGE)
+    )
     # A document whose caption is the command: CommandHandler only looks at message text.
     # the caption honours "@thisbot" exactly as CommandHandler does.
     application.add_handler(

@@ -271,7 +271,7 @@ async def test_length_sets_how_long_texts_are_and_is_shown_everywhere(harness: H
 async def test_length_refuses_bad_values_and_changes_nothing(harness: Harness, value: str) -> None:
     me = harness.api.user(1418, "Ann")
     [answer] = await harness.ask(me, f"/length {value}")
-    assert "1 to 4000" in (answer.text or "")
+    assert "1 to 4,000" in (answer.text or "")
     row = await user_row(harness, me.id)
     assert row is None or row.length is None
 
@@ -281,7 +281,8 @@ async def test_length_in_arabic_for_an_arabic_user(harness: Harness) -> None:
     [done] = await harness.ask(me, "/length 120")
     assert "120" in (done.text or "") and "حرفا" in (done.text or "")
     [help_text] = await harness.ask(me, "/help")
-    assert "/length" in (help_text.text or "") and "قيمتك: 120" in (help_text.text or "")
+    shown = help_text.text or ""
+    assert "/length" in shown and "قيمتك: \u2068120\u2069" in shown
 
 
 # ----------------------------------------------------------------- item 2: inline mode
@@ -391,7 +392,7 @@ async def test_inline_queries_go_through_the_per_user_limits(
 async def test_inline_results_are_in_arabic_for_an_arabic_user(harness: Harness) -> None:
     me = harness.api.user(1429, "سارة", language_code="ar")
     _, answer = await inline(harness, me, SEED)
-    assert answer.results[0]["title"] == "درجة الحرارة 0.5"
+    assert answer.results[0]["title"] == "درجة الحرارة \u20680.5\u2069"  # isolated value
 
 
 async def test_a_result_posted_in_the_private_chat_gets_no_hint(harness: Harness) -> None:

@@ -9,12 +9,12 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
-from bot.handlers.admin import admin_only
+from bot.handlers.admin import admin_only, to_admin_privately
 from bot.rules.access import access_of
 from bot.storage.records import UserSummary
 from bot.telegram.display import printable
 from bot.telegram.parsing import NotAnId, command_argument, parse_id
-from bot.telegram.replies import lang_of, reply_key
+from bot.telegram.replies import answer_query, edit_query_text, lang_of, reply_key
 from bot.telegram.services import Services, get_services
 from bot.texts import t
 
@@ -124,7 +124,10 @@ async def users(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     blocked_only = command_argument(message).strip().lower() == "blocked"
     text, markup = await _users_page(services, lang_of(update), 0, blocked_only)
-    await message.reply_text(text, reply_markup=markup, do_quote=False)
+    # Ids, names and activity are user data: sent privately, never into a group.
+    await to_admin_privately(
+        update, lambda chat_id: context.bot.send_message(chat_id, text, reply_markup=markup)
+    )
 
 
 @admin_only
@@ -132,9 +135,9 @@ async def users_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     query = update.callback_query
     if query is None or query.data is None:
         return
-    await query.answer()
+    await answer_query(query)
     _, which, offset = query.data.split(":")
     text, markup = await _users_page(
         get_services(context), lang_of(update), int(offset), which == "b"
     )
-    await query.edit_message_text(text, reply_markup=markup)
+    await edit_query_text(query, text, markup)

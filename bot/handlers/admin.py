@@ -16,7 +16,7 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
-from telegram.error import Forbidden
+from telegram.error import BadRequest, Forbidden
 from telegram.ext import ContextTypes
 
 from bot.cluster.status import replica_lines
@@ -25,7 +25,14 @@ from bot.rules.export import ExportTooLarge, write_export
 from bot.rules.fair_use import stats_lines as fair_use_stats
 from bot.telegram.display import one_line
 from bot.telegram.parsing import NotAnId, command_argument, format_temperature, parse_id
-from bot.telegram.replies import lang_of, reply, reply_key
+from bot.telegram.replies import (
+    answer_query,
+    edit_query_text,
+    lang_of,
+    reply,
+    reply_key,
+    take_buttons,
+)
 from bot.telegram.services import Services, get_services
 from bot.texts import t
 from model.errors import ModelError
@@ -45,8 +52,8 @@ def admin_only(handler: Handler) -> Handler:
         if not services.settings.is_admin(user.id if user else None):
             log.info("refused admin command from user %s", user.id if user else None)
             if update.callback_query is not None:
-                await update.callback_query.answer(
-                    t(lang_of(update), "not_allowed"), show_alert=True
+                await answer_query(
+                    update.callback_query, t(lang_of(update), "not_allowed"), show_alert=True
                 )
             else:
                 await reply_key(update, "not_allowed")
@@ -123,9 +130,10 @@ async def version_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if query is None or query.data is None:
         return
     services = get_services(context)
-    await query.answer()
+    await answer_query(query)
     _, action, raw_id = query.data.split(":")
-    await query.edit_message_reply_markup(None)
+    if not await take_buttons(query):  # a double tap: the first press does the work
+        return
     if action == "use":
         await _activate(update, services, raw_id)
         return
@@ -140,7 +148,7 @@ async def version_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 # --------------------------------------------------------------- generations
 
 
-async def _to_admin_privately(
+async def to_admin_privately(
     update: Update, send: Callable[[int], Coroutine[Any, Any, object]]
 ) -> None:
     """Run ``send(chat_id)`` in the admin's private chat. Review commands sent in a group
@@ -231,7 +239,7 @@ async def generations(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if message is None or filters_ is None:
         return
     text, markup = await _generations_page(services, 0, *filters_, lang_of(update))
-    await _to_admin_privately(
+    await to_admin_privately(
         update, lambda chat_id: context.bot.send_message(chat_id, text[:4096], reply_markup=markup)
     )
 
@@ -241,14 +249,14 @@ async def generations_button(update: Update, context: ContextTypes.DEFAULT_TYPE)
     query = update.callback_query
     if query is None or query.data is None:
         return
-    await query.answer()
+    await answer_query(query)
     _, offset, user_raw, model_raw = query.data.split(":")
     user_id = None if user_raw == "-" else int(user_raw)
     model_id = None if model_raw == "-" else int(model_raw)
     text, markup = await _generations_page(
         get_services(context), int(offset), user_id, model_id, lang_of(update)
     )
-    await query.edit_message_text(text[:4096], reply_markup=markup)
+    await edit_query_text(query, text[:4096], markup)
 
 
 @admin_only
@@ -276,17 +284,22 @@ async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             limit = services.settings.export_max_bytes
             caption += t(lang, "export_compressed", limit=limit)
         data = await asyncio.to_thread(built.path.read_bytes)
-        await _to_admin_privately(
-            update,
-            lambda chat_id: context.bot.send_document(
-                chat_id,
-                data,
-                filename=built.filename,
-                caption=caption,
-                read_timeout=UPLOAD_TIMEOUT_S,
-                write_timeout=UPLOAD_TIMEOUT_S,
-            ),
-        )
+        try:
+            await to_admin_privately(
+                update,
+                lambda chat_id: context.bot.send_document(
+                    chat_id,
+                    data,
+                    filename=built.filename,
+                    caption=caption,
+                    read_timeout=UPLOAD_TIMEOUT_S,
+                    write_timeout=UPLOAD_TIMEOUT_S,
+                ),
+            )
+        except BadRequest as exc:  # 413: over the upload limit of this Bot API server
+            if "too large" not in exc.message.lower():
+                raise
+            await reply_key(update, "export_upload_refused")
 
 
 @admin_only
@@ -321,4 +334,4 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
           training=manager.status(lang))
         + "\n" + "\n".join(fair_use)
     )  # fmt: skip
-    await _to_admin_privately(update, lambda chat_id: context.bot.send_message(chat_id, text))
+    await to_admin_privately(update, lambda chat_id: context.bot.send_message(chat_id, text))

@@ -27,7 +27,7 @@ from bot.rules import limits, writing
 from bot.storage import GenerationSource
 from bot.telegram.display import printable
 from bot.telegram.parsing import format_temperature
-from bot.telegram.replies import lang_of, send_reply
+from bot.telegram.replies import answer_query, lang_of, send_reply
 from bot.telegram.services import Services, get_services
 from bot.texts import t
 
@@ -96,20 +96,19 @@ async def press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     parsed = _parse(query.data)
     parent = None if parsed is None else await services.storage.get_generation(parsed[1])
     if parsed is None or parent is None:
-        await query.answer(t(lang, "button_expired"), show_alert=True)
+        await answer_query(query, t(lang, "button_expired"), show_alert=True)
         return
     if parent.user_id != query.from_user.id:
-        await query.answer(t(lang, "button_not_yours"), show_alert=True)
+        await answer_query(query, t(lang, "button_not_yours"), show_alert=True)
         return
     action = parsed[0]
-    prefs = await writing.preferences(services, query.from_user)
     temperature, seed = parent.temperature, parent.seed
     if action in (COLDER, HOTTER):
         temperature = writing.button_temperature(services, parent.temperature, action == HOTTER)
         if temperature == parent.temperature:
             key = "button_hottest" if action == HOTTER else "button_coldest"
-            await query.answer(
-                t(lang, key, temperature=format_temperature(temperature)), show_alert=True
+            await answer_query(
+                query, t(lang, key, temperature=format_temperature(temperature)), show_alert=True
             )
             return
     elif action == MORE:
@@ -121,9 +120,11 @@ async def press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
     if not await limits.admit(update, context, tell=tell):
         # Always answered, so the client stops its spinner; the reason once per burst.
-        await query.answer(refusal[0] if refusal else None, show_alert=bool(refusal))
+        await answer_query(query, refusal[0] if refusal else None, show_alert=bool(refusal))
         return
-    await query.answer()
+    await answer_query(query)
+    # After the limits: a refused press costs no database write.
+    prefs = await writing.preferences(services, query.from_user)
     ask = writing.Ask(
         query.from_user.id, chat.id, seed, temperature, prefs.length,
         GenerationSource.BUTTON, parent.id, update.update_id,

@@ -25,7 +25,14 @@ from bot.storage import (
     TrainingStatus,
 )
 from bot.telegram.parsing import command_argument
-from bot.telegram.replies import lang_of, remember_user, reply, reply_key
+from bot.telegram.replies import (
+    answer_query,
+    lang_of,
+    remember_user,
+    reply,
+    reply_key,
+    take_buttons,
+)
 from bot.telegram.services import Services, get_services
 from bot.texts import t
 from bot.training.blobs import corpus_text
@@ -259,11 +266,12 @@ async def retrain_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         return
     services = get_services(context)
     manager = retrain_manager(services)
-    await query.answer()
+    await answer_query(query)
     parts = query.data.split(":")  # rt:force:<corpus id>[:<method>]
     corpus_id = int(parts[2])
     method = parts[3] if len(parts) > 3 else None
-    await query.edit_message_reply_markup(None)
+    if not await take_buttons(query):  # a double tap: the first press does the work
+        return
     live = await manager.live_run()
     if live is not None:
         await _busy_reply(update, manager, live)

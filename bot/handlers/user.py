@@ -15,7 +15,16 @@ from bot.rules import limits, writing
 from bot.storage import GenerationSource
 from bot.telegram.display import one_line, printable
 from bot.telegram.parsing import NotANumber, command_argument, format_temperature, parse_number
-from bot.telegram.replies import lang_of, remember_user, reply, reply_key, send_reply, typing
+from bot.telegram.replies import (
+    answer_query,
+    lang_of,
+    remember_user,
+    reply,
+    reply_key,
+    send_reply,
+    take_buttons,
+    typing,
+)
 from bot.telegram.services import get_services
 from bot.texts import t
 
@@ -86,6 +95,9 @@ async def write(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if not seed:
             await reply_key(update, "write_reply_empty")
             return
+        # Longer than a seed (the bot's own texts often are): continued from its end, as
+        # the "Continue" button does.
+        seed = writing.continuation_seed(services, seed)
     if not seed:
         await reply_key(update, "write_usage")
         return
@@ -93,12 +105,14 @@ async def write(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if len(seed) > limit:
         await reply_key(update, "seed_too_long", length=len(seed), limit=limit)
         return
-    prefs = await writing.preferences(services, user)
-    ask = writing.Ask(
-        user.id, chat.id, seed, prefs.temperature, prefs.length, update_id=update.update_id
-    )
-    typing_task = typing(update)  # best effort, in the background
+    # "typing…" first, before the user's own database work (which queues behind other
+    # writers in a burst); best effort, in the background.
+    typing_task = typing(update)
     try:
+        prefs = await writing.preferences(services, user)
+        ask = writing.Ask(
+            user.id, chat.id, seed, prefs.temperature, prefs.length, update_id=update.update_id
+        )
         written = await writing.generate_and_store(services, ask, received)
     except writing.REFUSALS as exc:
         await reply(update, writing.refusal_text(services, lang_of(update), exc))
@@ -145,7 +159,7 @@ async def temp(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         )
         await reply(update, shown + "\n" + t(lang, "temp_length", length=prefs.length))
         return
-    shown = raw if len(raw) <= 40 else raw[:40] + "…"
+    shown = one_line(raw, 40)  # escaped: a bidi override or NUL must not reach the reply
     try:
         value = parse_number(raw)
     except NotANumber:
@@ -237,12 +251,17 @@ async def forget_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     action, _, claimed = query.data.rpartition(":")
     owner = _confirmation_owner(query)
     if owner is None:
-        await query.answer(t(lang, "forget_expired"), show_alert=True)
+        await answer_query(query, t(lang, "forget_expired"), show_alert=True)
         return
     if query.from_user.id != owner or claimed != str(owner):
-        await query.answer(t(lang, "forget_not_yours"), show_alert=True)
+        await answer_query(query, t(lang, "forget_not_yours"), show_alert=True)
         return
-    await query.answer()
+    # Taking the buttons claims the confirmation: a Cancel (or a Yes) already pressed on
+    # this message spends it, so a stale keyboard or a double tap does nothing.
+    if not await take_buttons(query):
+        await answer_query(query, t(lang, "forget_expired"), show_alert=True)
+        return
+    await answer_query(query)
     if action == FORGET_YES:
         deleted = await services.storage.forget_user(owner)
         await query.edit_message_text(t(lang, "forget_done", count=deleted))
@@ -263,7 +282,7 @@ async def length(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         default = services.settings.default_length
         await reply_key(update, "length_show", length=prefs.length, default=default, **bounds)
         return
-    shown = raw if len(raw) <= 40 else raw[:40] + "…"
+    shown = one_line(raw, 40)  # escaped: a bidi override or NUL must not reach the reply
     try:
         value = parse_number(raw)
     except NotANumber:

@@ -143,15 +143,20 @@ async def gate(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     if verdict is Verdict.OK:
         return
     access.count_refusal()
+    text = None
     if access.first_notice_today(user.id):
         log.info("refused an update from %s user %s", verdict.value, user.id)
         text = t(user.language_code, f"access_{verdict.value}")
-        chat = update.effective_chat
-        try:
-            if update.callback_query is not None:
-                await update.callback_query.answer(text, show_alert=True)
-            elif chat is not None and chat.type == ChatType.PRIVATE:
-                await chat.send_message(text)
-        except TelegramError as exc:  # the notice is a courtesy; the refusal stands
-            log.info("could not tell user %s they are refused: %s", user.id, exc)
+    chat = update.effective_chat
+    try:
+        # A press or an inline query is always answered (without text after the day's
+        # notice), or the client keeps spinning.
+        if update.callback_query is not None:
+            await update.callback_query.answer(text, show_alert=text is not None)
+        elif update.inline_query is not None:
+            await update.inline_query.answer([], cache_time=0, is_personal=True)
+        elif text is not None and chat is not None and chat.type == ChatType.PRIVATE:
+            await chat.send_message(text)
+    except TelegramError as exc:  # the notice is a courtesy; the refusal stands
+        log.info("could not tell user %s they are refused: %s", user.id, exc)
     raise ApplicationHandlerStop

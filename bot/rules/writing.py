@@ -29,9 +29,9 @@ from bot.storage import GenerationSource
 from bot.storage import User as StoredUser
 from bot.telegram.replies import remember_user
 from bot.telegram.services import Services
-from model.engine import EngineBusy, EngineStopped
 from bot.texts import language_for, t
 from bot.texts.scripts import dominant_script, script_name
+from model.engine import EngineBusy, EngineStopped
 from model.engine.requests import GenerationResult
 from model.errors import SeedError
 
@@ -147,6 +147,18 @@ def refusal_key(error: Exception) -> str:
     raise TypeError(f"not an engine refusal: {error!r}")
 
 
+def refusal_text(services: Services, lang: str | None, error: Exception) -> str:
+    """The reply to an engine refusal, in ``lang``. An unknown seed is told which script
+    the serving model was trained on ("Arabic"), read from its vocabulary."""
+    key = refusal_key(error)
+    if key == "seed_unknown":
+        code = dominant_script(services.engine.vocab.itos)
+        name = script_name(language_for(lang), code) if code else None
+        if name:
+            return t(lang, "seed_unknown_script", script=name)
+    return t(lang, key)
+
+
 REFUSALS = (SeedError, EngineBusy, EngineStopped)
 
 
@@ -165,15 +177,3 @@ def button_temperature(services: Services, temperature: float, hotter: bool) -> 
 def continuation_seed(services: Services, text: str) -> str:
     """The seed that continues ``text``: its end, as much as a seed may hold."""
     return text[-services.settings.max_seed_chars :]
-
-
-def refusal_text(services: Services, lang: str | None, error: Exception) -> str:
-    """The reply to an engine refusal, in ``lang``. An unknown seed is told which script
-    the serving model was trained on ("Arabic"), read from its vocabulary."""
-    key = refusal_key(error)
-    if key == "seed_unknown":
-        code = dominant_script(services.engine.vocab.itos)
-        name = script_name(language_for(lang), code) if code else None
-        if name:
-            return t(lang, "seed_unknown_script", script=name)
-    return t(lang, key)

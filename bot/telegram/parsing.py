@@ -30,7 +30,8 @@ class NotANumber(ValueError):
 
 def parse_number(text: str) -> float:
     """Parse ``0.8``, ``0,8``, ``٠٫٨``, ``۰٫۸``; raise NotANumber otherwise."""
-    cleaned = text.strip().translate(_DIGITS).replace(" ", "")
+    # No space inside: "10 20" is two numbers, not 1020.
+    cleaned = text.strip().translate(_DIGITS)
     if not _NUMBER.match(cleaned):
         raise NotANumber(text)
     value = float(cleaned)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from telegram import InlineKeyboardMarkup, Update, User
+from telegram import CallbackQuery, InlineKeyboardMarkup, Update, User
 from telegram.constants import ChatAction
-from telegram.error import TelegramError
+from telegram.error import BadRequest, TelegramError
 
 from bot.storage import User as StoredUser
 from bot.telegram.delivery import Outcome, reply_text
@@ -17,6 +17,10 @@ from bot.texts import t
 log = logging.getLogger(__name__)
 
 TYPING_TIMEOUT_S = 3.0
+# Telegram's answers that mean "nothing to do", not a failure: a press answered too late
+# (queued during a restart) or twice, and an edit that changes nothing (a double tap).
+STALE_QUERY = ("query is too old", "query id is invalid")
+NOT_MODIFIED = "message is not modified"
 
 
 def lang_of(update: Update) -> str | None:
@@ -43,6 +47,49 @@ async def reply(update: Update, text: str) -> None:
 
 async def reply_key(update: Update, key: str, **values: object) -> None:
     await reply(update, t(lang_of(update), key, **values))
+
+
+async def answer_query(
+    query: CallbackQuery, text: str | None = None, *, show_alert: bool = False
+) -> None:
+    """Answer a button press (stops the client's spinner). A press too old to answer
+    still does its work: the answer is a courtesy, the press is what the user asked."""
+    try:
+        await query.answer(text, show_alert=show_alert)
+    except BadRequest as exc:
+        if not any(part in exc.message.lower() for part in STALE_QUERY):
+            raise
+        log.info("callback query %s: not answered: %s", query.id, exc.message)
+
+
+async def edit_query_text(
+    query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None = None
+) -> bool:
+    """Edit the pressed message; False when it already reads so (a double tap on a
+    pager shows the page it shows), never an error."""
+    try:
+        await query.edit_message_text(text, reply_markup=markup)
+    except BadRequest as exc:
+        if NOT_MODIFIED not in exc.message.lower():
+            raise
+        return False
+    return True
+
+
+async def take_buttons(query: CallbackQuery) -> bool:
+    """Remove the pressed message's buttons, claiming the press: True for the press that
+    removed them, False for one that finds them gone (a double tap, a stale keyboard, a
+    confirmation already answered), which must then do nothing."""
+    message = query.message
+    if message is None or getattr(message, "reply_markup", None) is None:
+        return False
+    try:
+        await query.edit_message_reply_markup(None)
+    except BadRequest as exc:
+        if NOT_MODIFIED not in exc.message.lower():
+            raise
+        return False
+    return True
 
 
 async def remember_user(services: Services, user: User) -> StoredUser:
