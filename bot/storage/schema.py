@@ -398,3 +398,7 @@ class UpdateRow(Base):
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # When a message answering this update was handed to Telegram with no answer recorded
+    # yet (cleared when Telegram refused it). A process taking the update over treats it
+    # as sent: it may have reached the user, so it is neither sent again nor redone.
+    reply_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

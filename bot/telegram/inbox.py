@@ -20,15 +20,25 @@ Design:
   cannot both win it: an update is handled by one process at a time.
 * Done rows are pruned after ``RETENTION`` (long enough to recognise any redelivery).
 
-What remains unprovable is the instant between Telegram confirming a message and the
-database recording that: a process killed exactly then sends that text again when the
-update is taken over. Telegram offers no idempotency key for sendMessage to close it.
+* Before a message answering an update is handed to Telegram (after the outgoing pacer,
+  in bot/telegram/request.py) the update's ``reply_started_at`` is committed
+  (:class:`ReplyMark`, carried to the request by a context variable); a 4xx answer, or a
+  request that never left (connection refused, connect or pool timeout), clears it. A
+  taken-over update with the mark set is treated as answered: its stored text counts as
+  delivered and its handlers do not run again. Telegram offers no idempotency key for
+  sendMessage, so one of two windows must stay; this keeps the smaller one. Marking
+  after Telegram's answer would leave "confirmed, not yet recorded" (the answer's trip
+  back plus a commit), in which a kill sends the text twice; marking before leaves only
+  "recorded, not yet written to the socket" (in-process work, well under a millisecond),
+  in which a kill loses that one message. Bytes already written reach Telegram even if
+  the process dies next: the kernel still sends them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import functools
 import json
 import logging
@@ -60,6 +70,41 @@ ERROR_PAUSE_S = 1.0  # after a failed claim (e.g. the database restarting)
 
 Redeliver = Callable[[Update, StoredReply], Awaitable[None]]
 AppType = Application[Any, Any, Any, Any, Any, Any]
+
+
+class ReplyMark:
+    """The "a reply may have reached the user" mark of the update being handled."""
+
+    def __init__(self, queries: InboxQueries, update_id: int) -> None:
+        self._queries = queries
+        self.update_id = update_id
+        self._set = False
+        self._reached = False  # some message may have arrived: never cleared again
+
+    async def before_send(self) -> None:
+        """Commit the mark before a message leaves (once per update)."""
+        if self._set:
+            return
+        try:
+            await self._queries.mark_reply_started(self.update_id)
+            self._set = True
+        except Exception as exc:  # answer now; a takeover may then send it twice
+            log.warning("update %d: could not mark its reply as started: %s", self.update_id, exc)
+
+    async def after_send(self, *, refused: bool) -> None:
+        """``refused``: Telegram answered 4xx, or the request never left."""
+        if not refused:
+            self._reached = True
+        elif self._set and not self._reached:
+            with contextlib.suppress(Exception):  # kept: a takeover then sends nothing
+                await self._queries.mark_reply_started(self.update_id, False)
+                self._set = False
+
+
+# The mark of the update the current task handles (None outside the inbox's handling).
+REPLY_MARK: contextvars.ContextVar[ReplyMark | None] = contextvars.ContextVar(
+    "reply_mark", default=None
+)
 
 
 def process_identity() -> str:
@@ -183,6 +228,8 @@ class Inbox:
     # ---------------------------------------------------------------------- one update
 
     async def _handle(self, item: ClaimedUpdate) -> None:
+        # this task's own context: handlers' tasks inherit it, other updates never see it
+        REPLY_MARK.set(ReplyMark(self._queries, item.update_id))
         try:
             update = Update.de_json(json.loads(item.payload), self._app.bot)
         except Exception as exc:  # not an update PTB can read: nothing to answer
@@ -201,14 +248,25 @@ class Inbox:
         await self._done(item.update_id)
 
     async def _resumed(self, update: Update, update_id: int) -> bool:
-        """For an update another process may have begun: finish its stored text, if it
-        has one (True), instead of writing another."""
+        """For an update another process may have begun: True when it is answered
+        already, or is now, without running its handlers again.
+
+        A reply that may have reached the user (``reply_started_at``) ends it: its
+        stored text counts as delivered. Otherwise a stored text is sent, not rewritten.
+        """
         reply = await self._queries.reply_for_update(update_id)
+        if reply is not None and reply.delivered:
+            return True
+        if await self._queries.reply_started(update_id):
+            if reply is not None:
+                await self._queries.presume_delivered(reply.generation_id)
+            log.info("update %d: its reply was on its way when its process stopped; "
+                     "not sent again", update_id)  # fmt: skip
+            return True
         if reply is None:
             return False
-        if not reply.delivered:
-            log.info("update %d: sending the text a stopped process had stored", update_id)
-            await self._redeliver(update, reply)
+        log.info("update %d: sending the text a stopped process had stored", update_id)
+        await self._redeliver(update, reply)
         return True
 
     async def _done(self, update_id: int) -> None:

@@ -10,13 +10,21 @@ sent as they are. Every call is counted for the metrics, by method and result.
 
 from __future__ import annotations
 
+import re
 from typing import Any, cast
 
+import httpx
 from telegram._utils.types import ODVInput
 from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
 from bot import metrics
 from bot.settings.redact import redact
+from bot.telegram.inbox import REPLY_MARK
+
+# Methods that put a message in a chat (not sendChatAction: "typing…" is no answer).
+_SENDS_MESSAGE = re.compile(r"send(?!ChatAction)\w+|copyMessages?|forwardMessages?")
+# Failures that mean the request never reached Telegram.
+_NEVER_LEFT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 class _RedactedData:
@@ -51,6 +59,11 @@ class RedactingRequest(HTTPXRequest):
         # before it never reaches a label).
         calls = metrics.BOT_API_CALLS
         endpoint = metrics.method_label(url.rsplit("/", 1)[-1])
+        # A message answering an inbox update: its mark is committed before it leaves,
+        # after any pacing, so the window in which a kill loses it stays in-process.
+        mark = REPLY_MARK.get() if _SENDS_MESSAGE.fullmatch(endpoint) else None
+        if mark is not None:
+            await mark.before_send()
         try:
             status, payload = await super().do_request(
                 url,
@@ -61,8 +74,12 @@ class RedactingRequest(HTTPXRequest):
                 connect_timeout=connect_timeout,
                 pool_timeout=pool_timeout,
             )
-        except Exception:
+        except Exception as exc:
             calls.labels(endpoint, metrics.result_label(None)).inc()
+            if mark is not None:
+                await mark.after_send(refused=isinstance(exc.__cause__, _NEVER_LEFT))
             raise
         calls.labels(endpoint, metrics.result_label(status)).inc()
+        if mark is not None:  # 4xx: Telegram refused it; 5xx may hide a delivery
+            await mark.after_send(refused=400 <= status < 500)
         return status, payload

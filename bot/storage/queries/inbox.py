@@ -119,6 +119,34 @@ class InboxQueries(Queries):
                 .values(done_at=utcnow(), claimed_until=None)
             )
 
+    async def mark_reply_started(self, update_id: int, started: bool = True) -> None:
+        """Record that a message answering ``update_id`` is being handed to Telegram
+        (``started``), or that Telegram refused it and nothing reached the user."""
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                update(UpdateRow)
+                .where(UpdateRow.update_id == update_id)
+                .values(reply_started_at=utcnow() if started else None)
+            )
+
+    async def reply_started(self, update_id: int) -> bool:
+        """Whether a message answering ``update_id`` may have reached the user."""
+        async with self._sessions() as session:
+            started = await session.scalar(
+                select(UpdateRow.reply_started_at).where(UpdateRow.update_id == update_id)
+            )
+        return started is not None
+
+    async def presume_delivered(self, generation_id: int) -> None:
+        """A generation whose send began but whose answer died with its process: it is
+        counted as delivered (Telegram had it), not sent a second time."""
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                update(GenerationRow)
+                .where(GenerationRow.id == generation_id)
+                .values(delivered=True)
+            )
+
     async def release_claims(self, owner: str, update_ids: Iterable[int]) -> None:
         """Give back claims at an orderly stop (the next taker checks for a stored reply)."""
         ids = list(update_ids)
