@@ -9,6 +9,7 @@ setting is one line naming it, exit status 2.
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from typing import Any
 
@@ -77,6 +78,8 @@ async def _health_server(settings: Settings, storage: Any, stop: asyncio.Event) 
 
 def main(argv: list[str] | None = None) -> int:
     crash.install()
+    # A malformed setting is a JSON line too when logs are JSON (as for python -m bot).
+    crash.use_json(os.environ.get("LOG_FORMAT", "").strip().lower() == "json")
     args = sys.argv[1:] if argv is None else argv
     if args:
         print(
@@ -86,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = _settings()
     except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        crash.say(f"error: {exc}")
         return 2
     from bot.settings.logging_setup import setup_logging
 
