@@ -180,6 +180,10 @@ async def test_metrics_move_as_texts_are_written_refused_retried_and_trained(
         assert value(after, "bot_training_last_success_timestamp_seconds") > 0
         assert value(after, "bot_training_progress_ratio") == 0  # none runs now
         assert value(after, "bot_model_version") == 2
+        # Bounded labels: no user or chat id is ever a label value.
+        ids = {str(u.id) for u in [*users, admin]}
+        labels = {v for _, pairs in after for _, v in pairs}
+        assert labels.isdisjoint(ids), labels & ids
 
 
 def drop_history(db: Path) -> None:
