@@ -25,7 +25,7 @@ from model.mixture import (
     ngram_target_probs,
 )
 from model.ngram import KneserNey, NgramTables
-from model.sample import DEFAULT_TEMPERATURE, sample
+from model.sample import DEFAULT_MIN_P, DEFAULT_TEMPERATURE, sample
 from model.train import TrainResult, split_text
 
 
@@ -193,7 +193,7 @@ async def test_the_engine_samples_the_mixture_as_model_sample_alone_and_in_a_bat
             assert result.text == expected(seed, temp, k, min_p, rng, 120)
         for i, task in enumerate(others):
             assert (await task).text == expected(
-                "المدينة"[: 1 + i % 6], 0.9, None, 0.0, 50 + i, 30 + 7 * i
+                "المدينة"[: 1 + i % 6], 0.9, None, DEFAULT_MIN_P, 50 + i, 30 + 7 * i
             )
         assert engine.max_batch_seen > 3
 
