@@ -87,8 +87,11 @@ class Trainer:
                 try:
                     await self._take_jobs(outage)
                 except Exception as exc:
-                    if not is_disconnect(exc):
-                        raise
+                    # A trainer never exits on its own: a lost connection is the expected
+                    # case; anything else (a driver in a state it should not be in after
+                    # a drop) also gets a new connection, with its traceback logged once.
+                    if not is_disconnect(exc) and not outage.down:
+                        log.exception("the job queue failed; starting it again")
                     outage.lost(exc)
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(stop.wait(), outage.delay())
