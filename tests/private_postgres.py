@@ -10,6 +10,7 @@ loopback, trust authentication. As root the server runs as the ``postgres`` user
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import glob
 import os
 import pwd
@@ -108,8 +109,6 @@ async def private_postgres() -> AsyncIterator[PrivatePostgres]:
         await asyncio.to_thread(server.start)
         yield server
     finally:
-        try:
+        with contextlib.suppress(subprocess.CalledProcessError):  # not running
             await asyncio.to_thread(server.stop)
-        except subprocess.CalledProcessError:
-            pass  # not running
         shutil.rmtree(root, ignore_errors=True)
