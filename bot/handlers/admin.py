@@ -16,7 +16,7 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
-from telegram.error import BadRequest, Forbidden
+from telegram.error import Forbidden, NetworkError
 from telegram.ext import ContextTypes
 
 from bot.cluster.status import replica_lines
@@ -296,7 +296,7 @@ async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                     write_timeout=UPLOAD_TIMEOUT_S,
                 ),
             )
-        except BadRequest as exc:  # 413: over the upload limit of this Bot API server
+        except NetworkError as exc:  # 413 (PTB: NetworkError): over the upload limit
             if "too large" not in exc.message.lower():
                 raise
             await reply_key(update, "export_upload_refused")
