@@ -63,6 +63,7 @@ class PrivatePostgres:
         self.url = f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/postgres"
 
     def _run(self, *args: str) -> None:
+        assert BINDIR is not None
         command = [str(BINDIR / args[0]), *args[1:]]
         if _RUN_AS is not None:
             command = ["runuser", "-u", _RUN_AS, "--", *command]
