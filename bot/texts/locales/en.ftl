@@ -279,7 +279,7 @@ stats =
     Engine: { $running } running, { $queued } queued
     Training: { $training }
 # $pending (number), $rate (number), $blocked (number), $busy (number), $evicted (number)
-stats_refused = Refused today (UTC): { $pending } over the pending limit (USER_MAX_PENDING), { $rate } over the rate limit (USER_RATE_PER_MINUTE), { $blocked } blocked or not allowed; since start: { $busy } queue full, { $evicted } given up for a lighter user
+stats_refused = Refused today (UTC): { $pending } over USER_MAX_PENDING, { $rate } over USER_RATE_PER_MINUTE, { $blocked } blocked or not allowed; since start: { $busy } queue full, { $evicted } given up for a lighter user
 # $users (text)
 stats_top = Top users today: { $users }
 # $users (text)
