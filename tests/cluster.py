@@ -110,6 +110,15 @@ class Cluster:
         finally:
             await storage.close()
 
+    async def scalar(self, query: str) -> object:
+        """One value read from the shared database (e.g. a count at the end of a test)."""
+        storage = await Storage.open(self.database_url, migrate=False)
+        try:
+            async with storage.session_maker() as session:
+                return await session.scalar(text(query))
+        finally:
+            await storage.close()
+
 
 async def wait_until(check: Callable[[], Awaitable[bool]], timeout: float, what: str) -> None:
     deadline = asyncio.get_running_loop().time() + timeout

@@ -7,7 +7,8 @@ One test walks through the phases on one cluster, since starting two replicas (t
 imports on 2 cores) is most of its cost: a fresh database shared by two replicas
 starting at once; 50 users' /write answered exactly once, spread over both; a wrong
 secret refused through nginx; the rate limit held across replicas; ``/use`` on B
-reaching A; ``/block`` on A reaching B; kill -9 of A during a burst.
+reaching A; ``/block`` on A reaching B; kill -9 of A during a 100-user burst, after
+which every user has exactly one text.
 """
 
 from __future__ import annotations
@@ -15,15 +16,17 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import shutil
+import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiohttp
 import pytest
+from sqlalchemy import text
 
 from bot.storage import Storage
-from tests.botapi import FakeBotApi
+from tests.botapi import FakeBotApi, FakeUser
 from tests.botapi.server import SECRET_HEADER
 from tests.cluster import NGINX, SECRET, Cluster, running_cluster, upstreams, wait_until
 from tests.conftest import TINY_TEXT
@@ -32,6 +35,7 @@ from tests.postgres import fresh_postgres_database, needs_postgres
 
 ADMIN = 5000
 SEED = "في الصباح"
+BURST = 100  # users writing at once when a replica is killed
 
 pytestmark = [
     needs_postgres,
@@ -164,38 +168,72 @@ async def test_two_replicas_behind_nginx_share_users_versions_limits_and_survive
         assert texts_to(api, troll.id, SEED) == []  # at most the one polite notice
         assert len(api.messages_to(troll.id)) <= 1
 
-        # 5. kill -9 of A during a burst: B answers the rest, and every text a user got is
-        # in the database exactly as sent.
-        burst = [api.user(7600 + i) for i in range(30)]
+        # 5. kill -9 of A in the middle of a 100-user burst: within 60 s every user has
+        # exactly one text, the one stored, and nothing is left undelivered or unhandled
+        # (B took over A's claims: texts stored and not sent are sent, texts handed to
+        # Telegram are not sent again, updates not yet handled are handled).
+        burst = [api.user(7600 + i) for i in range(BURST)]
+        started = asyncio.get_running_loop().time()
         for user in burst:
             await api.send_text(user, f"/write {SEED}")
 
-        async def some_answered() -> bool:
-            return sum(bool(texts_to(api, u.id, SEED)) for u in burst) >= 3
+        def burst_answered() -> int:
+            return sum(bool(texts_to(api, u.id, SEED)) for u in burst)
 
-        await wait_until(some_answered, 60, "first replies of the burst")
+        await api.wait_for(lambda: burst_answered() >= 20 or None, 60, "20 replies")
         assert a.proc is not None
-        a.proc.kill()
-        await a.proc.wait()
-        after = api.user(7700)
-        await api.send_text(after, f"/write {SEED}")
-        await api.wait_for_messages(after.id, 1, timeout=60)
+        await kill_outside_a_send(cluster, a.proc, burst)
+        assert burst_answered() < BURST, "the burst ended before the kill"
+        left = 60 - (asyncio.get_running_loop().time() - started)
+        await api.wait_for(lambda: burst_answered() == BURST or None, left, "every burst user")
 
         async def settled() -> bool:
-            return not api.pending_updates
+            open_updates = await cluster.scalar(
+                "SELECT count(*) FROM updates WHERE done_at IS NULL"
+            )
+            return not api.pending_updates and open_updates == 0
 
-        await wait_until(settled, 60, "every update delivered")
-        await asyncio.sleep(2.0)
+        await wait_until(settled, 30, "every update handled")
+        await asyncio.sleep(1.0)  # a duplicate would arrive now
         stored = await cluster.generations()
-        answered = {u.id: texts_to(api, u.id, SEED) for u in [*burst, after]}
-        assert sum(bool(t) for t in answered.values()) > 3  # B kept answering
-        for user_id, got in answered.items():
-            assert len(got) <= 1
-            if got:
-                assert stored.get(user_id) == got[0]
+        for user in burst:
+            got = [m.raw_text or "" for m in api.messages_to(user.id)]
+            assert got == [stored[user.id]], (user.id, got)
+        undelivered = "SELECT count(*) FROM generations WHERE NOT delivered"
+        assert await cluster.scalar(undelivered) == 0
     for replica in cluster.replicas:
         assert TEST_TOKEN not in replica.text()
         assert "Traceback" not in replica.text() or replica is a  # A died by SIGKILL
+
+
+async def kill_outside_a_send(
+    cluster: Cluster, proc: asyncio.subprocess.Process, users: list[FakeUser]
+) -> None:
+    """kill -9 of ``proc`` at a moment none of its replies is between its mark being
+    committed and Telegram holding it: the one window in which a kill loses a reply
+    (a few milliseconds; docs/OPERATIONS.md, "Durable inbox"). The process is frozen,
+    the database and the Bot API compared, and it is killed or let go on a little."""
+    waiting = {u.id for u in users}
+    query = (
+        "SELECT g.user_id FROM generations g JOIN updates u ON u.update_id = g.update_id"
+        f" WHERE u.reply_started_at IS NOT NULL AND u.claimed_by LIKE '%:{proc.pid}:%'"
+    )
+    for _ in range(100):
+        proc.send_signal(signal.SIGSTOP)
+        storage = await Storage.open(cluster.database_url, migrate=False)
+        try:
+            async with storage.session_maker() as session:
+                started = {int(u) for u in (await session.scalars(text(query))).all()}
+        finally:
+            await storage.close()
+        in_flight = {u for u in started & waiting if not cluster.api.messages_to(u)}
+        if not in_flight:
+            proc.kill()
+            await proc.wait()
+            return
+        proc.send_signal(signal.SIGCONT)
+        await asyncio.sleep(0.01)
+    raise AssertionError("no moment without a reply on its way")
 
 
 async def register_copy_of_default(cluster: Cluster) -> None:
