@@ -20,8 +20,9 @@ from bot.texts.scripts import dominant_script, script_name
 COUNTS = (0, 1, 2, 3, 11, 100, 101)
 FSI, PDI = "\u2068", "\u2069"
 # Words a user types after a command (/retrain append, /generations user 12 model 2),
-# and the file extension .txt: they stay Latin in every language.
-TYPED_WORDS = {"append", "cancel", "finetune", "fresh", "user", "model", "txt"}
+# the file extension .txt and the encoding an editor offers (UTF-8): they stay Latin in
+# every language, as the user must type or pick them.
+TYPED_WORDS = {"append", "cancel", "finetune", "fresh", "user", "model", "txt", "UTF"}
 COMMAND = re.compile(r"/[a-z_]+")
 
 

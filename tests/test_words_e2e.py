@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from bidi import get_display
 
-from tests.harness import Harness
+from tests.harness import ADMIN_ID, Harness
 
 FSI, PDI = "\u2068", "\u2069"
 
@@ -50,3 +50,16 @@ async def test_a_negative_number_reads_in_order_in_arabic(harness: Harness) -> N
     [history] = await harness.ask(me, "/history")
     first_line = (history.text or "").splitlines()[1]
     assert "UTC" not in first_line and "بالتوقيت العالمي" in first_line
+
+
+async def test_an_arabic_admin_reads_why_a_text_was_refused_in_arabic(
+    harness: Harness,
+) -> None:
+    admin = harness.api.user(ADMIN_ID, "مشرف", language_code="ar")
+    since = harness.api.mark(admin.chat_id)
+    prose = "في الصباح ذهبت إلى البحر " * 40
+    await harness.api.send_document(admin, "corpus.txt", (prose + "\x01").encode(), "/retrain")
+    [told] = await harness.api.wait_for_messages(admin.chat_id, 1, since=since)
+    said = plain(told.text)
+    assert said.startswith("لا أستطيع التدريب على هذا النص: في النص محرف تحكم U+0001")
+    assert "control character" not in said

@@ -37,7 +37,7 @@ from bot.telegram.services import Services, get_services
 from bot.texts import t
 from bot.training.blobs import corpus_text
 from bot.training.cleanup import collect_corpus
-from bot.training.corpora import CorpusStoreError, store_corpus, validate_text
+from bot.training.corpora import CorpusStoreError, TextRefused, store_corpus, validate_text
 from bot.training.download import DownloadError, TooLargeError, download_limited
 from bot.training.plan import parse_words, plan_settings
 from model.errors import ModelError
@@ -169,7 +169,9 @@ async def retrain(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                 source = CorpusSource.APPEND
             corpus = await store_corpus(services.storage, s.corpus_dir, text, source, user.id)
     except ModelError as exc:
-        await reply_key(update, "rt_cannot_train", error=exc)
+        lang = lang_of(update)
+        cause = t(lang, exc.key, **exc.values) if isinstance(exc, TextRefused) else str(exc)
+        await reply_key(update, "rt_cannot_train", error=cause)
         return
     except CorpusStoreError as exc:
         await reply_key(update, "rt_cannot_store", error=exc)

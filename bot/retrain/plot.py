@@ -13,7 +13,10 @@ matplotlib.use("Agg")  # no display on a server; must precede pyplot
 import matplotlib.pyplot as plt
 
 
-def loss_curve_png(history: Sequence[dict[str, Any]], title: str) -> bytes:
+def loss_curve_png(history: Sequence[dict[str, Any]], title: str | None = None) -> bytes:
+    """The curve; ``title`` only where the reader's language is drawn correctly (the bot
+    sends none: the photo's caption says which run it is, in the admin's language, and
+    matplotlib cannot lay out right-to-left text)."""
     steps = [int(e["step"]) for e in history if e.get("train_loss") is not None]
     train = [float(e["train_loss"]) for e in history if e.get("train_loss") is not None]
     val_points = [
@@ -27,7 +30,8 @@ def loss_curve_png(history: Sequence[dict[str, Any]], title: str) -> bytes:
             ax.plot(vs, vl, label="validation loss", marker="o", markersize=3, linewidth=1.2)
         ax.set_xlabel("step")
         ax.set_ylabel("cross-entropy (nats/char)")
-        ax.set_title(title)
+        if title:
+            ax.set_title(title)
         ax.grid(True, alpha=0.3)
         ax.legend()
         fig.tight_layout()

@@ -62,7 +62,7 @@ async def announce(
     try:
         text, markup = await compose(storage, run, serving, details, active, lang)
         if history and run.status is TrainingStatus.SUCCEEDED:
-            png = await asyncio.to_thread(loss_curve_png, history, f"Training run #{run.id}")
+            png = await asyncio.to_thread(loss_curve_png, history)  # the caption names the run
     except asyncio.CancelledError:
         # Stopped (the bot is shutting down) before anything was sent: give the claim
         # back, so the next start tells the admin instead of nobody ever doing it.

@@ -14,6 +14,7 @@ import unicodedata
 from pathlib import Path
 
 from bot.storage import Corpus, CorpusSource, Storage
+from bot.texts import t
 from bot.training.retry import describe
 from model.errors import CorpusError
 from model.files import write_atomically
@@ -32,18 +33,25 @@ class CorpusStoreError(Exception):
     """The text was fine but could not be kept; the message says what failed, in one line."""
 
 
+class TextRefused(CorpusError):
+    """A refusal this module words: ``key`` and ``values`` name its sentence in the
+    catalogues (bot/texts), so the admin reads it in their language; ``str()`` is the
+    English one, for logs."""
+
+    def __init__(self, key: str, **values: object) -> None:
+        self.key, self.values = key, values
+        super().__init__(t(None, key, **values))
+
+
 def validate_text(data: bytes, max_bytes: int, seq_len: int, val_fraction: float) -> str:
     """Decode and normalise an upload; CorpusError with a sentence for the admin otherwise."""
     if len(data) > max_bytes:
-        raise CorpusError(
-            f"the text is {len(data):,} bytes; the limit is {max_bytes:,} bytes. "
-            "Send a shorter text."
-        )
+        raise TextRefused("text_too_big", size=len(data), limit=max_bytes)
     if not data.strip():
-        raise CorpusError("the text is empty.")
+        raise TextRefused("text_empty")
     encoding = wide_encoding(data)
     if encoding is not None:
-        raise CorpusError(f"this looks like {encoding} text: save it as UTF-8 and send it again.")
+        raise TextRefused("text_wide_encoding", encoding=encoding)
     text = decode_corpus(data, name="the text")
     check_characters(text)
     check_corpus_length(text, seq_len, val_fraction)
@@ -82,18 +90,11 @@ def check_characters(text: str) -> None:
     """Refuse control characters (but tab and newline) and text that is mostly not text."""
     for position, ch in enumerate(text):
         if unicodedata.category(ch) == "Cc" and ch not in _ALLOWED_CONTROLS:
-            raise CorpusError(
-                f"the text contains the control character U+{ord(ch):04X} (at character "
-                f"{position + 1}); it looks like a binary or wrongly encoded file, not plain "
-                "UTF-8 text."
-            )
+            raise TextRefused("text_control", code=f"U+{ord(ch):04X}", position=position + 1)
     texty = sum(unicodedata.category(ch)[0] in "LMPZ" or ch.isspace() for ch in text)
     share = texty / max(1, len(text))
     if share < MIN_TEXT_SHARE:
-        raise CorpusError(
-            f"only {share:.0%} of the text is letters, spaces and punctuation; send prose "
-            "to train on, not data or code."
-        )
+        raise TextRefused("text_not_prose", share=f"{share:.0%}")
 
 
 async def store_corpus(

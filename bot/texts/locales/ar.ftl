@@ -449,3 +449,22 @@ alert_repeated = ⚠️ تكرر الخطأ نفسه { $count ->
    *[other] آخر { $minutes } دقيقة
 }: { $error }
 export_upload_refused = رفض تيليجرام الملف لأنه أكبر من أن يُرفع. ضيّق التصدير بالأمر /export user <رقم> أو /export model <رقم>.
+text_too_big = حجم النص { $size ->
+    [zero] { $size } بايت
+    [one] بايت واحد
+    [two] بايتان
+    [few] { $size } بايتات
+    [many] { $size } بايتا
+   *[other] { $size } بايت
+}، والحد { $limit ->
+    [zero] { $limit } بايت
+    [one] بايت واحد
+    [two] بايتان
+    [few] { $limit } بايتات
+    [many] { $limit } بايتا
+   *[other] { $limit } بايت
+}. أرسل نصا أقصر.
+text_empty = النص فارغ.
+text_wide_encoding = يبدو هذا النص بترميز { $encoding }: احفظه بترميز UTF-8 وأرسله مرة أخرى.
+text_control = في النص محرف تحكم { $code } (عند المحرف رقم { $position })، فيبدو ملفا ثنائيا أو ملفا بترميز خاطئ، لا نصا عاديا.
+text_not_prose = { $share } فقط من النص حروف ومسافات وعلامات ترقيم؛ أرسل نثرا للتدريب عليه، لا بيانات أو شيفرة.

@@ -383,3 +383,12 @@ alert_repeated = ⚠️ The same error again, { $count ->
    *[other] { $minutes } minutes
 }: { $error }
 export_upload_refused = Telegram refused the file as too large to upload. Narrow the export with /export user <id> or /export model <version>.
+# $size (number), $limit (number)
+text_too_big = the text is { $size } bytes; the limit is { $limit } bytes. Send a shorter text.
+text_empty = the text is empty.
+# $encoding (name)
+text_wide_encoding = this looks like { $encoding } text: save it as UTF-8 and send it again.
+# $code (name), $position (number)
+text_control = the text contains the control character { $code } (at character { $position }); it looks like a binary or wrongly encoded file, not plain UTF-8 text.
+# $share (value)
+text_not_prose = only { $share } of the text is letters, spaces and punctuation; send prose to train on, not data or code.
