@@ -29,6 +29,7 @@ if str(PROJECT_ROOT) not in sys.path:
     sys.path.insert(0, str(PROJECT_ROOT))
 
 from bot.cluster import locks  # noqa: E402
+from bot.storage import compat  # noqa: E402
 from bot.storage.schema import metadata as target_metadata  # noqa: E402
 
 DEFAULT_URL = f"sqlite+aiosqlite:///{PROJECT_ROOT / 'var' / 'bot.db'}"
@@ -80,7 +81,18 @@ def do_run_migrations(connection: Connection) -> None:
             connection.execute(
                 text("SELECT pg_advisory_xact_lock(:key)"), {"key": locks.MIGRATIONS}
             )
+        # A newer release migrated the database: serve it untouched if every step past
+        # this code's head only expanded the schema (bot/storage/compat.py).
+        scripts = context.script
+        newer = compat.unknown_revision(scripts, context.get_context().get_current_heads())
+        if newer is not None and compat.serves(connection, scripts.get_current_head()):
+            config.attributes["newer_compatible_revision"] = newer
+            return
         context.run_migrations()
+        compat.record(connection, scripts)  # in the same transaction as the migration
+    if connection.in_transaction():
+        # SQLite's DDL is not transactional for Alembic, so nothing committed the record
+        connection.commit()
 
 
 def _sqlite_migration_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -40,6 +40,7 @@ from bot.storage.database import (
     is_sqlite,
     migrate_to_head_sync,
     safe_url,
+    served_as_newer,
     sqlite_file,
     sqlite_write_problem,
     unwritable_line,
@@ -112,6 +113,14 @@ async def current_heads(url: str) -> set[str]:
         await engine.dispose()
 
 
+async def _served_as_newer(url: str, current: set[str]) -> bool:
+    engine = create_async_engine(url, poolclass=pool.NullPool)
+    try:
+        return await served_as_newer(engine, url, current)
+    finally:
+        await engine.dispose()
+
+
 async def check_database(url: str, timeout: float = DEFAULT_TIMEOUT_S) -> tuple[bool, str]:
     """Whether the database is reachable and migrated to head, and one line saying so."""
     where = safe_url(url)
@@ -129,6 +138,11 @@ async def check_database(url: str, timeout: float = DEFAULT_TIMEOUT_S) -> tuple[
         return False, f"unhealthy: {where}: {type(exc).__name__}: {_one_line(exc)}"
     if not current:
         return False, f"unhealthy: {where}: not migrated (run: python -m bot.ops migrate)"
+    if current != heads and await asyncio.wait_for(_served_as_newer(url, current), timeout):
+        return True, (
+            f"healthy: {where} at revision {','.join(sorted(current))} of a newer release "
+            "(expand-only: served as it is)"
+        )
     if current != heads:
         return False, (
             f"unhealthy: {where}: at revision {','.join(sorted(current))}, "
@@ -254,8 +268,8 @@ def migrate(settings_or_url: Settings | str | None = None, *, out: TextIO | None
         print(f"error: {missing}", file=stream)
         return 2
     try:
-        migrate_to_head_sync(url)
-        heads = expected_heads(url)
+        newer = migrate_to_head_sync(url)
+        heads = {newer} if newer is not None else expected_heads(url)
     except NewerDatabaseError as exc:
         print(f"error: {exc}", file=stream)
         return 2

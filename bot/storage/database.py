@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -25,7 +26,10 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from bot import metrics
+from bot.storage import compat
 from bot.storage.writer import SerialWrites
+
+log = logging.getLogger(__name__)
 
 # The repository root: migrations ship with the source tree, not inside the package, so
 # they are found relative to this file rather than to whatever the working directory is.
@@ -218,24 +222,48 @@ async def schema_problems(engine: AsyncEngine, url: str | URL) -> list[str]:
     except Exception as exc:
         return [f"the database does not answer ({type(exc).__name__})"]
     if heads != set(ScriptDirectory.from_config(alembic_config(url)).get_heads()):
+        if await served_as_newer(engine, url, heads):
+            return []
         return ["the database is not at the migration head"]
     return []
 
 
-def migrate_to_head_sync(url: str | URL) -> None:
+async def served_as_newer(engine: AsyncEngine, url: str | URL, heads: set[str]) -> bool:
+    """Whether ``heads`` are a newer release's, which only expanded what this code needs."""
+    scripts = ScriptDirectory.from_config(alembic_config(url))
+    if compat.unknown_revision(scripts, heads) is None:
+        return False  # older: not migrated yet
+    async with engine.connect() as connection:
+        return await connection.run_sync(compat.serves, scripts.get_current_head())
+
+
+def migrate_to_head_sync(url: str | URL) -> str | None:
     """``alembic upgrade head`` on ``url``; a no-op when already at head.
+
+    A database a newer release migrated with expand-only steps is served as it is
+    (bot/storage/compat.py): its revision is returned. Any other newer database raises
+    :class:`NewerDatabaseError`.
 
     Must not be called from a thread with a running event loop: ``migrations/env.py``
     starts its own with ``asyncio.run``. Use :func:`migrate_to_head` from async code.
     An in-memory SQLite URL cannot be migrated this way (the migration would get its
     own, separate, database).
     """
+    config = alembic_config(url)
     try:
-        command.upgrade(alembic_config(url), "head")
+        command.upgrade(config, "head")
     except CommandError as exc:
         if isinstance(exc.__cause__, ResolutionError):
             raise NewerDatabaseError(url, exc.__cause__.argument) from None
         raise
+    newer: str | None = config.attributes.get("newer_compatible_revision")
+    if newer is not None:
+        log.warning(
+            "the database is at revision %s of a newer release, whose migrations only "
+            "expanded the schema: serving it as it is, without migrating",
+            newer,
+        )
+    return newer
 
 
 class NewerDatabaseError(Exception):
@@ -251,6 +279,6 @@ class NewerDatabaseError(Exception):
         )
 
 
-async def migrate_to_head(url: str | URL) -> None:
+async def migrate_to_head(url: str | URL) -> str | None:
     """:func:`migrate_to_head_sync` in a worker thread, so it can run its own event loop."""
-    await asyncio.to_thread(migrate_to_head_sync, url)
+    return await asyncio.to_thread(migrate_to_head_sync, url)

@@ -122,6 +122,8 @@ class ModelVersion:
     created_at: datetime
     note: str | None
     corpus_id: int | None
+    pinned: bool = False  # kept whatever the retention (/pin)
+    pruned_at: datetime | None = None  # its file and blob were deleted by the retention
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +218,8 @@ def _model_version(row: ModelVersionRow) -> ModelVersion:
         created_at=row.created_at,
         note=row.note,
         corpus_id=row.corpus_id,
+        pinned=bool(row.pinned),
+        pruned_at=row.pruned_at,
     )
 
 

@@ -181,6 +181,12 @@ class ModelVersionRow(Base):
     corpus_id: Mapped[int | None] = mapped_column(
         ForeignKey("corpora.id", ondelete="SET NULL"), index=True
     )
+    # Retention (bot/training/retention.py): a pinned version is never pruned; a pruned
+    # one keeps its row (generations and runs still name it) but its file and blob are gone.
+    # Server defaults only: a Python default would put the column into inserts made at
+    # older revisions (the migration tests write rows with these models before 0011).
+    pinned: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    pruned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class GenerationRow(Base):
@@ -350,6 +356,20 @@ class ReplicaRow(Base):
     model_version_id: Mapped[int | None] = mapped_column(Integer)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # "bot" (a replica, listed by /models) or "trainer" (whose silence fails its run).
+    role: Mapped[str] = mapped_column(String(16), server_default="bot")
+    # How often this process beats: it is dead once unheard of for a few of its own
+    # intervals, whatever the reader's settings (null: rows of earlier releases).
+    beat_s: Mapped[float | None] = mapped_column(Float)
+
+
+class SchemaCompatRow(Base):
+    """The revisions whose code can serve the schema as it is (bot/storage/compat.py):
+    a replica one release behind reads this instead of refusing a newer database."""
+
+    __tablename__ = "schema_compat"
+
+    revision: Mapped[str] = mapped_column(String(32), primary_key=True)
 
 
 class UserLimitRow(Base):

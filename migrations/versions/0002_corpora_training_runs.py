@@ -17,6 +17,10 @@ down_revision: str | Sequence[str] | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# Whether code of the previous revision can serve this schema (bot/storage/compat.py):
+# only new tables, columns with defaults or nullable, indexes.
+EXPANDS_ONLY = True
+
 TRAINING_STATUSES = ("running", "succeeded", "rejected", "failed", "cancelled")
 CORPUS_SOURCES = ("default", "upload", "append")
 

@@ -20,6 +20,10 @@ down_revision: str | Sequence[str] | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# Whether code of the previous revision can serve this schema (bot/storage/compat.py):
+# only new tables, columns with defaults or nullable, indexes.
+EXPANDS_ONLY = True
+
 
 def upgrade() -> None:
     # A plain ADD COLUMN with a constant default: no table rebuild on SQLite.

@@ -22,6 +22,10 @@ down_revision: str | Sequence[str] | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# Whether code of the previous revision can serve this schema (bot/storage/compat.py):
+# the status CHECK and the one-running index change under the old code.
+EXPANDS_ONLY = False
+
 OLD_STATUSES = ("running", "succeeded", "rejected", "failed", "cancelled")
 NEW_STATUSES = ("queued", "running", "finishing", "succeeded", "rejected", "failed", "cancelled")
 LIVE_CHECK = "(status IN ('queued', 'running', 'finishing')) = (live IS NOT NULL)"

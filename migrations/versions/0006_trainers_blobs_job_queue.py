@@ -27,6 +27,10 @@ down_revision: str | Sequence[str] | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# Whether code of the previous revision can serve this schema (bot/storage/compat.py):
+# only new tables, columns with defaults or nullable, indexes.
+EXPANDS_ONLY = True
+
 
 def _pgqueuer_sql(install: bool) -> str:
     from bot.training.queue import install_sql, uninstall_sql

@@ -21,6 +21,10 @@ down_revision: str | Sequence[str] | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# Whether code of the previous revision can serve this schema (bot/storage/compat.py):
+# only new tables, columns with defaults or nullable, indexes.
+EXPANDS_ONLY = True
+
 # The spelling of bot.storage.schema's CHECK, frozen here as this revision wrote it.
 SOURCE_CHECK = "source IN ('command', 'button', 'inline')"
 

@@ -26,6 +26,10 @@ down_revision: str | Sequence[str] | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# Whether code of the previous revision can serve this schema (bot/storage/compat.py):
+# only new tables, columns with defaults or nullable, indexes.
+EXPANDS_ONLY = True
+
 
 def upgrade() -> None:
     op.create_table(

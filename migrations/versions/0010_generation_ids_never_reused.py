@@ -25,6 +25,10 @@ down_revision: str | Sequence[str] | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# Whether code of the previous revision can serve this schema (bot/storage/compat.py):
+# the same table rebuilt, nothing the old code sees changes.
+EXPANDS_ONLY = True
+
 
 def upgrade() -> None:
     if op.get_bind().dialect.name != "sqlite":

@@ -52,7 +52,7 @@ async def _insert_version(session: AsyncSession, activate: bool, **values: Any) 
             .where(ModelVersionRow.is_active.is_(True))
             .values(is_active=False)
         )
-    row = ModelVersionRow(is_active=activate, **values)
+    row = ModelVersionRow(is_active=activate, pinned=False, **values)
     session.add(row)
     await session.flush()
     if activate:
