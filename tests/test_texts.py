@@ -5,8 +5,10 @@ English inside Arabic except what a user types (commands and their keywords)."""
 
 from __future__ import annotations
 
+import ast
 import re
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from babel import Locale
@@ -191,3 +193,29 @@ def test_an_arabic_model_names_its_script_in_the_readers_language() -> None:
     assert code == "Arab"
     assert script_name("en", code) == "Arabic" and script_name("ar", code) == "العربية"
     assert dominant_script("123 !?") is None
+
+
+def test_every_call_names_a_message_and_gives_its_variables() -> None:
+    """Read from the source: a wrong key or a missing value would be an error at run time
+    (the catalogue refuses to render half a message), so no call may have one."""
+    declared = kinds()
+    problems = []
+    for path in sorted(Path(__file__).resolve().parents[1].joinpath("bot").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            name = getattr(node.func, "id", getattr(node.func, "attr", None))
+            position = {"t": 1, "reply_key": 1, "say": 0}.get(str(name))
+            if position is None or len(node.args) <= position:
+                continue
+            key = node.args[position]
+            if not (isinstance(key, ast.Constant) and isinstance(key.value, str)):
+                continue  # a computed key (f"cmd_{name}"): those messages take no values
+            where = f"{path.name}:{node.lineno} {key.value}"
+            if key.value not in declared:
+                problems.append(f"{where}: no such message")
+            elif all(kw.arg is not None for kw in node.keywords):
+                given = {kw.arg for kw in node.keywords}
+                if given != set(declared[key.value]):
+                    problems.append(f"{where}: gives {sorted(given)}")
+    assert problems == []
