@@ -35,9 +35,10 @@ from bot.telegram.replies import (
 )
 from bot.telegram.services import Services, get_services
 from bot.texts import t
+from bot.texts.worded import cause
 from bot.training.blobs import corpus_text
 from bot.training.cleanup import collect_corpus
-from bot.training.corpora import CorpusStoreError, TextRefused, store_corpus, validate_text
+from bot.training.corpora import CorpusStoreError, store_corpus, validate_text
 from bot.training.download import DownloadError, TooLargeError, download_limited
 from bot.training.plan import parse_words, plan_settings
 from model.errors import ModelError
@@ -74,7 +75,7 @@ async def _uploaded_bytes(
         except TooLargeError:
             return t(lang, "rt_file_over_limit", limit=limit)
         except DownloadError as exc:
-            return t(lang, "rt_download_failed", error=exc)
+            return t(lang, "rt_download_failed", error=cause(lang, exc))
     if source.text:
         return source.text.encode("utf-8")
     return t(lang, "rt_reply_to_text")
@@ -169,9 +170,7 @@ async def retrain(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                 source = CorpusSource.APPEND
             corpus = await store_corpus(services.storage, s.corpus_dir, text, source, user.id)
     except ModelError as exc:
-        lang = lang_of(update)
-        cause = t(lang, exc.key, **exc.values) if isinstance(exc, TextRefused) else str(exc)
-        await reply_key(update, "rt_cannot_train", error=cause)
+        await reply_key(update, "rt_cannot_train", error=cause(lang_of(update), exc))
         return
     except CorpusStoreError as exc:
         await reply_key(update, "rt_cannot_store", error=exc)

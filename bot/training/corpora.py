@@ -14,7 +14,7 @@ import unicodedata
 from pathlib import Path
 
 from bot.storage import Corpus, CorpusSource, Storage
-from bot.texts import t
+from bot.texts.worded import Worded
 from bot.training.retry import describe
 from model.errors import CorpusError
 from model.files import write_atomically
@@ -33,14 +33,8 @@ class CorpusStoreError(Exception):
     """The text was fine but could not be kept; the message says what failed, in one line."""
 
 
-class TextRefused(CorpusError):
-    """A refusal this module words: ``key`` and ``values`` name its sentence in the
-    catalogues (bot/texts), so the admin reads it in their language; ``str()`` is the
-    English one, for logs."""
-
-    def __init__(self, key: str, **values: object) -> None:
-        self.key, self.values = key, values
-        super().__init__(t(None, key, **values))
+class TextRefused(Worded, CorpusError):
+    """A refusal this module words: said in the admin's language (bot.texts.worded)."""
 
 
 def validate_text(data: bytes, max_bytes: int, seq_len: int, val_fraction: float) -> str:

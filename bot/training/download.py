@@ -12,21 +12,27 @@ from pathlib import Path
 import httpx
 from telegram import File
 
+from bot.texts.worded import Worded
+
 TIMEOUT_S = 60.0
 
 
-class DownloadError(Exception):
-    """The download failed; the message is one line for the admin."""
+class DownloadError(Worded):
+    """The download failed; one line for the admin, in their language (bot.texts.worded)."""
+
+    def __init__(self, key: str = "download_failed", **values: object) -> None:
+        super().__init__(key, **values)
 
 
 class TooLargeError(DownloadError):
-    pass
+    def __init__(self) -> None:
+        super().__init__("download_too_large")
 
 
 async def download_limited(file: File, limit: int) -> bytes:
     path = file.file_path
     if not path:
-        raise DownloadError("Telegram gave no way to download the file")
+        raise DownloadError("download_no_path")
     if not path.startswith(("http://", "https://")):  # a local Bot API server's own disk
         local = Path(path)
         if local.stat().st_size > limit:
@@ -39,7 +45,7 @@ async def download_limited(file: File, limit: int) -> bytes:
             client.stream("GET", path) as response,
         ):
             if response.status_code != 200:
-                raise DownloadError(f"the download failed (HTTP {response.status_code})")
+                raise DownloadError(reason=f"HTTP {response.status_code}")
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > limit:
                 raise TooLargeError
@@ -48,5 +54,5 @@ async def download_limited(file: File, limit: int) -> bytes:
                 if len(data) > limit:
                     raise TooLargeError
     except httpx.HTTPError as exc:
-        raise DownloadError(f"the download failed ({type(exc).__name__})") from None
+        raise DownloadError(reason=type(exc).__name__) from None
     return bytes(data)

@@ -392,3 +392,26 @@ text_wide_encoding = this looks like { $encoding } text: save it as UTF-8 and se
 text_control = the text contains the control character { $code } (at character { $position }); it looks like a binary or wrongly encoded file, not plain UTF-8 text.
 # $share (value)
 text_not_prose = only { $share } of the text is letters, spaces and punctuation; send prose to train on, not data or code.
+# model versions' retention: /pin, /unpin, and what /models says is kept
+cmd_pin = Admin: keep a model version whatever the retention
+cmd_unpin = Admin: let the retention prune a model version again
+# $keep (number)
+models_retention = Kept: the active version, the newest { $keep ->
+    [one] one
+   *[other] { $keep }
+} and the pinned ones (📌). The others are pruned (🗑): their file is deleted, their texts keep the version number.
+models_pinned = { " " }📌 pinned
+models_pruned = { " " }🗑 pruned
+models_pin_hint = Keep one with /pin <id>; /unpin <id> lets it go.
+pin_usage = Usage: /pin <version id>, e.g. /pin 2 (see /models).
+unpin_usage = Usage: /unpin <version id>, e.g. /unpin 2 (see /models).
+# $version (id)
+pin_done = Version { $version } is pinned: it is kept whatever the retention.
+# $version (id)
+unpin_done = Version { $version } is no longer pinned: it is pruned once it is neither active nor among the newest.
+# $version (id)
+version_pruned = Version { $version } was pruned: its file was deleted to save space, so it cannot be used or pinned any more. Its texts keep their version number.
+download_no_path = Telegram gave no way to download the file
+# $reason (name)
+download_failed = the download failed ({ $reason })
+download_too_large = the file is over the size limit
