@@ -39,13 +39,13 @@ bench: setup
 	$(BIN)/python -m benchmarks.bot_load retrain
 
 # The shipped default model (data/README.md): the exact command, seed and thread count
-# that made data/default-model.pt; about 45 min on one busy CPU core. The checkpoint
+# that made data/default-model.pt; about 35 min on one busy CPU core. The checkpoint
 # records the command, the seed and the corpus SHA-256; the .sha256 file is what the
 # bot checks before serving it.
 train-default: setup
 	OMP_NUM_THREADS=1 $(BIN)/python -m model train --corpus data/arabic_text.txt \
 		--out data/default-model.pt --recipe fit --hidden-size 384 --embed-size 64 \
-		--dropout 0.45 --weight-drop 0.3 --steps 4500 --time-budget 0 \
+		--dropout 0.45 --weight-drop 0.3 --steps 8000 --time-budget 0 \
 		--val-fraction 0.05 --test-fraction 0.1 --seed 1337 --progress none
 	cd data && sha256sum default-model.pt > default-model.pt.sha256
 
