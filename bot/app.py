@@ -52,6 +52,7 @@ USER_COMMANDS += ("length",)
 GENERATIONS_PAGE = r"^gen:[0-9]{1,9}:(-|[0-9]{1,19}):(-|[0-9]{1,19})$"
 ADMIN_COMMANDS: tuple[str, ...] = ("retrain", "models", "use", "generations", "export", "stats")
 ADMIN_COMMANDS += ("allow", "block", "unblock", "users")  # access control
+ADMIN_COMMANDS += ("pin", "unpin")  # model versions kept whatever the retention
 
 
 async def set_commands(application: AppType) -> None:
@@ -174,6 +175,8 @@ def build_application(settings: Settings) -> AppType:
         "retrain": retrain_handlers.retrain,
         "models": admin.models,
         "use": admin.use,
+        "pin": admin.pin,
+        "unpin": admin.unpin,
         "generations": admin.generations,
         "export": admin.export,
         "stats": admin.stats,

@@ -62,8 +62,11 @@ class TrainerProcess:
 
 
 @contextlib.asynccontextmanager
-async def trainer(url: str, work: Path, hidden: Path) -> AsyncIterator[TrainerProcess]:
-    """``python -m bot.trainer`` with its own CHECKPOINT_DIR/CORPUS_DIR, ``hidden`` masked."""
+async def trainer(
+    url: str, work: Path, hidden: Path, host: str | None = None, **settings: str
+) -> AsyncIterator[TrainerProcess]:
+    """``python -m bot.trainer`` with its own CHECKPOINT_DIR/CORPUS_DIR, ``hidden`` masked;
+    with ``host``, under that host name too (its pid then tells the bot nothing)."""
     work.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if k != "BOT_TOKEN"}
     env.update(
@@ -76,15 +79,17 @@ async def trainer(url: str, work: Path, hidden: Path) -> AsyncIterator[TrainerPr
         TRAINING_LEASE_S="3",
         PYTHONPATH=str(REPO),
     )
+    env.update(settings)
     # The trainer's files live on a tmpfs only its namespace sees; the bot's directory
     # is covered by an empty tmpfs, so nothing of the bot's disk reaches the trainer.
     script = (
-        f"mount -t tmpfs trainer {shlex.quote(str(work))} && "
+        (f"hostname {shlex.quote(host)} && " if host else "")
+        + f"mount -t tmpfs trainer {shlex.quote(str(work))} && "
         f"mount -t tmpfs hidden {shlex.quote(str(hidden))} && "
         f"exec {shlex.quote(sys.executable)} -m bot.trainer"
     )
     process = await asyncio.create_subprocess_exec(
-        "unshare", "--mount", "--propagation", "private", "sh", "-c", script,
+        "unshare", "--mount", "--uts", "--propagation", "private", "sh", "-c", script,
         cwd=str(work), env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip
@@ -189,3 +194,37 @@ async def test_cancel_and_kill_9_reach_a_trainer_and_a_retrain_works_after(
             assert "Version 2 is now active" in outcome, (outcome, worker.lines)
         assert await write_version(h, h.api.user(5072)) == 2
         assert [len(outcome_messages(admin_texts(h), r)) for r in (1, 2, 3)] == [1, 1, 1]
+
+
+async def test_a_trainer_killed_on_another_host_is_noticed_by_its_silent_heartbeat(
+    tmp_path: Path, tiny_checkpoint_path: Path
+) -> None:
+    """The lease is ten minutes: only the trainer's heartbeat row can tell it died."""
+    bot_dir = tmp_path / "bot"
+    slow = {**FAST_TRAINING, "retrain_steps": 200_000}
+    long_lease = {"training": "queue", "training_lease_s": 600.0}
+    async with (
+        fresh_postgres_database("test_trainer") as url,
+        running_bot(bot_dir, tiny_checkpoint_path, TINY_TEXT, database_url=url,
+                    **long_lease, **slow) as h,
+    ):  # fmt: skip
+        admin = h.api.user(ADMIN_ID, "Admin")
+        storage = h.services.storage
+        async with trainer(
+            url, tmp_path / "trainer", bot_dir, host="elsewhere",
+            TRAINING_LEASE_S="600", TRAINER_HEARTBEAT_S="1",
+        ) as worker:  # fmt: skip
+            status = await upload(h, admin, NEW_TEXT.encode())
+            await h.api.wait_for(lambda: any("step " in e for e in status.edits) or None, 120)
+            running = await storage.get_training_run(1)
+            assert running is not None and (running.owner or "").startswith("trainer@elsewhere:")
+            worker.process.kill()  # SIGKILL: no clean-up, no goodbye
+            await worker.process.wait()
+            outcome = await one_outcome(h, 1, 60)
+        assert "failed" in outcome and "Version 1 keeps serving" in outcome, outcome
+        run = await storage.get_training_run(1)
+        assert run is not None and run.status.value == "failed"
+        assert run.error == "its trainer stopped sending signs of life"
+        # failed while its lease still had minutes to run: the silence told, not the lease
+        assert run.finished_at is not None and run.lease_expires_at is not None
+        assert (run.lease_expires_at - run.finished_at).total_seconds() > 300

@@ -1,4 +1,5 @@
-"""A replica's heartbeat row: what ``/models`` lists as live replicas.
+"""A process's heartbeat row: what ``/models`` lists as live replicas, and how a
+trainer's death is noticed on any host (its row goes silent; bot/training/owner.py).
 
 Each bot process writes its row at start, refreshes it every ``REPLICA_HEARTBEAT_S`` with
 the version its engine serves at that moment, and deletes it at an orderly stop. A
@@ -18,7 +19,7 @@ import socket
 from collections.abc import Callable
 from datetime import timedelta
 
-from bot.storage.queries.replicas import ReplicaQueries
+from bot.storage.queries.replicas import BOT, ReplicaQueries
 from bot.storage.schema import utcnow
 
 log = logging.getLogger(__name__)
@@ -38,8 +39,13 @@ class Heartbeat:
         served_version: Callable[[], int | None],
         interval_s: float,
         forget_s: float,
+        *,
+        role: str = BOT,
+        process_id: str | None = None,
     ) -> None:
-        self.replica_id = new_replica_id()
+        # A trainer's row is named as its runs' owner, so a silent one is found by it.
+        self.replica_id = process_id or new_replica_id()
+        self._role = role
         self._replicas = replicas
         self._served = served_version
         self._interval_s = interval_s
@@ -57,6 +63,8 @@ class Heartbeat:
             model_version_id=served,
             started_at=self._started_at,
             forget_after=self._forget,
+            role=self._role,
+            beat_s=self._interval_s,
         )
         self._reported = served
 
@@ -73,7 +81,7 @@ class Heartbeat:
         try:
             await self.beat()
         except Exception as exc:  # never stops start-up; the loop tries again
-            log.warning("replica heartbeat failed: %s", type(exc).__name__)
+            log.warning("%s heartbeat failed: %s", self._role, type(exc).__name__)
         self._task = asyncio.create_task(self._loop(), name="replica heartbeat")
 
     async def _loop(self) -> None:

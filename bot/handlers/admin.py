@@ -1,4 +1,5 @@
-"""Admin commands: /models, /use, /generations, /export, /stats (/retrain: bot.handlers.retrain).
+"""Admin commands: /models, /use, /pin, /unpin, /generations, /export, /stats (/retrain:
+bot.handlers.retrain).
 
 Admins are the numeric ids in ADMIN_IDS; usernames can change hands, ids cannot.
 """
@@ -23,6 +24,7 @@ from bot.cluster.status import replica_lines
 from bot.retrain.manager import RetrainManager
 from bot.rules.export import ExportTooLarge, write_export
 from bot.rules.fair_use import stats_lines as fair_use_stats
+from bot.storage import ModelVersionPrunedError
 from bot.telegram.display import one_line
 from bot.telegram.parsing import NotAnId, command_argument, format_temperature, parse_id
 from bot.telegram.replies import (
@@ -88,13 +90,20 @@ async def models(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             if v.corpus_id is not None
             else t(lang, "models_corpus_unknown")
         )
+        marks = [
+            t(lang, key)
+            for key, on in (("models_active", v.is_active), ("models_pinned", v.pinned),
+                            ("models_pruned", v.pruned_at is not None))
+            if on
+        ]  # fmt: skip
         lines.append(
             t(lang, "models_item", version=v.id,
-              active=t(lang, "models_active") if v.is_active else "",
+              active="".join(marks),
               when=f"{v.created_at:%Y-%m-%d %H:%M}", corpus=corpus,
               chars=v.corpus_chars, vocab=v.vocab_size, val=val)
         )  # fmt: skip
-    lines.append(t(lang, "models_footer"))
+    lines.append(t(lang, "models_retention", keep=services.settings.model_versions_keep))
+    lines.append(t(lang, "models_footer") + " " + t(lang, "models_pin_hint"))
     lines += await replica_lines(services, lang)
     await reply(update, "\n".join(lines))
 
@@ -107,6 +116,9 @@ async def _activate(update: Update, services: Services, raw: str) -> None:
         return
     try:
         version = await retrain_manager(services).activate(version_id)
+    except ModelVersionPrunedError:
+        await reply_key(update, "version_pruned", version=version_id)
+        return
     except LookupError:
         await reply_key(update, "use_missing", version=version_id)
         return
@@ -122,6 +134,38 @@ async def use(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if message is None:
         return
     await _activate(update, get_services(context), command_argument(message))
+
+
+async def _pin(update: Update, context: ContextTypes.DEFAULT_TYPE, pinned: bool) -> None:
+    message = update.effective_message
+    if message is None:
+        return
+    try:
+        version_id = parse_id(command_argument(message))
+    except NotAnId:
+        await reply_key(update, "pin_usage" if pinned else "unpin_usage")
+        return
+    try:
+        await retrain_manager(get_services(context)).pin(version_id, pinned)
+    except ModelVersionPrunedError:
+        await reply_key(update, "version_pruned", version=version_id)
+        return
+    except LookupError:
+        await reply_key(update, "use_missing", version=version_id)
+        return
+    await reply_key(update, "pin_done" if pinned else "unpin_done", version=version_id)
+
+
+@admin_only
+async def pin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """``/pin <id>``: keep a version whatever the retention."""
+    await _pin(update, context, pinned=True)
+
+
+@admin_only
+async def unpin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """``/unpin <id>``: the retention may prune the version again (at once if it is old)."""
+    await _pin(update, context, pinned=False)
 
 
 @admin_only

@@ -321,6 +321,9 @@ class RetrainManager(VersionSwap):
                 )
                 await self._announce(job.run_id, details, job.history)
             await cleanup.collect_checkpoints(self.storage, self.settings.checkpoint_dir)
+            await cleanup.prune_versions(
+                self.storage, self.settings.checkpoint_dir, self.settings.model_versions_keep
+            )
             await cleanup.collect_corpora(self.storage, self.settings.corpus_dir)
             await cleanup.collect_blobs(self.storage)
         finally:
@@ -456,5 +459,6 @@ class RetrainManager(VersionSwap):
         await cleanup.backfill_blobs(self.storage)
         if self.current is None:
             await cleanup.collect_checkpoints(self.storage, s.checkpoint_dir)
+            await cleanup.prune_versions(self.storage, s.checkpoint_dir, s.model_versions_keep)
             await cleanup.collect_corpora(self.storage, s.corpus_dir, created_before=utcnow())
             await cleanup.collect_blobs(self.storage)

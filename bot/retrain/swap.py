@@ -1,4 +1,5 @@
-"""Which stored model version the engine serves: following the database, /use, discard.
+"""Which stored model version the engine serves: following the database, /use, discard,
+/pin and /unpin.
 
 One lock serialises every swap, so a /use and the end of a run never interleave.
 """
@@ -10,6 +11,7 @@ import asyncio
 from bot.settings.config import Settings
 from bot.storage import (
     ModelVersion,
+    ModelVersionPrunedError,
     Storage,
 )
 from bot.training import cleanup
@@ -60,6 +62,8 @@ class VersionSwap:
             version = await self.storage.get_model_version(version_id)
             if version is None:
                 raise LookupError(f"there is no model version {version_id}.")
+            if version.pruned_at is not None:  # before _load: its file is gone
+                raise ModelVersionPrunedError(version_id)
             checkpoint = await self._load(version)
             activated = await self.storage.activate_model_version(version.id)
             await self.engine.swap(checkpoint, version.id)
@@ -73,3 +77,12 @@ class VersionSwap:
                 raise ValueError("the active version cannot be discarded.")
             version = await self.storage.discard_model_version(version_id)
             await cleanup.discard_checkpoint_if_unreferenced(self.storage, version.checkpoint_path)
+
+    async def pin(self, version_id: int, pinned: bool) -> ModelVersion:
+        """Pin or unpin a version, then apply the retention (an unpinned old version goes
+        now); raises ModelVersionNotFoundError, or ModelVersionPrunedError to pin a pruned one."""
+        version = await self.storage.set_model_version_pinned(version_id, pinned)
+        await cleanup.prune_versions(
+            self.storage, self.settings.checkpoint_dir, self.settings.model_versions_keep
+        )
+        return version

@@ -4,7 +4,8 @@ The trainer writes the run's progress into its row; a bot replica reads it back 
 edits the admin's status message. Of several replicas exactly one edits (the
 ``editor`` lease, claimed and renewed by a guarded UPDATE, taken over when a replica
 dies); the outcome is sent once by whoever claims ``outcome_sent_at`` first. The
-watcher also notices a trainer that died (its lease ran out: the run is failed) and
+watcher also notices a trainer that died (its heartbeat went silent, or its lease ran
+out: the run is failed) and
 a ``finishing`` run whose trainer died (this replica finishes it: the steps are
 idempotent and the checkpoint is in the database). A patrol every few seconds makes
 every replica watch the live run, whoever started it, and tells the outcome of runs
@@ -23,10 +24,11 @@ from typing import TYPE_CHECKING, Any
 from bot.retrain.messages import edit, final_status, progress_text
 from bot.storage import TrainingRun, TrainingStatus
 from bot.storage.schema import utcnow
+from bot.training import cleanup
 from bot.training.blobs import corpus_text
 from bot.training.finishing import Finished
 from bot.training.judge import Verdict
-from bot.training.owner import fail_abandoned, is_dead_here
+from bot.training.owner import fail_abandoned, is_dead
 from bot.training.retry import describe, retry
 
 if TYPE_CHECKING:
@@ -98,7 +100,7 @@ class RunWatcher:
                     self.status_text = None
                     await self._conclude(run, shown)
                     return
-                if self._abandoned(run):
+                if await self._abandoned(run):
                     if run.status is TrainingStatus.FINISHING:
                         if await m.take_over_finishing(run):
                             return  # driven here now, told by the manager
@@ -129,10 +131,12 @@ class RunWatcher:
                 return
             await asyncio.sleep(POLL_S)
 
-    def _abandoned(self, run: TrainingRun) -> bool:
-        expired = run.lease_expires_at is not None and run.lease_expires_at < utcnow()
-        dead = run.owner is not None and is_dead_here(run.owner, self.manager.owner)
-        return expired or dead
+    async def _abandoned(self, run: TrainingRun) -> bool:
+        if run.lease_expires_at is not None and run.lease_expires_at < utcnow():
+            return True
+        return run.owner is not None and await is_dead(
+            self.manager.storage, run.owner, self.manager.owner
+        )
 
     async def _is_editor(self, run: TrainingRun) -> bool:
         if run.chat_id is None or run.status_message_id is None:
@@ -164,6 +168,8 @@ class RunWatcher:
             await edit(m.bot, run.chat_id, run.status_message_id, final_status(run))
         history = (run.progress or {}).get("history")
         await m._announce(run.id, details, history if isinstance(history, list) else None)
+        # whoever registered the version pruned; this replica empties its own cache
+        await cleanup.collect_cache(m.storage, m.settings.checkpoint_dir)
 
     async def _details(self, run: TrainingRun) -> Finished | None:
         """What the outcome message shows (verdict, sample), rebuilt from the database."""

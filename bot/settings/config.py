@@ -140,6 +140,12 @@ class Settings(BaseSettings):
     training_lease_s: float = Field(30.0, ge=1.0, le=3600)
     # How long a queued run may wait for a trainer to take it (queue mode).
     trainer_wait_s: float = Field(600.0, ge=1.0, le=7 * 24 * 3600)
+    # How often a trainer writes its heartbeat row; 3 missed beats and it is dead, on any
+    # host, well before its run's lease runs out.
+    trainer_heartbeat_s: float = Field(5.0, ge=0.2, le=600)
+    # Retention: the active version, this many newest ones and the pinned ones (/pin)
+    # are kept; every other version's checkpoint file and blob are deleted (its row stays).
+    model_versions_keep: int = Field(5, ge=1, le=10_000)
 
     @field_validator("training")
     @classmethod

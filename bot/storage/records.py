@@ -59,6 +59,15 @@ class ModelVersionActiveError(StorageError, ValueError):
         self.version_id = version_id
 
 
+class ModelVersionPrunedError(StorageError, LookupError):
+    """The version's row is kept (texts name it) but its file was pruned: it cannot be
+    activated or pinned any more."""
+
+    def __init__(self, version_id: int) -> None:
+        super().__init__(f"model version {version_id} was pruned: its file is gone")
+        self.version_id = version_id
+
+
 class TrainingAlreadyRunningError(StorageError):
     """Only one training run may be ``running`` at a time."""
 

@@ -181,7 +181,7 @@ class ModelVersionRow(Base):
     corpus_id: Mapped[int | None] = mapped_column(
         ForeignKey("corpora.id", ondelete="SET NULL"), index=True
     )
-    # Retention (bot/training/retention.py): a pinned version is never pruned; a pruned
+    # Retention (bot/training/cleanup.py): a pinned version is never pruned; a pruned
     # one keeps its row (generations and runs still name it) but its file and blob are gone.
     # Server defaults only: a Python default would put the column into inserts made at
     # older revisions (the migration tests write rows with these models before 0011).

@@ -10,10 +10,12 @@ SHA-256), and the new checkpoint is stored in the database before the run become
 
 While it works, a heartbeat renews the lease and reads the row back: ``cancelled``
 (an admin's /retrain cancel on any replica) stops the training child. Killed with -9,
-the trainer stops renewing; the run is failed by whoever notices first (a bot
-replica's watcher, another trainer's patrol, or this trainer's restart, which knows its
-predecessor's pid is gone). A job re-picked by pgqueuer after such a death finds its
-run no longer ``queued`` and does nothing: a killed run is failed, not retried.
+the trainer stops renewing its lease and writing its heartbeat row; the run is failed
+by whoever notices first (a bot replica's watcher, another trainer's patrol, or this
+trainer's restart, which knows its predecessor's pid is gone), within three heartbeats
+(TRAINER_HEARTBEAT_S) on any host rather than when the lease runs out. A job re-picked
+by pgqueuer after such a death finds its run no longer ``queued`` and does nothing: a
+killed run is failed, not retried.
 """
 
 from __future__ import annotations
@@ -26,8 +28,10 @@ from datetime import timedelta
 
 from pgqueuer.models import Job
 
+from bot.cluster.heartbeat import Heartbeat
 from bot.settings.config import Settings
 from bot.storage import Storage, TrainingRun, TrainingStatus
+from bot.storage.queries.replicas import TRAINER, ReplicaQueries
 from bot.trainer.progress import ProgressWriter
 from bot.training import cleanup, queue
 from bot.training.blobs import checkpoint_file
@@ -44,6 +48,10 @@ log = logging.getLogger(__name__)
 # How long the queue manager waits for a NOTIFY before it looks at the queue itself: a
 # job whose NOTIFY was lost (sent while this trainer was reconnecting) waits no longer.
 DEQUEUE_TIMEOUT_S = 5.0
+
+# How often a trainer looks for runs whose trainer died (a silent heartbeat is seen
+# within this of going silent, whatever TRAINING_LEASE_S is).
+PATROL_S = 5.0
 
 NO_TRAINER = "its trainer stopped sending signs of life"
 STOPPED = "its trainer was stopped"
@@ -77,6 +85,15 @@ class Trainer:
         """Take jobs until ``stop`` is set, through any number of database outages."""
         await retry(lambda: fail_abandoned(self.storage, self.owner, NO_TRAINER),
                     "failing abandoned runs")  # fmt: skip
+        beats = Heartbeat(
+            ReplicaQueries(self.storage.session_maker),
+            lambda: None,
+            self.settings.trainer_heartbeat_s,
+            self.settings.replica_forget_s,
+            role=TRAINER,
+            process_id=self.owner,  # its runs' owner: a silent row names the dead owner
+        )
+        await beats.start()
         patrol = asyncio.create_task(self._patrol(), name="trainer-patrol")
         stopper = asyncio.create_task(self._stop_on(stop), name="trainer-stopper")
         outage = Outage("the job queue's database connection")
@@ -99,6 +116,7 @@ class Trainer:
             for task in (patrol, stopper):
                 task.cancel()
             await asyncio.gather(patrol, stopper, return_exceptions=True)
+            await beats.stop()
 
     async def _take_jobs(self, outage: Outage) -> None:
         """One connection's life: LISTEN for jobs and take them until it is lost (raises)
@@ -157,7 +175,7 @@ class Trainer:
     async def _patrol(self) -> None:
         """Another trainer's death is noticed here too (not only by the bot)."""
         while True:
-            await asyncio.sleep(self.lease_s)
+            await asyncio.sleep(min(self.lease_s, PATROL_S))
             try:
                 await fail_abandoned(self.storage, self.owner, NO_TRAINER)
             except Exception as exc:
@@ -203,6 +221,8 @@ class Trainer:
             self.process, self.run_id = None, None
         # Checkpoints of runs that ended without a version (and of killed predecessors).
         await cleanup.collect_checkpoints(self.storage, self.settings.checkpoint_dir)
+        s = self.settings
+        await cleanup.prune_versions(self.storage, s.checkpoint_dir, s.model_versions_keep)
         final = await self.storage.get_training_run(run_id)
         log.info("training run %d ended: %s", run_id, final.status.value if final else "gone")
 

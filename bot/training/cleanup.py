@@ -1,9 +1,11 @@
 """Deleting files only once the database says nothing refers to them.
 
-Checkpoints: a file is kept while a model version or a live run names it; anything
-else under ``CHECKPOINT_DIR`` called ``run-<id>.pt`` is debris of a run that ended
-(failed, cancelled, or killed together with the bot). Corpora: a row no run and no
-version refers to is deleted first (one guarded statement), its file afterwards.
+Checkpoints: a file is kept while an unpruned model version or a live run names it;
+anything else under ``CHECKPOINT_DIR`` called ``run-<id>.pt`` is debris of a run that
+ended (failed, cancelled, or killed together with the bot) or of a pruned version, and
+so is a cached copy (``cache/<sha256>.pt``) that no unpruned version or live run needs.
+Corpora: a row no run and no version refers to is deleted first (one guarded statement),
+its file afterwards.
 Temporary files of atomic writes are swept at start-up. Blobs (the
 database's copies of checkpoints and corpora) go once no version, corpus or live run
 names their SHA-256 and they are older than the grace period. Every deletion is best
@@ -88,6 +90,22 @@ async def collect_checkpoints(storage: Storage, checkpoint_dir: Path) -> list[Pa
     return removed
 
 
+async def collect_cache(storage: Storage, checkpoint_dir: Path) -> list[Path]:
+    """Delete cached checkpoints (``cache/<sha256>.pt``) no unpruned version or live run
+    needs: pruned versions' copies fetched from the database."""
+    cache = checkpoint_dir / "cache"
+    try:
+        files = list(cache.glob("*.pt")) if cache.is_dir() else []
+        kept = await storage.kept_checkpoint_hashes() if files else set()
+    except Exception as exc:
+        log.warning("checkpoint cache clean-up skipped: %s", describe(exc))
+        return []
+    removed = [p for p in files if p.stem not in kept and _unlink(p)]
+    if removed:
+        log.info("deleted %d cached checkpoint(s) no version needs", len(removed))
+    return removed
+
+
 async def collect_corpus(storage: Storage, corpus_id: int, corpus_dir: Path) -> bool:
     """Delete one corpus (row, then file) if nothing refers to it; True if deleted."""
     try:
@@ -168,3 +186,29 @@ def sweep_temporary(*directories: Path) -> int:
     if count:
         log.info("removed %d stale temporary file(s)", count)
     return count
+
+
+async def prune_versions(storage: Storage, checkpoint_dir: Path, keep_newest: int) -> list[int]:
+    """Retention of model versions: the active one, the newest ``keep_newest`` and the
+    pinned ones (/pin) are kept; the others are pruned; the ids pruned now.
+
+    Pruning is one transaction (:meth:`Storage.prune_model_versions`): the rows are marked,
+    never deleted, so generations and runs keep their ``model_version_id`` and /models
+    still lists them; the database's copy of each pruned checkpoint (its blob) goes with
+    the mark unless something unpruned has the same bytes. Only after that commit do this
+    host's files go: the pruned versions' ``run-<id>.pt`` and cached copies. Other hosts
+    empty their caches when they next prune or see a run end. Files the bot did not write
+    (the shipped default model) stay: only their row is marked. Runs at start-up, at the
+    end of every run and after /pin and /unpin; a failure changes nothing.
+    """
+    try:
+        pruned = [v.id for v in await storage.prune_model_versions(keep_newest)]
+    except Exception as exc:
+        log.warning("pruning model versions skipped: %s", describe(exc))
+        return []
+    if pruned:
+        log.info("pruned model version(s) %s: not active, not pinned, not among the newest %d",
+                 pruned, keep_newest)  # fmt: skip
+    await collect_checkpoints(storage, checkpoint_dir)
+    await collect_cache(storage, checkpoint_dir)
+    return pruned

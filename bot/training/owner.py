@@ -4,9 +4,11 @@ Several processes may share one database (bot replicas, trainers on other hosts)
 "nobody drives this run" cannot be guessed from one process's memory. The driver writes
 its name into the run's row (``owner``: ``role@host:pid:instance``) and renews a lease
 (``lease_expires_at``) every third of its length while it works. A run is abandoned when
-its lease ran out, or when its owner is a process of *this* host that no longer exists:
-that is noticed at once, without waiting for the lease. A graceful stop hands its run
-over by ending its lease at once. Nothing else fails a live run.
+its lease ran out, when its owner is a process of *this* host that no longer exists
+(noticed at once), or when its owner is a trainer, on any host, whose heartbeat row went
+silent for a few beats (bot/cluster/heartbeat.py): a killed trainer is noticed within
+seconds, however long the lease. A graceful stop hands its run over by ending its lease
+at once. Nothing else fails a live run.
 """
 
 from __future__ import annotations
@@ -17,20 +19,30 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 
 from bot.storage import Storage, TrainingRun
+from bot.storage.queries.replicas import ReplicaQueries
 from bot.training.cleanup import discard_temporaries_of
 from bot.training.retry import describe
 
 log = logging.getLogger(__name__)
 
 _INSTANCE = uuid.uuid4().hex[:8]
+HOST_CHARS = 64
+# A trainer unheard of for this many of its heartbeat intervals (TRAINER_HEARTBEAT_S,
+# recorded in its row) is dead, whatever its run's lease says.
+MISSED_BEATS = 3
+
+
+def _host() -> str:
+    # Cut so that a name fits a heartbeat row's id (128 characters) as well as a run's owner.
+    return socket.gethostname()[:HOST_CHARS]
 
 
 def identity(role: str) -> str:
     """A name for this process (and this instance of ``role`` in it), unique enough."""
-    return f"{role}@{socket.gethostname()}:{os.getpid()}:{_INSTANCE}:{uuid.uuid4().hex[:6]}"
+    return f"{role}@{_host()}:{os.getpid()}:{_INSTANCE}:{uuid.uuid4().hex[:6]}"
 
 
 def _alive(pid: int) -> bool:
@@ -52,15 +64,29 @@ def is_dead_here(owner: str, me: str) -> bool:
         pid = int(pid_text)
     except (IndexError, ValueError):
         return False
-    if host != socket.gethostname() or pid == os.getpid():
+    if host != _host() or pid == os.getpid():
         # Another host: only its lease tells. This process: alive (another instance in
         # it, e.g. a second replica in one test process, hands over by its lease).
         return False
     return not _alive(pid)
 
 
+async def silent(storage: Storage, owners: Collection[str], me: str) -> list[str]:
+    """Of ``owners``, the trainers (on any host) whose heartbeat went silent."""
+    others = [o for o in owners if o != me]
+    return await ReplicaQueries(storage.session_maker).silent_trainers(others, MISSED_BEATS)
+
+
+async def is_dead(storage: Storage, owner: str, me: str) -> bool:
+    """Whether ``owner`` is gone: a process of this host that no longer exists, or a
+    trainer anywhere that stopped beating."""
+    return is_dead_here(owner, me) or bool(await silent(storage, [owner], me))
+
+
 async def dead_owners(storage: Storage, me: str) -> list[str]:
-    return [o for o in await storage.live_owners() if is_dead_here(o, me)]
+    owners = await storage.live_owners()
+    here = [o for o in owners if is_dead_here(o, me)]
+    return here + await silent(storage, [o for o in owners if o not in here], me)
 
 
 async def fail_abandoned(storage: Storage, me: str, reason: str) -> list[int]:

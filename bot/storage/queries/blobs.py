@@ -52,7 +52,10 @@ class BlobQueries(Queries):
         """Delete blobs no version, corpus or live run refers to; how many went."""
         stmt = delete(BlobRow).where(
             BlobRow.created_at < created_before,
-            ~exists().where(ModelVersionRow.checkpoint_sha256 == BlobRow.sha256),
+            ~exists().where(
+                ModelVersionRow.checkpoint_sha256 == BlobRow.sha256,
+                ModelVersionRow.pruned_at.is_(None),  # a pruned version keeps no file
+            ),
             ~exists().where(CorpusRow.sha256 == BlobRow.sha256),
             ~exists().where(
                 TrainingRunRow.checkpoint_sha256 == BlobRow.sha256,

@@ -283,9 +283,12 @@ class TrainingQueries(Queries):
             return [_training_run(row) for row in await session.scalars(stmt)]
 
     async def referenced_checkpoint_paths(self) -> set[str]:
-        """Checkpoint files the database still needs: every version's, every live run's."""
+        """Checkpoint files the database still needs: every unpruned version's, every
+        live run's."""
         async with self._sessions() as session:
-            versions = await session.scalars(select(ModelVersionRow.checkpoint_path))
+            versions = await session.scalars(
+                select(ModelVersionRow.checkpoint_path).where(ModelVersionRow.pruned_at.is_(None))
+            )
             live = await session.scalars(
                 select(TrainingRunRow.checkpoint_path).where(
                     TrainingRunRow.live.is_not(None), TrainingRunRow.checkpoint_path.is_not(None)

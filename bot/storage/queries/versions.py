@@ -1,11 +1,11 @@
-"""Model versions: registering, activating, discarding."""
+"""Model versions: registering, activating, discarding, pinning and pruning."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any, NotRequired, TypedDict, Unpack
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.notify import notify_version_changed
@@ -13,15 +13,19 @@ from bot.storage.records import (
     ModelVersion,
     ModelVersionActiveError,
     ModelVersionNotFoundError,
+    ModelVersionPrunedError,
     TrainingRunNotFoundError,
     TrainingRunStateError,
     _model_version,
 )
 from bot.storage.schema import (
+    BlobRow,
+    CorpusRow,
     GenerationRow,
     ModelVersionRow,
     TrainingRunRow,
     TrainingStatus,
+    utcnow,
 )
 from bot.storage.session import (
     Queries,
@@ -113,11 +117,17 @@ class ModelVersionQueries(Queries):
             return [(int(u), str(s)) for u, s in (await session.execute(stmt)).all()]
 
     async def activate_model_version(self, version_id: int) -> ModelVersion:
-        """Make ``version_id`` the active version and deactivate the rest, atomically."""
+        """Make ``version_id`` the active version and deactivate the rest, atomically.
+
+        A pruned version is refused (ModelVersionPrunedError); the row lock orders this
+        against a concurrent pruning, which never takes the active version.
+        """
         async with self._sessions() as session, session.begin():
-            row = await session.get(ModelVersionRow, version_id)
+            row = await session.get(ModelVersionRow, version_id, with_for_update=True)
             if row is None:
                 raise ModelVersionNotFoundError(version_id)
+            if row.pruned_at is not None:
+                raise ModelVersionPrunedError(version_id)
             await session.execute(
                 update(ModelVersionRow)
                 .where(ModelVersionRow.is_active.is_(True), ModelVersionRow.id != version_id)
@@ -169,3 +179,75 @@ class ModelVersionQueries(Queries):
                 )
             await session.delete(row)
             return discarded
+
+    # ---------------------------------------------------------------- retention
+
+    async def set_model_version_pinned(self, version_id: int, pinned: bool) -> ModelVersion:
+        """Pin (keep whatever the retention) or unpin a version; a pruned one cannot be
+        pinned (ModelVersionPrunedError), and unpinning it changes nothing."""
+        async with self._sessions() as session, session.begin():
+            row = await session.get(ModelVersionRow, version_id, with_for_update=True)
+            if row is None:
+                raise ModelVersionNotFoundError(version_id)
+            if pinned and row.pruned_at is not None:
+                raise ModelVersionPrunedError(version_id)
+            row.pinned = pinned
+            return _model_version(row)
+
+    async def prune_model_versions(self, keep_newest: int) -> list[ModelVersion]:
+        """Mark pruned every version that is not active, not pinned and not among the
+        ``keep_newest`` newest; the versions just pruned.
+
+        Their rows stay (generations and runs keep naming them, /models shows them as
+        pruned); their blobs are deleted in the same transaction unless an unpruned
+        version, a corpus or a live run has the same bytes. Files on disk are the
+        caller's to delete (bot/training/cleanup.py), once this has committed.
+        """
+        newest = select(ModelVersionRow.id).order_by(ModelVersionRow.id.desc())
+        async with self._sessions() as session, session.begin():
+            kept = list(await session.scalars(newest.limit(keep_newest)))
+            rows = list(
+                await session.scalars(
+                    select(ModelVersionRow)
+                    .where(
+                        ModelVersionRow.pruned_at.is_(None),
+                        ModelVersionRow.is_active.is_(False),
+                        ModelVersionRow.pinned.is_(False),
+                        ModelVersionRow.id.not_in(kept),
+                    )
+                    .order_by(ModelVersionRow.id)
+                    .with_for_update()
+                )
+            )
+            if not rows:
+                return []
+            now = utcnow()
+            for row in rows:
+                row.pruned_at = now
+            await session.flush()
+            await session.execute(
+                delete(BlobRow).where(
+                    BlobRow.sha256.in_({row.checkpoint_sha256 for row in rows}),
+                    ~exists().where(
+                        ModelVersionRow.checkpoint_sha256 == BlobRow.sha256,
+                        ModelVersionRow.pruned_at.is_(None),
+                    ),
+                    ~exists().where(CorpusRow.sha256 == BlobRow.sha256),
+                    ~exists().where(
+                        TrainingRunRow.checkpoint_sha256 == BlobRow.sha256,
+                        TrainingRunRow.live.is_not(None),
+                    ),
+                )
+            )
+            return [_model_version(row) for row in rows]
+
+    async def kept_checkpoint_hashes(self) -> set[str]:
+        """The SHA-256 of every checkpoint still needed: unpruned versions', live runs'."""
+        async with self._sessions() as session:
+            versions = await session.scalars(
+                select(ModelVersionRow.checkpoint_sha256).where(ModelVersionRow.pruned_at.is_(None))
+            )
+            live = await session.scalars(
+                select(TrainingRunRow.checkpoint_sha256).where(TrainingRunRow.live.is_not(None))
+            )
+            return {sha for sha in [*versions, *live] if sha}
