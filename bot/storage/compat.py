@@ -26,6 +26,9 @@ from sqlalchemy import Connection, delete, insert, inspect, select
 
 from bot.storage.schema import SchemaCompatRow
 
+# The module-level flag each migration sets: True when it only expands the schema.
+EXPANDS_ONLY = "EXPANDS_ONLY"
+
 
 def expands_only(scripts: ScriptDirectory, revision: str) -> bool:
     """Whether the migration to ``revision`` leaves the previous code able to serve.
@@ -33,7 +36,7 @@ def expands_only(scripts: ScriptDirectory, revision: str) -> bool:
     A migration that does not say is taken as not expand-only: when in doubt, refuse.
     """
     script = scripts.get_revision(revision)
-    return script is not None and getattr(script.module, "EXPANDS_ONLY", False) is True
+    return script is not None and getattr(script.module, EXPANDS_ONLY, False) is True
 
 
 def compatible_revisions(scripts: ScriptDirectory, head: str) -> list[str]:
