@@ -93,6 +93,12 @@ async def test_only_the_active_the_newest_and_the_pinned_versions_keep_their_fil
         version_2 = await storage.get_model_version(2)
         assert version_2.pruned_at is not None and files_of(h, version_2) == []
         assert (checkpoints / "default.pt").exists()  # not the bot's to delete
+
+        # a smaller retention applies at the next start
+        await h.restart(model_versions_keep=1)
+        versions = {v.id: v for v in await h.services.storage.list_model_versions()}
+        assert [i for i, v in sorted(versions.items()) if v.pruned_at] == [2, 3, 4]
+        assert files_of(h, versions[4]) == [] and len(files_of(h, versions[5])) == 2
     # every command answered exactly once
     assert len(h.api.messages_to(ADMIN_ID)) == 9
     assert len(h.api.messages_to(reader.id)) == 1

@@ -5,7 +5,8 @@ Each bot process writes its row at start, refreshes it every ``REPLICA_HEARTBEAT
 the version its engine serves at that moment, and deletes it at an orderly stop. A
 replica killed outright leaves its row behind: it stops being listed after three missed
 heartbeats and is deleted by the next heartbeat of anyone after ``REPLICA_FORGET_S``.
-A failed write is logged and retried at the next beat; it never affects serving.
+A failed write is retried at the next beat (an outage logged once when it begins and
+once when it ends); it never affects serving.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ class Heartbeat:
         self._started_at = utcnow()
         self._task: asyncio.Task[None] | None = None
         self._reported: int | None = None
+        self._failed = 0  # beats failed in a row
 
     async def beat(self) -> None:
         served = self._served()
@@ -68,29 +70,36 @@ class Heartbeat:
         )
         self._reported = served
 
+    async def _try_beat(self) -> None:
+        """Beat; a database outage is one line when it begins and one when it ends, not
+        a line per beat (a trainer beats every few seconds)."""
+        try:
+            await self.beat()
+        except Exception as exc:  # never affects serving; the next beat tries again
+            self._failed += 1
+            if self._failed == 1:
+                log.warning("%s heartbeat failed: %s; retrying every beat",
+                            self._role, type(exc).__name__)  # fmt: skip
+            return
+        if self._failed:
+            log.info("%s heartbeat written again after %d failed beat(s)", self._role,
+                     self._failed)  # fmt: skip
+            self._failed = 0
+
     async def report_if_changed(self) -> None:
         """Beat now if the served version changed since the last beat, so /models shows a
         swap at once rather than up to one interval later."""
         if self._served() != self._reported:
-            try:
-                await self.beat()
-            except Exception as exc:
-                log.warning("replica heartbeat failed: %s", type(exc).__name__)
+            await self._try_beat()
 
     async def start(self) -> None:
-        try:
-            await self.beat()
-        except Exception as exc:  # never stops start-up; the loop tries again
-            log.warning("%s heartbeat failed: %s", self._role, type(exc).__name__)
-        self._task = asyncio.create_task(self._loop(), name="replica heartbeat")
+        await self._try_beat()  # never stops start-up; the loop tries again
+        self._task = asyncio.create_task(self._loop(), name=f"{self._role} heartbeat")
 
     async def _loop(self) -> None:
         while True:
             await asyncio.sleep(self._interval_s)
-            try:
-                await self.beat()
-            except Exception as exc:
-                log.warning("replica heartbeat failed: %s", type(exc).__name__)
+            await self._try_beat()
 
     async def stop(self) -> None:
         if self._task is not None:
