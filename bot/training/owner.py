@@ -65,8 +65,9 @@ def is_dead_here(owner: str, me: str) -> bool:
     except (IndexError, ValueError):
         return False
     if host != _host() or pid == os.getpid():
-        # Another host: only its lease tells. This process: alive (another instance in
-        # it, e.g. a second replica in one test process, hands over by its lease).
+        # Another host: its heartbeat (a trainer's) or its lease tells. This process:
+        # alive (another instance in it, e.g. a second replica in one test process,
+        # hands over by its lease).
         return False
     return not _alive(pid)
 
