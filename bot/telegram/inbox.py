@@ -12,10 +12,13 @@ Design:
   ``RENEW_EVERY_S``, so a live process never loses one; a dead process's claims run out
   and are taken over by any other process (a replica, or the restarted one).
 * An update is marked done once its handlers returned: by then its outcome (a text, an
-  apology, or deliberate silence) is stored or sent. A claim of an update another process
-  may have begun (``attempts`` above 1) first looks for a generation stored for it: one
-  not yet delivered is sent (once, by the one process holding the claim), one delivered
-  means the update is done; only an update with no stored text runs its handlers again.
+  apology, or deliberate silence) is stored or sent. Done marks and reply marks (below)
+  of updates handled at the same time are committed together (:class:`GroupCommit`):
+  a burst costs a few transactions, not two more per update.
+* A claim of an update another process may have begun (``attempts`` above 1) first looks
+  for a generation stored for it: one not yet delivered is sent (once, by the one
+  process holding the claim), one delivered means the update is done; only an update
+  with no stored text runs its handlers again.
 * The claim is a single conditional UPDATE, so two processes racing for an expired claim
   cannot both win it: an update is handled by one process at a time.
 * Done rows are pruned after ``RETENTION`` (long enough to recognise any redelivery).
@@ -72,11 +75,48 @@ Redeliver = Callable[[Update, StoredReply], Awaitable[None]]
 AppType = Application[Any, Any, Any, Any, Any, Any]
 
 
+class GroupCommit:
+    """Small writes committed together: callers add an id and wait for the one
+    transaction that includes it. While one group is being written (or waits for the
+    database's single writer), the next gathers, so a burst costs a few transactions
+    instead of one per update."""
+
+    def __init__(self, write: Callable[[list[int]], Awaitable[None]]) -> None:
+        self._write = write
+        self._ids: list[int] = []
+        self._written: asyncio.Future[None] | None = None  # the gathering group's
+        self._task: asyncio.Task[None] | None = None
+
+    async def add(self, update_id: int) -> None:
+        """Return once ``update_id`` is committed; raise what the write raised."""
+        self._ids.append(update_id)
+        if self._written is None:
+            self._written = asyncio.get_running_loop().create_future()
+        written = self._written
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(), name="inbox group commit")
+        await asyncio.shield(written)
+
+    async def _run(self) -> None:
+        while self._ids:
+            ids, self._ids = self._ids, []
+            written, self._written = self._written, None
+            assert written is not None
+            try:
+                await self._write(ids)
+            except Exception as exc:
+                written.set_exception(exc)
+                written.exception()  # a waiter may be gone: never "never retrieved"
+            else:
+                written.set_result(None)
+
+
 class ReplyMark:
     """The "a reply may have reached the user" mark of the update being handled."""
 
-    def __init__(self, queries: InboxQueries, update_id: int) -> None:
+    def __init__(self, queries: InboxQueries, started: GroupCommit, update_id: int) -> None:
         self._queries = queries
+        self._started = started
         self.update_id = update_id
         self._set = False
         self._reached = False  # some message may have arrived: never cleared again
@@ -86,7 +126,7 @@ class ReplyMark:
         if self._set:
             return
         try:
-            await self._queries.mark_reply_started(self.update_id)
+            await self._started.add(self.update_id)
             self._set = True
         except Exception as exc:  # answer now; a takeover may then send it twice
             log.warning("update %d: could not mark its reply as started: %s", self.update_id, exc)
@@ -97,7 +137,7 @@ class ReplyMark:
             self._reached = True
         elif self._set and not self._reached:
             with contextlib.suppress(Exception):  # kept: a takeover then sends nothing
-                await self._queries.mark_reply_started(self.update_id, False)
+                await self._queries.clear_reply_started(self.update_id)
                 self._set = False
 
 
@@ -134,6 +174,8 @@ class Inbox:
         self._working: dict[int, asyncio.Task[None]] = {}
         self._loops: list[asyncio.Task[None]] = []
         self._stopping = False
+        self._started = GroupCommit(queries.mark_replies_started)
+        self._handled = GroupCommit(queries.mark_updates_done)
 
     async def record(self, updates: Sequence[Mapping[str, Any]]) -> int:
         """Record updates (raw Bot API JSON objects) durably; returns how many were new.
@@ -229,7 +271,7 @@ class Inbox:
 
     async def _handle(self, item: ClaimedUpdate) -> None:
         # this task's own context: handlers' tasks inherit it, other updates never see it
-        REPLY_MARK.set(ReplyMark(self._queries, item.update_id))
+        REPLY_MARK.set(ReplyMark(self._queries, self._started, item.update_id))
         try:
             update = Update.de_json(json.loads(item.payload), self._app.bot)
         except Exception as exc:  # not an update PTB can read: nothing to answer
@@ -271,6 +313,6 @@ class Inbox:
 
     async def _done(self, update_id: int) -> None:
         try:
-            await self._queries.mark_update_done(update_id)
+            await self._handled.add(update_id)
         except Exception as exc:  # the claim runs out; the next taker checks what is stored
             log.warning("could not mark update %d handled: %s", update_id, exc)

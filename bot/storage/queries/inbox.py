@@ -111,22 +111,36 @@ class InboxQueries(Queries):
                 .values(claimed_until=utcnow() + lease)
             )
 
-    async def mark_update_done(self, update_id: int) -> None:
+    async def mark_updates_done(self, update_ids: Sequence[int]) -> None:
+        """Mark updates handled, in one transaction (the inbox commits them in groups)."""
+        if not update_ids:
+            return
         async with self._sessions() as session, session.begin():
             await session.execute(
                 update(UpdateRow)
-                .where(UpdateRow.update_id == update_id, UpdateRow.done_at.is_(None))
+                .where(UpdateRow.update_id.in_(update_ids), UpdateRow.done_at.is_(None))
                 .values(done_at=utcnow(), claimed_until=None)
             )
 
-    async def mark_reply_started(self, update_id: int, started: bool = True) -> None:
-        """Record that a message answering ``update_id`` is being handed to Telegram
-        (``started``), or that Telegram refused it and nothing reached the user."""
+    async def mark_replies_started(self, update_ids: Sequence[int]) -> None:
+        """Record that messages answering these updates are being handed to Telegram, in
+        one transaction (the inbox commits them in groups)."""
+        if not update_ids:
+            return
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                update(UpdateRow)
+                .where(UpdateRow.update_id.in_(update_ids))
+                .values(reply_started_at=utcnow())
+            )
+
+    async def clear_reply_started(self, update_id: int) -> None:
+        """Telegram refused the message answering ``update_id``: nothing reached the user."""
         async with self._sessions() as session, session.begin():
             await session.execute(
                 update(UpdateRow)
                 .where(UpdateRow.update_id == update_id)
-                .values(reply_started_at=utcnow() if started else None)
+                .values(reply_started_at=None)
             )
 
     async def reply_started(self, update_id: int) -> bool:

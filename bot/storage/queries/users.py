@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, delete, func, select
@@ -26,6 +26,9 @@ from bot.storage.session import (
     _upsert_insert,
 )
 
+# How fresh "last seen" (``users.updated_at``, the order of /users) is kept: to the minute.
+SEEN_RESOLUTION = timedelta(minutes=1)
+
 
 class UserQueries(Queries):
     """Users: rows, preferences, forgetting."""
@@ -40,8 +43,22 @@ class UserQueries(Queries):
         username: str | None = None,
         language_code: str | None = None,
     ) -> User:
-        """Create the user or refresh their Telegram profile; preferences are kept."""
+        """Create the user or refresh their Telegram profile; preferences are kept.
+
+        A user whose profile is unchanged and who was seen within ``SEEN_RESOLUTION`` is
+        only read: every update calls this, and a write per update would queue a burst
+        behind SQLite's single writer for nothing.
+        """
         now = utcnow()
+        async with self._sessions() as session:
+            row = await session.get(UserRow, user_id)
+            if (
+                row is not None
+                and (row.first_name, row.last_name, row.username, row.language_code)
+                == (first_name, last_name, username, language_code)
+                and row.updated_at > now - SEEN_RESOLUTION
+            ):
+                return _user(row)
         async with self._sessions() as session, session.begin():
             insert = _upsert_insert(session)
             stmt = insert(UserRow).values(
