@@ -23,9 +23,9 @@ MAX_LENGTH = 10_000
 # The defaults a reader gets: the bot's default settings, which `python -m model
 # generate` and the realism figures use unless told otherwise. Chosen with the realism
 # figures (docs/MODEL.md, "Model quality": `python -m benchmarks.sampling_grid`): the
-# most varied setting whose samples keep non-words under 3 % with repetition near real
-# text's. At 0.8 without a cut-off 6.9 % of the shipped model's words were non-words;
-# at 1.0 with min-p 0.2, 1.5 %.
+# most varied setting whose samples keep non-words under 3 % (by two standard errors)
+# with repetition near real text's. At 0.8 without a cut-off 6.0 % of the shipped
+# model's words were non-words; at 1.0 with min-p 0.2, 1.4 %.
 DEFAULT_TEMPERATURE = 1.0
 DEFAULT_MIN_P = 0.2
 
