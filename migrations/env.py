@@ -84,8 +84,9 @@ def do_run_migrations(connection: Connection) -> None:
         # A newer release migrated the database: serve it untouched if every step past
         # this code's head only expanded the schema (bot/storage/compat.py).
         scripts = context.script
-        newer = compat.unknown_revision(scripts, context.get_context().get_current_heads())
-        if newer is not None and compat.serves(connection, scripts.get_current_head()):
+        heads = context.get_context().get_current_heads()
+        newer = compat.unknown_revision(scripts, heads)
+        if newer is not None and compat.serves(connection, scripts.get_current_head(), heads):
             config.attributes["newer_compatible_revision"] = newer
             return
         context.run_migrations()

@@ -95,7 +95,9 @@ class Cluster:
         storage = await Storage.open(self.database_url, migrate=False)
         try:
             async with storage.session_maker() as session:
-                rows = await session.execute(text("SELECT pid, model_version_id FROM replicas"))
+                # bot replicas only: trainers write heartbeat rows too
+                query = "SELECT pid, model_version_id FROM replicas WHERE role = 'bot'"
+                rows = await session.execute(text(query))
                 return {int(pid): version for pid, version in rows.all()}
         finally:
             await storage.close()

@@ -15,6 +15,8 @@ import io
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from bot.ops.cli import check_database, migrate
 from bot.storage import migrate_to_head
 from bot.storage.database import MIGRATIONS_DIR, schema_problems
@@ -80,13 +82,21 @@ async def test_a_replica_one_release_behind_serves_a_database_an_expand_only_rel
     assert revision_of(db) == NEWER  # untouched: nothing downgraded or re-run
 
 
+@pytest.mark.parametrize(
+    "listed",
+    [
+        [NEWER],  # the newer release's code only: a step dropped or tightened something
+        [LATEST_REVISION],  # rows from before the newer revision: they say nothing of it
+    ],
+    ids=["not-expand-only", "stale-rows"],
+)
 async def test_a_database_past_a_step_that_is_not_expand_only_is_still_refused(
-    tmp_path: Path,
+    tmp_path: Path, listed: list[str]
 ) -> None:
     db = tmp_path / "bot.db"
     url = f"sqlite+aiosqlite:///{db}"
     await migrate_to_head(url)
-    newer_release_migrated(db, [NEWER])  # its code only: it dropped something
+    newer_release_migrated(db, listed)
     before = db.read_bytes()
     out = io.StringIO()
     assert await asyncio.to_thread(functools.partial(migrate, url, out=out)) == 2

@@ -77,12 +77,15 @@ def record(connection: Connection, scripts: ScriptDirectory) -> None:
     )
 
 
-def serves(connection: Connection, own_head: str | None) -> bool:
-    """Whether this code (at ``own_head``) may serve the database as it is, which a
-    newer release migrated."""
+def serves(connection: Connection, own_head: str | None, db_heads: Iterable[str]) -> bool:
+    """Whether this code (at ``own_head``) may serve the database as it is (at
+    ``db_heads``, which a newer release migrated).
+
+    The rows must have been written at the database's own revision (it is listed): rows
+    left from an earlier revision say nothing about a schema migrated past it by other
+    means, and then the answer is no.
+    """
     if own_head is None or not inspect(connection).has_table(SchemaCompatRow.__tablename__):
         return False
-    found = connection.scalar(
-        select(SchemaCompatRow.revision).where(SchemaCompatRow.revision == own_head)
-    )
-    return found is not None
+    listed = set(connection.scalars(select(SchemaCompatRow.revision)))
+    return own_head in listed and set(db_heads) <= listed

@@ -234,7 +234,7 @@ async def served_as_newer(engine: AsyncEngine, url: str | URL, heads: set[str]) 
     if compat.unknown_revision(scripts, heads) is None:
         return False  # older: not migrated yet
     async with engine.connect() as connection:
-        return await connection.run_sync(compat.serves, scripts.get_current_head())
+        return await connection.run_sync(compat.serves, scripts.get_current_head(), heads)
 
 
 def migrate_to_head_sync(url: str | URL) -> str | None:
