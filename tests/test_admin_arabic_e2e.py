@@ -80,7 +80,10 @@ async def test_admin_commands_answer_an_arabic_admin_in_arabic(
     [page] = await harness.ask(admin, "/generations")
     text = page.text or ""
     assert text.startswith("النصوص " + iso(1) + "–" + iso(1) + " من " + iso(1))
-    assert "المستخدم " + iso(5101) in text and "الحرارة " + iso("0.8") in text
+    assert (
+        "المستخدم " + iso(5101) in text
+        and "الحرارة " + iso(f"{harness.settings.default_temperature:.1f}") in text
+    )
     for command, expected in (
         ("/use x", "الاستخدام: /use"),
         ("/use 99", "لا يوجد إصدار رقمه " + iso(99)),

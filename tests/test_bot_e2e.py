@@ -56,7 +56,7 @@ async def test_write_continues_the_seed_as_plain_text_and_stores_it(harness: Har
         row = (await session.scalars(select(Generation))).one()
     assert row.user_id == 1003 and row.chat_id == 1003
     assert row.seed == "في الصباح" and row.output == text
-    assert row.temperature == pytest.approx(0.8)
+    assert row.temperature == pytest.approx(harness.settings.default_temperature)
     assert row.latency_ms > 0 and row.model_version_id is not None
 
 
@@ -135,7 +135,8 @@ async def test_temp_refuses_bad_values_and_changes_nothing(
 async def test_temp_alone_shows_current_value_and_range(harness: Harness) -> None:
     user = harness.api.user(1012)
     [reply] = await harness.ask(user, "/temp")
-    assert "0.8" in (reply.text or "") and "0.1 to 2.0" in (reply.text or "")
+    default = f"{harness.settings.default_temperature:.1f}"
+    assert default in (reply.text or "") and "0.1 to 2.0" in (reply.text or "")
 
 
 async def test_write_uses_the_users_temperature(harness: Harness) -> None:
