@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import shutil
-import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -26,12 +25,13 @@ import pytest
 from sqlalchemy import text
 
 from bot.storage import Storage
-from tests.botapi import FakeBotApi, FakeUser
+from tests.botapi import FakeBotApi
 from tests.botapi.server import SECRET_HEADER
 from tests.cluster import NGINX, SECRET, Cluster, running_cluster, upstreams, wait_until
 from tests.conftest import TINY_TEXT
 from tests.harness import TEST_TOKEN, prepare_workdir
 from tests.postgres import fresh_postgres_database, needs_postgres
+from tests.test_inbox_e2e import kill_outside_a_send
 
 ADMIN = 5000
 SEED = "في الصباح"
@@ -182,7 +182,16 @@ async def test_two_replicas_behind_nginx_share_users_versions_limits_and_survive
 
         await api.wait_for(lambda: burst_answered() >= 20 or None, 60, "20 replies")
         assert a.proc is not None
-        await kill_outside_a_send(cluster, a.proc, burst)
+
+        async def replies_started(query: str) -> set[int]:
+            storage = await Storage.open(cluster.database_url, migrate=False)
+            try:
+                async with storage.session_maker() as session:
+                    return {int(u) for u in (await session.scalars(text(query))).all()}
+            finally:
+                await storage.close()
+
+        await kill_outside_a_send(a.proc, api, burst, replies_started)
         assert burst_answered() < BURST, "the burst ended before the kill"
         left = 60 - (asyncio.get_running_loop().time() - started)
         await api.wait_for(lambda: burst_answered() == BURST or None, left, "every burst user")
@@ -204,36 +213,6 @@ async def test_two_replicas_behind_nginx_share_users_versions_limits_and_survive
     for replica in cluster.replicas:
         assert TEST_TOKEN not in replica.text()
         assert "Traceback" not in replica.text() or replica is a  # A died by SIGKILL
-
-
-async def kill_outside_a_send(
-    cluster: Cluster, proc: asyncio.subprocess.Process, users: list[FakeUser]
-) -> None:
-    """kill -9 of ``proc`` at a moment none of its replies is between its mark being
-    committed and Telegram holding it: the one window in which a kill loses a reply
-    (a few milliseconds; docs/OPERATIONS.md, "Durable inbox"). The process is frozen,
-    the database and the Bot API compared, and it is killed or let go on a little."""
-    waiting = {u.id for u in users}
-    query = (
-        "SELECT g.user_id FROM generations g JOIN updates u ON u.update_id = g.update_id"
-        f" WHERE u.reply_started_at IS NOT NULL AND u.claimed_by LIKE '%:{proc.pid}:%'"
-    )
-    for _ in range(100):
-        proc.send_signal(signal.SIGSTOP)
-        storage = await Storage.open(cluster.database_url, migrate=False)
-        try:
-            async with storage.session_maker() as session:
-                started = {int(u) for u in (await session.scalars(text(query))).all()}
-        finally:
-            await storage.close()
-        in_flight = {u for u in started & waiting if not cluster.api.messages_to(u)}
-        if not in_flight:
-            proc.kill()
-            await proc.wait()
-            return
-        proc.send_signal(signal.SIGCONT)
-        await asyncio.sleep(0.01)
-    raise AssertionError("no moment without a reply on its way")
 
 
 async def register_copy_of_default(cluster: Cluster) -> None:

@@ -12,9 +12,9 @@ Design:
   ``RENEW_EVERY_S``, so a live process never loses one; a dead process's claims run out
   and are taken over by any other process (a replica, or the restarted one).
 * An update is marked done once its handlers returned: by then its outcome (a text, an
-  apology, or deliberate silence) is stored or sent. Done marks and reply marks (below)
-  of updates handled at the same time are committed together (:class:`GroupCommit`):
-  a burst costs a few transactions, not two more per update.
+  apology, or deliberate silence) is stored or sent. Done marks of updates handled at
+  the same time are committed together (:class:`GroupCommit`): a burst costs a few
+  transactions, not one more per update.
 * A claim of an update another process may have begun (``attempts`` above 1) first looks
   for a generation stored for it: one not yet delivered is sent (once, by the one
   process holding the claim), one delivered means the update is done; only an update
@@ -114,9 +114,8 @@ class GroupCommit:
 class ReplyMark:
     """The "a reply may have reached the user" mark of the update being handled."""
 
-    def __init__(self, queries: InboxQueries, started: GroupCommit, update_id: int) -> None:
+    def __init__(self, queries: InboxQueries, update_id: int) -> None:
         self._queries = queries
-        self._started = started
         self.update_id = update_id
         self._set = False
         self._reached = False  # some message may have arrived: never cleared again
@@ -126,7 +125,10 @@ class ReplyMark:
         if self._set:
             return
         try:
-            await self._started.add(self.update_id)
+            # one transaction per reply, never a group: a group's replies would all leave
+            # at once when it commits, and the last would wait for all the others (tens
+            # of milliseconds in a burst) between its mark and Telegram
+            await self._queries.mark_replies_started([self.update_id])
             self._set = True
         except Exception as exc:  # answer now; a takeover may then send it twice
             log.warning("update %d: could not mark its reply as started: %s", self.update_id, exc)
@@ -174,7 +176,6 @@ class Inbox:
         self._working: dict[int, asyncio.Task[None]] = {}
         self._loops: list[asyncio.Task[None]] = []
         self._stopping = False
-        self._started = GroupCommit(queries.mark_replies_started)
         self._handled = GroupCommit(queries.mark_updates_done)
 
     async def record(self, updates: Sequence[Mapping[str, Any]]) -> int:
@@ -271,7 +272,7 @@ class Inbox:
 
     async def _handle(self, item: ClaimedUpdate) -> None:
         # this task's own context: handlers' tasks inherit it, other updates never see it
-        REPLY_MARK.set(ReplyMark(self._queries, self._started, item.update_id))
+        REPLY_MARK.set(ReplyMark(self._queries, item.update_id))
         try:
             update = Update.de_json(json.loads(item.payload), self._app.bot)
         except Exception as exc:  # not an update PTB can read: nothing to answer
