@@ -39,6 +39,7 @@ from bot.telegram.outgoing import FairRateLimiter
 from bot.telegram.request import RedactingRequest
 from bot.telegram.services import KEY, Services, set_services
 from bot.texts import LANGUAGES, t
+from bot.texts.worded import Worded
 from model.engine import GenerationEngine
 
 log = logging.getLogger(__name__)
@@ -90,7 +91,7 @@ async def on_startup(application: AppType) -> None:
         settings.database_url, migrate=True, busy_timeout_s=settings.sqlite_busy_timeout_s
     )
     try:
-        notices: list[str] = []  # e.g. a corrupt active model; told to admins
+        notices: list[Worded] = []  # e.g. a corrupt active model; told to admins
         # of replicas starting together on a fresh database, one trains and
         # registers the default model; the others wait here, then load that version.
         async with advisory_lock(storage.session_maker.kw["bind"], locks.DEFAULT_MODEL):

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.storage.schema import CorpusRow, GenerationRow, TrainingRunRow
+from bot.texts.worded import said
 from tests.botapi import FakeUser, SentMessage
 from tests.conftest import TINY_TEXT
 from tests.harness import ADMIN_ID, FAST_TRAINING, Harness, running_bot
@@ -135,10 +136,12 @@ async def test_killed_training_is_recorded_as_failed_and_the_old_model_keeps_ser
             (m for m in harness.api.messages_to(ADMIN_ID) if "failed:" in (m.text or "")), None
         )
     )
-    assert "SIGKILL" in (failure.text or "") and "Version 1 keeps serving" in (failure.text or "")
+    assert "killed by signal 9" in (failure.text or "")
+    assert "Version 1 keeps serving" in (failure.text or "")
     async with harness.services.storage.session_maker() as session:
         row = (await session.scalars(select(TrainingRunRow))).one()
-    assert row.status == "failed" and "SIGKILL" in (row.error or "")
+    assert row.status == "failed"
+    assert said(None, row.error or "") == "the training process was killed by signal 9"
     assert await write_version(harness, harness.api.user(5002)) == 1
 
 
@@ -325,5 +328,5 @@ async def test_stopping_the_bot_cancels_a_running_training_and_records_why(
         await h.restart()
         async with h.services.storage.session_maker() as session:
             row = (await session.scalars(select(TrainingRunRow))).one()
-        assert row.status == "cancelled" and row.error == "the bot was stopped"
+        assert row.status == "cancelled" and said(None, row.error or "") == "the bot was stopped"
         assert run.process._proc is not None and run.process._proc.returncode is not None

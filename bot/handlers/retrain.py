@@ -69,7 +69,7 @@ async def _uploaded_bytes(
         except BadRequest as exc:
             if "too big" in exc.message.lower():
                 return t(lang, "rt_file_over_20mb", limit=limit)
-            return t(lang, "rt_file_refused", error=exc.message)
+            return t(lang, "rt_file_refused", error=cause(lang, exc, exc.message))
         try:
             return await download_limited(file, limit)
         except TooLargeError:

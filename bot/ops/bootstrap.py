@@ -20,6 +20,7 @@ from bot.ops.startup import StartupError
 from bot.settings.config import Settings
 from bot.storage import ModelVersion, Storage
 from bot.texts import t
+from bot.texts.worded import CheckpointRefused, Worded, cause
 from bot.training.blobs import checkpoint_file
 from bot.training.plan import quality_summary
 from model.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
@@ -84,12 +85,11 @@ async def _load_verified(settings: Settings, storage: Storage, version: ModelVer
     path = await checkpoint_file(
         storage, settings.checkpoint_dir, version.checkpoint_path, version.checkpoint_sha256
     )
+    if not path.exists():  # said here, so the admins read it in their language
+        raise CheckpointRefused("checkpoint_missing")
     checkpoint = await asyncio.to_thread(load_checkpoint, path, settings.device)
     if version.checkpoint_sha256 and checkpoint.sha256 != version.checkpoint_sha256:
-        raise CheckpointError(
-            f"{version.checkpoint_path} is not the file registered as version {version.id} "
-            "(its SHA-256 differs: replaced or damaged)"
-        )
+        raise CheckpointRefused("checkpoint_changed")
     return checkpoint
 
 
@@ -110,7 +110,7 @@ async def _fallback(
 
 
 async def ensure_active_model(
-    settings: Settings, storage: Storage, notices: list[str] | None = None
+    settings: Settings, storage: Storage, notices: list[Worded] | None = None
 ) -> tuple[Checkpoint, int]:
     """Load the active version; else the newest version that loads; else the default.
 
@@ -132,15 +132,16 @@ async def ensure_active_model(
         if fallback is not None:
             checkpoint, version = fallback
             log.error(
-                "active model version %d cannot be loaded (%s); serving version %d instead",
-                active.id, broken[1], version.id,
+                "active model version %d (%s) cannot be loaded (%s); serving version %d instead",
+                active.id, active.checkpoint_path, broken[1], version.id,
             )  # fmt: skip
             if notices is not None:
                 notices.append(
-                    f"Model version {active.id} could not be loaded at start-up "
-                    f"({broken[1]}). Version {version.id} is serving instead; restore "
-                    f"{active.checkpoint_path} and /use {active.id} to go back."
-                )
+                    Worded(
+                        "startup_version_fallback", version=active.id, cause=broken[1],
+                        serving=version.id, path=active.checkpoint_path,
+                    )
+                )  # fmt: skip
             return checkpoint, version.id
 
     path = settings.default_checkpoint
@@ -173,12 +174,9 @@ async def ensure_active_model(
     return checkpoint, version_id
 
 
-def _default_notice(broken: tuple[ModelVersion, CheckpointError], serving: int) -> str:
+def _default_notice(broken: tuple[ModelVersion, CheckpointError], serving: int) -> Worded:
     version, exc = broken
-    return (
-        f"Model version {version.id} could not be loaded at start-up ({exc}), nor any "
-        f"other version. The default model (version {serving}) is serving instead."
-    )
+    return Worded("startup_default_fallback", version=version.id, cause=exc, serving=serving)
 
 
 def _nothing_loads(
@@ -230,13 +228,17 @@ async def _register_default(settings: Settings, storage: Storage, checkpoint: Ch
     return version.id
 
 
-async def tell_admins(bot: Bot, settings: Settings, storage: Storage, notices: list[str]) -> None:
+async def tell_admins(
+    bot: Bot, settings: Settings, storage: Storage, notices: list[Worded]
+) -> None:
     """Send each start-up notice to every admin, best effort: start-up goes on regardless."""
     for admin_id in sorted(settings.admin_ids) if notices else []:
         user = await storage.get_user(admin_id)
         lang = user.language_code if user is not None else None
         for notice in notices:
             try:
-                await bot.send_message(admin_id, t(lang, "startup_notice", notice=notice))
+                await bot.send_message(
+                    admin_id, t(lang, "startup_notice", notice=cause(lang, notice))
+                )
             except TelegramError as exc:  # never opened a chat with the bot, blocked it, ...
                 log.warning("could not tell admin %s about a start-up problem: %s", admin_id, exc)

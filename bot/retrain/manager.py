@@ -47,6 +47,7 @@ from bot.storage import (
 )
 from bot.storage.schema import LIVE_STATUSES, utcnow
 from bot.texts import t
+from bot.texts.worded import Worded
 from bot.training import cleanup
 from bot.training.finishing import Finished, PhaseHook, finish
 from bot.training.job import run_training, training_args
@@ -58,8 +59,8 @@ from model.engine import GenerationEngine
 
 log = logging.getLogger(__name__)
 
-ORPHANED = "the bot stopped during training"
-NO_TRAINER = "its trainer was gone"
+ORPHANED = Worded("run_bot_stopped_during").stored()  # stored causes: bot.texts.worded
+NO_TRAINER = Worded("run_trainer_gone").stored()
 CANCEL_WAIT_S = 30.0
 
 
@@ -262,7 +263,7 @@ class RetrainManager(VersionSwap):
             await enqueue_training(self.settings.database_url, run.id)
         except Exception as exc:
             log.warning("training run %d: the job queue refused it: %s", run.id, describe(exc))
-            await self._fail_live(run.id, "the job queue could not be reached")
+            await self._fail_live(run.id, Worded("run_queue_unreachable").stored())
         self.watcher.watch(run.id)
         return run.id
 
@@ -426,7 +427,7 @@ class RetrainManager(VersionSwap):
                     job.run_id,
                     {TrainingStatus.QUEUED, TrainingStatus.RUNNING},
                     TrainingStatus.CANCELLED,
-                    error="the bot was stopped",
+                    error=Worded("run_bot_stopped").stored(),
                 )
             if job.process is not None:
                 await job.process.cancel(grace_s=5.0)

@@ -1,10 +1,18 @@
-"""The loss curve sent to the admin at the end of a training run, as PNG bytes."""
+"""The loss curve sent to the admin at the end of a training run, as PNG bytes.
+
+The picture holds no words, only the two curves and the axes' numbers: matplotlib does
+not shape Arabic letters or lay out right-to-left text (it would need a reshaping
+library and a font with Arabic glyphs on every host), and words drawn in one language
+would be foreign to every other reader. The photo's caption, in the admin's language,
+names the run and says which colour is which curve and what the axes measure
+(:func:`legend`).
+"""
 
 from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Final
 
 import matplotlib
 
@@ -12,11 +20,21 @@ matplotlib.use("Agg")  # no display on a server; must precede pyplot
 
 import matplotlib.pyplot as plt
 
+from bot.texts import t
 
-def loss_curve_png(history: Sequence[dict[str, Any]], title: str | None = None) -> bytes:
-    """The curve; ``title`` only where the reader's language is drawn correctly (the bot
-    sends none: the photo's caption says which run it is, in the admin's language, and
-    matplotlib cannot lay out right-to-left text)."""
+TRAIN_COLOUR: Final = "tab:blue"
+VALIDATION_COLOUR: Final = "tab:orange"
+
+
+def legend(lang: str | None) -> str:
+    """What the caption says about the picture, in ``lang``: the colours are the ones drawn."""
+    return t(
+        lang, "rt_curve_legend", train=t(lang, "rt_curve_blue"),
+        validation=t(lang, "rt_curve_orange"),
+    )  # fmt: skip
+
+
+def loss_curve_png(history: Sequence[dict[str, Any]]) -> bytes:
     steps = [int(e["step"]) for e in history if e.get("train_loss") is not None]
     train = [float(e["train_loss"]) for e in history if e.get("train_loss") is not None]
     val_points = [
@@ -24,16 +42,11 @@ def loss_curve_png(history: Sequence[dict[str, Any]], title: str | None = None) 
     ]
     fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
     try:
-        ax.plot(steps, train, label="training loss", linewidth=1.2)
+        ax.plot(steps, train, color=TRAIN_COLOUR, linewidth=1.2)
         if val_points:
             vs, vl = zip(*val_points, strict=True)
-            ax.plot(vs, vl, label="validation loss", marker="o", markersize=3, linewidth=1.2)
-        ax.set_xlabel("step")
-        ax.set_ylabel("cross-entropy (nats/char)")
-        if title:
-            ax.set_title(title)
+            ax.plot(vs, vl, color=VALIDATION_COLOUR, marker="o", markersize=3, linewidth=1.2)
         ax.grid(True, alpha=0.3)
-        ax.legend()
         fig.tight_layout()
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png")

@@ -23,10 +23,11 @@ from bot.retrain.messages import (
     send_photo,
     version_buttons,
 )
-from bot.retrain.plot import loss_curve_png
+from bot.retrain.plot import legend, loss_curve_png
 from bot.storage import Storage, TrainingRun, TrainingStatus
 from bot.storage.schema import utcnow
 from bot.texts import t
+from bot.texts.worded import cause, said
 from bot.training.finishing import Finished
 from bot.training.judge import users_losing_characters
 from bot.training.plan import outcome_lines
@@ -69,7 +70,8 @@ async def announce(
         await asyncio.shield(_release(storage, run_id))
         raise
     if history and run.status is TrainingStatus.SUCCEEDED:
-        await send_photo(bot, run.chat_id, png, t(lang, "rt_curve", run=run.id))
+        caption = t(lang, "rt_curve", run=run.id) + "\n" + legend(lang)
+        await send_photo(bot, run.chat_id, png, caption)
     if await send(bot, run.chat_id, text, markup):
         return True
     await _release(storage, run_id)
@@ -92,9 +94,11 @@ async def compose(
     lang: str | None = None,
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     if run.status is TrainingStatus.FAILED:
-        return failed_text(run.id, run.error or "unknown cause", serving, lang), None
+        cause = said(lang, run.error) if run.error else t(lang, "cause_unexpected")
+        return failed_text(run.id, cause, serving, lang), None
     if run.status is TrainingStatus.CANCELLED:
-        return cancelled_text(run.id, run.error, serving, lang), None
+        reason = said(lang, run.error) if run.error else None
+        return cancelled_text(run.id, reason, serving, lang), None
     if run.status is not TrainingStatus.SUCCEEDED or run.model_version_id is None:
         return t(lang, "rt_ended_as", run=run.id, state=run.status.value), None
     version = await retry(
@@ -138,7 +142,7 @@ async def _seed_warning(
     try:
         seeds = await storage.recent_seeds(utcnow() - SEED_WINDOW)
     except Exception as exc:
-        return t(lang, "rt_seeds_unchecked", error=describe(exc))
+        return t(lang, "rt_seeds_unchecked", error=cause(lang, exc, describe(exc)))
     users = users_losing_characters(seeds, new, active)
     if not users:
         return t(lang, "rt_seeds_fine")
@@ -159,5 +163,5 @@ async def _sample(details: Finished, lang: str | None = None) -> str:
             sample, checkpoint.model, checkpoint.vocab, seed, 200, 0.8, None, 1
         )
     except ModelError as exc:
-        return t(lang, "rt_no_sample", error=exc)
+        return t(lang, "rt_no_sample", error=cause(lang, exc))
     return result.text[:3000]

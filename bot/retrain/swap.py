@@ -14,12 +14,16 @@ from bot.storage import (
     ModelVersionPrunedError,
     Storage,
 )
+from bot.texts.worded import CheckpointRefused, Worded
 from bot.training import cleanup
 from bot.training.blobs import checkpoint_file
 from bot.training.retry import retry
 from model.checkpoint import Checkpoint, load_checkpoint
 from model.engine import GenerationEngine
-from model.errors import CheckpointError
+
+
+class ActiveVersionError(Worded, ValueError):
+    """The active version cannot be discarded (said in the admin's language)."""
 
 
 class VersionSwap:
@@ -49,11 +53,11 @@ class VersionSwap:
             version.checkpoint_path,
             version.checkpoint_sha256,
         )
+        if not path.exists():  # said here, so the admin reads it in their language
+            raise CheckpointRefused("checkpoint_missing")
         checkpoint = await asyncio.to_thread(load_checkpoint, path, self.settings.device)
         if version.checkpoint_sha256 and checkpoint.sha256 != version.checkpoint_sha256:
-            raise CheckpointError(
-                f"the checkpoint file of version {version.id} changed since it was registered."
-            )
+            raise CheckpointRefused("checkpoint_changed")
         return checkpoint
 
     async def activate(self, version_id: int) -> ModelVersion:
@@ -74,7 +78,7 @@ class VersionSwap:
         """Forget a stored version that is not active; its file goes once nothing needs it."""
         async with self._lock:
             if version_id == self.active_version:
-                raise ValueError("the active version cannot be discarded.")
+                raise ActiveVersionError("discard_active")
             version = await self.storage.discard_model_version(version_id)
             await cleanup.discard_checkpoint_if_unreferenced(self.storage, version.checkpoint_path)
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from bot.retrain.messages import edit, final_status, progress_text
 from bot.storage import TrainingRun, TrainingStatus
 from bot.storage.schema import utcnow
+from bot.texts.worded import Worded
 from bot.training import cleanup
 from bot.training.blobs import corpus_text
 from bot.training.finishing import Finished
@@ -41,7 +42,7 @@ PATROL_S = 3.0
 # A run that ended this long ago with nobody told is told by the patrol (the replica
 # watching it, with the details, normally comes first).
 UNTOLD_GRACE = timedelta(seconds=15)
-NO_TRAINER = "its trainer stopped sending signs of life"
+NO_TRAINER = Worded("run_trainer_silent").stored()  # stored causes: bot.texts.worded
 
 
 class RunWatcher:

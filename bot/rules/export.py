@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bot.storage import Generation, Storage
+from bot.texts.worded import Worded
 
 COLUMNS: tuple[str, ...] = (
     "id", "created_at", "user_id", "chat_id", "model_version_id", "temperature", "length",
@@ -39,9 +40,11 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", 
 CHUNK_ROWS = 1000
 
 
-class ExportTooLarge(Exception):
+class ExportTooLarge(Worded):
+    """Said in the admin's language (bot.texts.worded)."""
+
     def __init__(self, rows: int, size: int, limit: int) -> None:
-        super().__init__(f"{rows} rows are {size:,} bytes even compressed; the limit is {limit:,}")
+        super().__init__("export_rows_too_large", rows=rows, size=size, limit=limit)
         self.rows, self.size, self.limit = rows, size, limit
 
 

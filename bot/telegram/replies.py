@@ -13,6 +13,7 @@ from bot.storage import User as StoredUser
 from bot.telegram.delivery import Outcome, reply_text
 from bot.telegram.services import Services
 from bot.texts import t
+from bot.texts.worded import cause
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,11 @@ async def reply(update: Update, text: str) -> None:
 
 
 async def reply_key(update: Update, key: str, **values: object) -> None:
-    await reply(update, t(lang_of(update), key, **values))
+    """Reply with message ``key``; an error among ``values`` is said in the reader's
+    language (bot.texts.worded)."""
+    lang = lang_of(update)
+    said = {k: cause(lang, v) if isinstance(v, BaseException) else v for k, v in values.items()}
+    await reply(update, t(lang, key, **said))
 
 
 async def answer_query(

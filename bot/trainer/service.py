@@ -32,6 +32,7 @@ from bot.cluster.heartbeat import Heartbeat
 from bot.settings.config import Settings
 from bot.storage import Storage, TrainingRun, TrainingStatus
 from bot.storage.queries.replicas import TRAINER, ReplicaQueries
+from bot.texts.worded import Worded
 from bot.trainer.progress import ProgressWriter
 from bot.training import cleanup, queue
 from bot.training.blobs import checkpoint_file
@@ -53,8 +54,8 @@ DEQUEUE_TIMEOUT_S = 5.0
 # within this of going silent, whatever TRAINING_LEASE_S is).
 PATROL_S = 5.0
 
-NO_TRAINER = "its trainer stopped sending signs of life"
-STOPPED = "its trainer was stopped"
+NO_TRAINER = Worded("run_trainer_silent").stored()  # stored causes: bot.texts.worded
+STOPPED = Worded("run_trainer_stopped").stored()
 
 
 class QuietDisconnects(logging.Filter):

@@ -14,12 +14,12 @@ import unicodedata
 from pathlib import Path
 
 from bot.storage import Corpus, CorpusSource, Storage
-from bot.texts.worded import Worded
+from bot.texts.worded import Foreign, Worded
 from bot.training.retry import describe
 from model.errors import CorpusError
 from model.files import write_atomically
 from model.text import decode_corpus, read_corpus, sha256_text
-from model.train import check_corpus_length
+from model.train import min_corpus_chars
 
 # Telegram lets bots download files up to 20 MB; the default stays well under it.
 TELEGRAM_DOWNLOAD_LIMIT = 20 * 1024 * 1024
@@ -29,8 +29,8 @@ _SAMPLE_BYTES = 1 << 16
 _ALLOWED_CONTROLS = frozenset("\t\n")
 
 
-class CorpusStoreError(Exception):
-    """The text was fine but could not be kept; the message says what failed, in one line."""
+class CorpusStoreError(Worded):
+    """The text was fine but could not be kept: what failed, in the admin's language."""
 
 
 class TextRefused(Worded, CorpusError):
@@ -46,9 +46,15 @@ def validate_text(data: bytes, max_bytes: int, seq_len: int, val_fraction: float
     encoding = wide_encoding(data)
     if encoding is not None:
         raise TextRefused("text_wide_encoding", encoding=encoding)
+    try:  # checked here, so the refusal carries its values (model/ words it in English)
+        data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise TextRefused("text_not_utf8", position=exc.start) from None
     text = decode_corpus(data, name="the text")
     check_characters(text)
-    check_corpus_length(text, seq_len, val_fraction)
+    need = min_corpus_chars(seq_len, val_fraction)  # the trainer's own minimum
+    if len(text) < need:
+        raise TextRefused("text_too_short", length=len(text), need=need, window=seq_len)
     return text
 
 
@@ -107,7 +113,7 @@ async def store_corpus(
     try:  # every process can fetch it by its SHA-256, whatever its disk holds
         await storage.put_blob(data)
     except Exception as exc:
-        raise CorpusStoreError(f"the database could not keep the text ({describe(exc)})") from None
+        raise CorpusStoreError("store_database", reason=Foreign(exc, describe(exc))) from None
     existing = await storage.find_corpus_by_sha(digest)
     if existing is not None and Path(existing.path).exists():
         return existing
@@ -115,9 +121,8 @@ async def store_corpus(
     try:
         await asyncio.to_thread(write_atomically, path, data)
     except OSError as exc:
-        raise CorpusStoreError(
-            f"the corpus folder {corpus_dir} could not be written ({describe(exc)})"
-        ) from None
+        reason = Foreign(exc, describe(exc))
+        raise CorpusStoreError("store_folder", folder=str(corpus_dir), reason=reason) from None
     return await storage.add_corpus(
         path=str(path),
         sha256=digest,

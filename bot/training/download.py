@@ -7,6 +7,7 @@ the bot token, so no error from here ever includes the URL or the HTTP library's
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import httpx
@@ -16,11 +17,13 @@ from bot.texts.worded import Worded
 
 TIMEOUT_S = 60.0
 
+log = logging.getLogger(__name__)
+
 
 class DownloadError(Worded):
     """The download failed; one line for the admin, in their language (bot.texts.worded)."""
 
-    def __init__(self, key: str = "download_failed", **values: object) -> None:
+    def __init__(self, key: str, **values: object) -> None:
         super().__init__(key, **values)
 
 
@@ -45,7 +48,7 @@ async def download_limited(file: File, limit: int) -> bytes:
             client.stream("GET", path) as response,
         ):
             if response.status_code != 200:
-                raise DownloadError(reason=f"HTTP {response.status_code}")
+                raise DownloadError("download_http", status=response.status_code)
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > limit:
                 raise TooLargeError
@@ -54,5 +57,6 @@ async def download_limited(file: File, limit: int) -> bytes:
                 if len(data) > limit:
                     raise TooLargeError
     except httpx.HTTPError as exc:
-        raise DownloadError(reason=type(exc).__name__) from None
+        log.warning("downloading a file failed: %s", type(exc).__name__)
+        raise DownloadError("download_network") from None
     return bytes(data)

@@ -22,6 +22,7 @@ from bot import metrics
 from bot.settings.config import Settings
 from bot.storage import Storage, TrainingRun, TrainingStatus
 from bot.storage.schema import LIVE_STATUSES
+from bot.texts.worded import Worded
 from bot.training.blobs import (
     checkpoint_file,
     corpus_cache,
@@ -204,13 +205,13 @@ async def _after_training(
         await retry(
             lambda: storage.transition_training_run(
                 run_id, LIVE_STATUSES - {TrainingStatus.FINISHING}, TrainingStatus.CANCELLED,
-                error="cancelled",
+                error=Worded("run_cancelled").stored(),
             ),
             f"run {run_id}: -> cancelled",
             on_wait,
         )  # fmt: skip
         return await _settled(storage, run_id, out)
-    cause = outcome.error or "the training did not finish"
+    cause = outcome.error or Worded("run_unfinished").stored()
     return await _end(storage, run_id, TrainingStatus.FAILED, cause, on_wait, out)
 
 

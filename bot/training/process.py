@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.texts.worded import Worded
+
 log = logging.getLogger(__name__)
 
 EXIT_CANCELLED = 3  # model.cli.EXIT_CANCELLED
@@ -169,14 +171,18 @@ class TrainingProcess:
         return outcome
 
     def _failure_reason(self, code: int) -> str:
+        """The run's stored cause (bot.texts.worded): a key where the bot words it; the
+        child's own "error:" line (model/'s English sentence) as it is."""
         if code < 0:
-            with contextlib.suppress(ValueError):
-                return f"the training process was killed by {signal.Signals(-code).name}"
+            name = next((s.name for s in signal.Signals if s.value == -code), str(-code))
+            log.warning("the training process was killed by %s", name)
+            return Worded("run_killed", signal=-code).stored()
         for line in reversed(self._stderr_tail):
             if line.startswith("error:"):
                 return line.removeprefix("error:").strip()
         last = self._stderr_tail[-1] if self._stderr_tail else "no output"
-        return f"the training process exited with status {code} ({last[:300]})"
+        log.warning("the training process exited with status %d: %.300s", code, last)
+        return Worded("run_exited", status=code).stored()
 
     async def cancel(self, grace_s: float = 10.0) -> None:
         """SIGTERM (the child stops between steps, writing nothing), then SIGKILL."""

@@ -1154,6 +1154,10 @@ class FakeBotApi:
         stored = self._files_by_path.get(request.match_info["file_path"])
         if stored is None:
             return web.json_response(ApiError(404, "Not Found").payload(), status=404)
+        injected = self._injected.get("download")  # inject_error("download", ...): a file
+        if injected:  # server that fails, as Telegram's does now and then
+            error = injected.pop(0)
+            return web.json_response(error.payload(), status=error.error_code)
         self.downloads.append(stored.file_path)
         self._notify()
         return web.Response(body=stored.content, content_type="application/octet-stream")

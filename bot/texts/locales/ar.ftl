@@ -211,7 +211,7 @@ rt_usage = الاستخدام: /retrain (مع ملف نصي ‎.txt أو ردا 
 rt_no_corpus = لا توجد مدونة حالية لإعادة التدريب عليها؛ أرسل نصا.
 rt_no_corpus_append = لا توجد مدونة حالية لأضيف إليها.
 rt_cannot_train = لا أستطيع التدريب على هذا النص: { $error } لم يتغير شيء.
-rt_cannot_store = تعذر حفظ النص: { $error }. لم يتغير شيء.
+rt_cannot_store = تعذر حفظ النص: { $error } لم يتغير شيء.
 rt_already_trained = دُرّب هذا النص ({ $chars ->
     [zero] { $chars } حرف
     [one] حرف واحد
@@ -487,5 +487,79 @@ pin_done = ثُبّت الإصدار { $version }: سيُحتفظ به مهما 
 unpin_done = أُلغي تثبيت الإصدار { $version }: سيُحذف ملفه متى لم يعد مفعّلا ولا من أحدث الإصدارات.
 version_pruned = حُذف ملف الإصدار { $version } لتوفير المساحة، فلم يعد ممكنا تفعيله ولا تثبيته. تبقى نصوصه حاملة رقم إصداره.
 download_no_path = لم يعطني تيليجرام طريقة لتنزيل الملف
-download_failed = فشل التنزيل ({ $reason })
+download_http = ردّ خادم ملفات تيليجرام برمز الحالة { $status }
+download_network = انقطع الاتصال بخادم ملفات تيليجرام
 download_too_large = الملف أكبر من الحد المسموح
+cause_text_unusable = لا يصلح هذا النص للتدريب (التفاصيل في سجل البوت).
+cause_checkpoint_unusable = ملف النموذج مفقود أو تالف (التفاصيل في سجل البوت).
+cause_seed_unusable = لا أستطيع إكمال هذا النص
+cause_sampling = أحد إعدادات التوليد خارج المجال المسموح
+cause_database = تعذرت قراءة قاعدة البيانات أو الكتابة فيها
+cause_system = تعذرت على الخادم قراءة ملف أو كتابته (التفاصيل في سجل البوت)
+cause_unexpected = خطأ غير متوقع (التفاصيل في سجل البوت)
+text_not_utf8 = النص ليس بترميز UTF-8 صالح (بايت خاطئ عند الموضع { $position }): احفظه بترميز UTF-8 وأرسله مرة أخرى.
+text_too_short = النص أقصر من أن أتدرب عليه: فيه { $length ->
+    [zero] { $length } حرف
+    [one] حرف واحد
+    [two] حرفان
+    [few] { $length } أحرف
+    [many] { $length } حرفا
+   *[other] { $length } حرف
+} بعد التوحيد، وأحتاج { $need ->
+    [zero] { $need } حرف
+    [one] حرفا واحدا
+    [two] حرفين
+    [few] { $need } أحرف
+    [many] { $need } حرفا
+   *[other] { $need } حرف
+} على الأقل: نافذة تدريب واحدة من { $window ->
+    [zero] { $window } حرف
+    [one] حرف واحد
+    [two] حرفين
+    [few] { $window } أحرف
+    [many] { $window } حرفا
+   *[other] { $window } حرف
+} وجزءا يُحجز للتحقق.
+run_killed = أُنهيت عملية التدريب قسرا بالإشارة { $signal }
+run_exited = خرجت عملية التدريب برمز الحالة { $status }
+run_unfinished = لم يكتمل التدريب
+run_cancelled = بطلب
+run_queue_unreachable = تعذر الوصول إلى طابور مهام التدريب
+run_bot_stopped = أُوقف البوت
+run_bot_stopped_during = توقف البوت أثناء التدريب
+run_trainer_gone = اختفت عملية التدريب التي كانت تتولاه
+run_trainer_silent = انقطعت إشارات الحياة من عملية التدريب التي كانت تتولاه
+run_trainer_stopped = أُوقفت عملية التدريب التي كانت تتولاه
+startup_version_fallback = تعذر تحميل الإصدار { $version } من النموذج عند بدء التشغيل: { $cause } يعمل الإصدار { $serving } بدلا منه؛ أعد الملف { $path } ثم أرسل /use { $version } للعودة إليه.
+startup_default_fallback = تعذر تحميل الإصدار { $version } من النموذج عند بدء التشغيل: { $cause } ولم يُحمَّل أي إصدار آخر، فيعمل النموذج الافتراضي (الإصدار { $serving }) بدلا منه.
+checkpoint_missing = ملفه مفقود.
+checkpoint_changed = ملفه ليس الملف المسجل (بصمته الرقمية مختلفة: استُبدل أو تلف).
+rt_curve_legend = { $train }: خسارة التدريب؛ { $validation }: خسارة التحقق (الإنتروبيا المتقاطعة بالنات لكل حرف، حسب الخطوة).
+rt_curve_blue = الأزرق
+rt_curve_orange = البرتقالي
+cause_telegram = رفض تيليجرام الطلب
+discard_active = لا يمكن حذف الإصدار المفعّل.
+store_database = لم تستطع قاعدة البيانات حفظه: { $reason }.
+store_folder = تعذرت الكتابة في مجلد النصوص { $folder }: { $reason }.
+export_rows_too_large = حجم { $rows ->
+    [zero] { $rows } صف
+    [one] صف واحد
+    [two] صفين
+    [few] { $rows } صفوف
+    [many] { $rows } صفا
+   *[other] { $rows } صف
+} { $size ->
+    [zero] { $size } بايت
+    [one] بايت واحد
+    [two] بايتان
+    [few] { $size } بايتات
+    [many] { $size } بايتا
+   *[other] { $size } بايت
+} حتى بعد الضغط، والحد { $limit ->
+    [zero] { $limit } بايت
+    [one] بايت واحد
+    [two] بايتان
+    [few] { $limit } بايتات
+    [many] { $limit } بايتا
+   *[other] { $limit } بايت
+}

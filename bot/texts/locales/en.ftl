@@ -203,7 +203,7 @@ rt_no_corpus_append = There is no current corpus to append to.
 # $error (name)
 rt_cannot_train = I can't train on this text: { $error } Nothing was changed.
 # $error (name)
-rt_cannot_store = I could not store the text: { $error }. Nothing was changed.
+rt_cannot_store = I could not store the text: { $error } Nothing was changed.
 # $chars (number), $run (id), $version (id)
 rt_already_trained = This text ({ $chars } characters) was already trained with the same settings in run #{ $run } (version { $version }). Train again anyway?
 rt_corpus_gone = That corpus no longer exists; send the text again.
@@ -412,6 +412,56 @@ unpin_done = Version { $version } is no longer pinned: it is pruned once it is n
 # $version (id)
 version_pruned = Version { $version } was pruned: its file was deleted to save space, so it cannot be used or pinned any more. Its texts keep their version number.
 download_no_path = Telegram gave no way to download the file
-# $reason (name)
-download_failed = the download failed ({ $reason })
+# $status (id)
+download_http = Telegram's file server answered with status { $status }
+download_network = the connection to Telegram's file server failed
 download_too_large = the file is over the size limit
+# causes said in the reader's language (bot/texts/worded.py): an error without a key
+# is said in English as raised, and in other languages as one of these by its kind
+cause_text_unusable = the text cannot be used.
+cause_checkpoint_unusable = the model's file is missing or damaged.
+cause_seed_unusable = this text cannot be continued
+cause_sampling = a sampling setting is out of range
+cause_database = the database could not be read or written
+cause_system = the server could not read or write a file
+cause_unexpected = an unexpected error
+# $position (number)
+text_not_utf8 = the text is not valid UTF-8 (a wrong byte at position { $position }): save it as UTF-8 and send it again.
+# $length (number), $need (number), $window (number)
+text_too_short = the text is too short to train on: { $length ->
+    [one] one character
+   *[other] { $length } characters
+} after normalisation, at least { $need } are needed for one training window of { $window } characters and a part held out for validation.
+# $signal (id)
+run_killed = the training process was killed by signal { $signal }
+# $status (id)
+run_exited = the training process exited with status { $status }
+run_unfinished = the training did not finish
+run_cancelled = on request
+run_queue_unreachable = the job queue could not be reached
+run_bot_stopped = the bot was stopped
+run_bot_stopped_during = the bot stopped during training
+run_trainer_gone = its trainer was gone
+run_trainer_silent = its trainer stopped sending signs of life
+run_trainer_stopped = its trainer was stopped
+# $version (id), $cause (text), $serving (id), $path (name)
+startup_version_fallback = Model version { $version } could not be loaded at start-up: { $cause } Version { $serving } is serving instead; restore { $path } and /use { $version } to go back.
+# $version (id), $cause (text), $serving (id)
+startup_default_fallback = Model version { $version } could not be loaded at start-up: { $cause } No other version loads either: the default model (version { $serving }) is serving instead.
+checkpoint_missing = its file is missing.
+checkpoint_changed = its file is not the one registered (its SHA-256 differs: replaced or damaged).
+# $train (text), $validation (text)
+rt_curve_legend = { $train }: training loss; { $validation }: validation loss (cross-entropy in nats per character, by step).
+rt_curve_blue = blue
+rt_curve_orange = orange
+cause_telegram = Telegram refused the request
+discard_active = the active version cannot be discarded.
+# $reason (text)
+store_database = the database could not keep it: { $reason }.
+# $folder (name), $reason (text)
+store_folder = the corpus folder { $folder } could not be written: { $reason }.
+# $rows (number), $size (number), $limit (number)
+export_rows_too_large = { $rows ->
+    [one] one row is
+   *[other] { $rows } rows are
+} { $size } bytes even compressed; the limit is { $limit }
