@@ -35,7 +35,7 @@ import torch
 from model.checkpoint import Checkpoint, load_checkpoint
 from model.engine import GenerationEngine
 from model.inference import min_p_mask
-from model.mixture import ServingTables, mixed_log_probs
+from model.mixture import ServingTables
 from model.network import CharGenerator
 from model.sample import DEFAULT_MIN_P, DEFAULT_TEMPERATURE, log_min_p
 from model.shipped import SHIPPED_MODEL
@@ -73,7 +73,7 @@ def bare_loop(checkpoint: Checkpoint, rows: int, length: int) -> Callable[[], No
                 state = torch.full((rows,), tables.start_state(seed_ids.tolist()))
             for _ in range(length):
                 if tables is not None and state is not None:
-                    last = mixed_log_probs(last, tables.share[state], tables.weight)
+                    last = tables.mix(last, tables.share[state])
                 scaled = last * inv_t
                 if DEFAULT_MIN_P > 0:
                     scaled = min_p_mask(scaled, cut)

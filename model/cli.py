@@ -454,8 +454,8 @@ def run_train(args: argparse.Namespace) -> int:
         mixture = result.mixture
         if mixture is not None and mixture.validation_loss is not None:
             print(
-                f"mixed per character with its Kneser-Ney {mixture.order}-gram (LSTM weight "
-                f"{mixture.weight}): {mixture.validation_loss / math.log(2):.3f} bits/char "
+                f"mixed per character with its Kneser-Ney {mixture.order}-gram "
+                f"({mixture.describe()}): {mixture.validation_loss / math.log(2):.3f} bits/char "
                 "on validation"
             )
     return 0
@@ -520,12 +520,14 @@ def run_mix(args: argparse.Namespace) -> int:
         mixture_val_loss=mixture.validation_loss,
         mixture_order=mixture.order,
         mixture_weight=mixture.weight,
+        mixture_form=mixture.form,
+        mixture_ngram_exponent=mixture.ngram_exponent,
         mix_command=shlex.join(["python", "-m", "model", *args.argv]),
     )
     digest = save_checkpoint(checkpoint, args.out)
     loss = mixture.validation_loss or math.nan
     print(
-        f"mixture: LSTM x{mixture.weight} + Kneser-Ney {mixture.order}-gram, "
+        f"mixture ({mixture.form}): {mixture.describe()} (Kneser-Ney), "
         f"{loss / math.log(2):.3f} bits/char on validation; wrote {args.out} (sha256 {digest})"
     )
     return 0

@@ -23,7 +23,17 @@ from typing import Any
 import torch
 
 from model.errors import CorpusError
-from model.mixture import Mixture, lstm_target_probs, mixture_loss, ngram_target_probs
+from model.mixture import (
+    GEOMETRIC,
+    TINY,
+    Mixture,
+    geometric_loss,
+    lstm_log_probs,
+    lstm_target_probs,
+    mixture_loss,
+    ngram_states,
+    ngram_target_probs,
+)
 from model.network import CharGenerator
 from model.ngram import MAX_TRAIN_CHARS, KneserNey, best_ngram
 from model.train import evaluate, evaluate_stream, split_parts, unigram_loss
@@ -121,6 +131,7 @@ class HeldOut:
     mixture_order: int | None
     mixture_weight: float | None
     ngram: dict[int, float]  # Kneser-Ney of each order, from the training part
+    mixture_label: str | None = None  # Mixture.describe()
 
     @property
     def served(self) -> float:
@@ -166,7 +177,15 @@ def held_out(
     ids = vocab.encode(kept)
     stream = evaluate_stream(model, torch.tensor(ids, dtype=torch.long, device=device))
     mixed = None
-    if mixture is not None:
+    if mixture is not None and mixture.form == GEOMETRIC:
+        tables = mixture.tables(vocab)
+        lstm_logp = lstm_log_probs(model, torch.tensor(ids, dtype=torch.long, device=device))
+        ngram_logp = tables.dist.double().clamp_min(TINY).log()[ngram_states(tables, ids)]
+        targets = torch.tensor(ids[1:], dtype=torch.long)
+        mixed = float(
+            geometric_loss(lstm_logp, ngram_logp, targets, mixture.weight, mixture.ngram_exponent)
+        )
+    elif mixture is not None:
         p_lstm = lstm_target_probs(model, torch.tensor(ids, dtype=torch.long, device=device))
         mixed = mixture_loss(p_lstm, ngram_target_probs(mixture.tables(vocab), ids), mixture.weight)
     counted = train_text[-MAX_TRAIN_CHARS:]
@@ -181,13 +200,15 @@ def held_out(
         mixture_order=None if mixture is None else mixture.order,
         mixture_weight=None if mixture is None else mixture.weight,
         ngram=ngram,
+        mixture_label=None if mixture is None else mixture.describe(),
     )
 
 
 def format_held_out(h: HeldOut) -> str:
     rows = [("LSTM alone, one continuous stream", h.stream)]
     if h.mixture is not None:
-        rows.append((f"served: LSTM x{h.mixture_weight} + {h.mixture_order}-gram", h.mixture))
+        label = h.mixture_label or f"LSTM x{h.mixture_weight} + {h.mixture_order}-gram"
+        rows.append((f"served: {label}", h.mixture))
     rows += [(f"Kneser-Ney {n}-gram", loss) for n, loss in sorted(h.ngram.items())]
     table = "".join(f"  {label:<42}{value / LN2:.3f}\n" for label, value in rows)
     best = h.best_ngram_order

@@ -13,7 +13,7 @@ import torch
 
 from model.errors import SamplingError
 from model.inference import BoundStep, StepWeights, choose
-from model.mixture import Mixture, ServingTables, mixed_log_probs
+from model.mixture import Mixture, ServingTables
 from model.network import CharGenerator
 from model.rng import gumbel_noise, new_seed, request_key
 from model.vocab import SeedEncoding, Vocabulary
@@ -119,7 +119,7 @@ def sample(
     for t in range(length):
         logits = step.head()
         if tables is not None and state is not None:
-            logits = mixed_log_probs(logits, tables.share[state], tables.weight)
+            logits = tables.mix(logits, tables.share[state])
         nxt = choose(logits, inv_t, noise[t].expand(rows, -1), k, cut)
         out[t : t + 1] = nxt[:1]
         if t + 1 < length:

@@ -249,6 +249,7 @@ class TrainResult:
             "mixture_val_loss": None if self.mixture is None else self.mixture.validation_loss,
             "mixture_order": None if self.mixture is None else self.mixture.order,
             "mixture_weight": None if self.mixture is None else self.mixture.weight,
+            "mixture_form": None if self.mixture is None else self.mixture.form,
             "test_fraction": self.config.test_fraction,
         }
 

@@ -15,13 +15,21 @@ from model.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from model.engine import GenerationEngine
 from model.errors import CheckpointError
 from model.mixture import (
+    GEOMETRIC,
+    LINEAR,
+    TINY,
     Mixture,
     ServingTables,
     best_weight,
+    fit_geometric,
     fit_mixture,
+    geometric_loss,
+    geometric_scores,
+    lstm_log_probs,
     lstm_target_probs,
     mixed_log_probs,
     mixture_loss,
+    ngram_states,
     ngram_target_probs,
 )
 from model.ngram import KneserNey, NgramTables
@@ -75,6 +83,34 @@ def test_the_mixture_is_a_distribution_and_each_row_gets_the_same_bits_in_any_ba
     assert torch.equal(mixed_log_probs(logits[5:6], share[5:6], weight), full[5:6])
 
 
+def test_the_geometric_scores_are_the_product_of_experts_and_each_row_gets_the_same_bits() -> None:
+    gen = torch.Generator().manual_seed(4)
+    logits = torch.randn(70, 43, generator=gen) * 4
+    ngram = torch.softmax(torch.randn(70, 43, generator=gen), dim=-1)
+    a, b = 0.56, 0.31
+    share = ngram.log() * b
+    full = geometric_scores(logits, share, a)
+    product = torch.softmax(logits.double(), -1) ** a * ngram.double() ** b
+    expected = product / product.sum(dim=1, keepdim=True)
+    assert torch.allclose(torch.softmax(full.double(), -1), expected, atol=1e-6)
+    for batch in (1, 2, 3, 7, 8, 16, 33, 64):
+        assert torch.equal(geometric_scores(logits[:batch], share[:batch], a), full[:batch])
+    assert torch.equal(geometric_scores(logits[5:6], share[5:6], a), full[5:6])
+
+
+def test_the_geometric_exponents_are_recovered_from_data_drawn_with_them() -> None:
+    gen = torch.Generator().manual_seed(5)
+    n, vocab = 20_000, 12
+    lstm = torch.log_softmax(torch.randn(n, vocab, generator=gen, dtype=torch.float64) * 2, -1)
+    ngram = torch.log_softmax(torch.randn(n, vocab, generator=gen, dtype=torch.float64) * 2, -1)
+    truth = torch.softmax(0.6 * lstm + 0.4 * ngram, -1)
+    targets = torch.multinomial(truth, 1, generator=gen).squeeze(1)
+    a, b, loss = fit_geometric(lstm, ngram, targets)
+    assert a == pytest.approx(0.6, abs=0.05) and b == pytest.approx(0.4, abs=0.05)
+    assert loss == pytest.approx(float(geometric_loss(lstm, ngram, targets, a, b)))
+    assert loss <= float(geometric_loss(lstm, ngram, targets, 0.6, 0.4)) + 1e-9
+
+
 def test_the_weight_is_chosen_by_the_loss() -> None:
     p_lstm = torch.tensor([0.5, 0.5, 0.01], dtype=torch.float64)
     p_kn = torch.tensor([0.1, 0.1, 0.9], dtype=torch.float64)
@@ -99,8 +135,17 @@ def test_fit_mixture_is_no_worse_than_the_lstm_alone_on_validation(
     tables = mixture.tables(trained_tiny.vocab)
     p_kn = ngram_target_probs(tables, ids)
     assert mixture.order in (3, 4)
-    assert mixture.validation_loss == pytest.approx(mixture_loss(p_lstm, p_kn, mixture.weight))
+    if mixture.form == GEOMETRIC:
+        logp = lstm_log_probs(trained_tiny.model, torch.tensor(ids))
+        ngram_logp = tables.dist.double().clamp_min(TINY).log()[ngram_states(tables, ids)]
+        targets = torch.tensor(ids[1:])
+        loss = geometric_loss(logp, ngram_logp, targets, mixture.weight, mixture.ngram_exponent)
+        assert mixture.validation_loss == pytest.approx(float(loss))
+    else:
+        assert mixture.validation_loss == pytest.approx(mixture_loss(p_lstm, p_kn, mixture.weight))
+    # no worse than the LSTM alone, nor than the best linear weight of its order
     assert mixture.validation_loss <= mixture_loss(p_lstm, p_kn, 1.0) + 1e-12
+    assert mixture.validation_loss <= best_weight(p_lstm, p_kn)[1] + 1e-12
     assert mixture.text == head
 
 
@@ -112,14 +157,14 @@ def test_the_mixture_travels_in_the_checkpoint(
     save_checkpoint(checkpoint, tmp_path / "m.pt")
     loaded = load_checkpoint(tmp_path / "m.pt", "cpu")
     assert loaded.mixture is not None
-    assert (loaded.mixture.order, loaded.mixture.weight, loaded.mixture.text) == (
-        checkpoint.mixture.order,
-        checkpoint.mixture.weight,
-        checkpoint.mixture.text,
-    )
+    assert loaded.mixture.to_payload() == checkpoint.mixture.to_payload()
     a = loaded.mixture.tables(loaded.vocab)
     b = checkpoint.mixture.tables(trained_tiny.vocab)
     assert torch.equal(a.dist, b.dist) and torch.equal(a.next_state, b.next_state)
+    # a checkpoint from before the geometric form loads as a linear mixture
+    old = {k: v for k, v in checkpoint.mixture.to_payload().items() if k in ("order", "text")}
+    before = Mixture.from_payload({**old, "weight": 0.7})
+    assert before is not None and (before.form, before.weight) == (LINEAR, 0.7)
     # a checkpoint without one loads as before
     save_checkpoint(Checkpoint.from_result(trained_tiny), tmp_path / "plain.pt")
     assert load_checkpoint(tmp_path / "plain.pt", "cpu").mixture is None
@@ -131,6 +176,16 @@ def test_a_damaged_mixture_is_a_checkpoint_error(trained_tiny: TrainResult, tmp_
     torch.save(payload, tmp_path / "bad.pt")
     with pytest.raises(CheckpointError, match="mixture"):
         load_checkpoint(tmp_path / "bad.pt", "cpu")
+    text = "abc" * 10
+    for bad in (
+        {"order": 3, "weight": 0.5, "text": text, "form": "harmonic"},
+        {"order": 3, "weight": 0.5, "text": text, "form": GEOMETRIC, "ngram_exponent": -1},
+        {"order": 3, "weight": 1.5, "text": text, "form": LINEAR},
+    ):
+        with pytest.raises(CheckpointError, match="mixture"):
+            Mixture.from_payload(bad)
+    ok = Mixture.from_payload({"order": 3, "weight": 1.5, "text": text, "form": GEOMETRIC})
+    assert ok is not None and ok.form == GEOMETRIC
 
 
 def test_sampling_with_the_mixture_differs_from_the_lstm_alone(
@@ -148,6 +203,7 @@ def test_the_serving_tables_start_state_reads_the_seed(
     trained_tiny: TrainResult, tiny_text: str
 ) -> None:
     mixture = fitted(trained_tiny, tiny_text)
+    mixture.form, mixture.weight = LINEAR, 0.6
     serving = ServingTables(mixture, trained_tiny.vocab, torch.device("cpu"))
     tables = mixture.tables(trained_tiny.vocab)
     seed = "في الصباح"
@@ -155,6 +211,9 @@ def test_the_serving_tables_start_state_reads_the_seed(
     assert torch.allclose(
         serving.share.sum(dim=1), torch.full((tables.num_states,), 1 - mixture.weight)
     )
+    mixture.form, mixture.ngram_exponent = GEOMETRIC, 0.25
+    geometric = ServingTables(mixture, trained_tiny.vocab, torch.device("cpu"))
+    assert torch.allclose(geometric.share, tables.dist.log() * 0.25, atol=1e-5)
 
 
 PROBES = [
@@ -164,11 +223,12 @@ PROBES = [
 ]
 
 
+@pytest.mark.parametrize("form", [LINEAR, GEOMETRIC])
 async def test_the_engine_samples_the_mixture_as_model_sample_alone_and_in_a_batch(
-    trained_tiny: TrainResult, tiny_text: str
+    trained_tiny: TrainResult, tiny_text: str, form: str
 ) -> None:
     mixture = fitted(trained_tiny, tiny_text)
-    mixture.weight = 0.6
+    mixture.form, mixture.weight, mixture.ngram_exponent = form, 0.6, 0.4
     checkpoint = Checkpoint.from_result(trained_tiny)
     checkpoint.mixture = mixture
     m, v = trained_tiny.model, trained_tiny.vocab

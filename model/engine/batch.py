@@ -22,7 +22,6 @@ import torch
 
 from model.engine.requests import LoadedModel, Request
 from model.inference import choose
-from model.mixture import mixed_log_probs
 from model.rng import gumbel_noise, request_key
 from model.sample import MAX_LENGTH, log_min_p
 
@@ -331,7 +330,7 @@ class Group:
         tables = self.tables
         if tables is not None:
             torch.index_select(tables.share, 0, v.ngram_state, out=v.ngram_share)
-            logits = mixed_log_probs(logits, v.ngram_share, tables.weight)
+            logits = tables.mix(logits, v.ngram_share)
         drawn = choose(
             logits,
             v.inv_t,
@@ -367,7 +366,7 @@ class Group:
         logits = v.step.head()
         if self.tables is not None:
             share = self.tables.share.index_select(0, v.ngram_state)
-            logits = mixed_log_probs(logits, share, self.tables.weight)
+            logits = self.tables.mix(logits, share)
         drawn = choose(logits, v.inv_t, noise, v.top_k, v.log_min_p)
         col = torch.remainder(step, self.hist_cols).view(1, 1).expand(rows, 1)
         v.hist.scatter_(1, col, drawn.view(rows, 1).to(torch.int32))
