@@ -144,6 +144,7 @@ def test_fit_mixture_is_no_worse_than_the_lstm_alone_on_validation(
     else:
         assert mixture.validation_loss == pytest.approx(mixture_loss(p_lstm, p_kn, mixture.weight))
     # no worse than the LSTM alone, nor than the best linear weight of its order
+    assert mixture.validation_loss is not None
     assert mixture.validation_loss <= mixture_loss(p_lstm, p_kn, 1.0) + 1e-12
     assert mixture.validation_loss <= best_weight(p_lstm, p_kn)[1] + 1e-12
     assert mixture.text == head
