@@ -12,12 +12,13 @@ from sqlalchemy import select
 from bot.settings.config import load_settings
 from bot.storage import Corpus, CorpusSource
 from bot.storage.schema import TrainingRunRow
-from bot.training.plan import MIN_KNOWN_SHARE, choose, parse_words, plan_settings, quality_lines
+from bot.training.plan import choose, parse_words, plan_settings, quality_lines
+from model.appraise import decide
 from model.checkpoint import Checkpoint, load_checkpoint
 from model.train import TrainResult
 from tests.botapi import FakeUser, SentMessage
 from tests.conftest import TINY_TEXT
-from tests.harness import ADMIN_ID, TEST_TOKEN, Harness, running_bot
+from tests.harness import ADMIN_ID, FAST_TRAINING, TEST_TOKEN, Harness, running_bot
 
 # Mostly the active model's characters, plus a few it has never seen (Latin letters).
 NEW_TEXT = (
@@ -128,32 +129,27 @@ def test_words_parse_in_any_order() -> None:
         assert parse_words(bad) is None
 
 
-def test_the_default_fine_tunes_only_a_model_of_the_configured_size_that_knows_the_text(
+def test_the_default_makes_a_contest_and_the_admins_word_wins(
     trained_tiny: TrainResult, tiny_checkpoint_path: Path
 ) -> None:
     active = load_checkpoint(tiny_checkpoint_path, "cpu")
-    cfg = active.model.config
-    sizes = (cfg.embed_size, cfg.hidden_size)
     known = TINY_TEXT[:500]
-    plan = choose("auto", active=active, active_version=1, text=known, sizes=sizes,
-                  replay_corpus=None)  # fmt: skip
-    assert plan.method == "finetune" and plan.init_checkpoint == str(tiny_checkpoint_path)
-    other_size = choose("auto", active=active, active_version=1, text=known,
-                        sizes=(32, 128), replay_corpus=None)  # fmt: skip
-    assert other_size.method == "fresh"
     foreign = "hello world " * 40  # the model knows only the space
-    assert choose("auto", active=active, active_version=1, text=foreign, sizes=sizes,
-                  replay_corpus=None).known_share < MIN_KNOWN_SHARE  # fmt: skip
-    assert choose("auto", active=active, active_version=1, text=foreign, sizes=sizes,
-                  replay_corpus=None).method == "fresh"  # fmt: skip
-    # The admin's word wins over the rule, both ways.
-    assert choose("finetune", active=active, active_version=1, text=foreign, sizes=(32, 128),
-                  replay_corpus=None).method == "finetune"  # fmt: skip
-    assert choose("fresh", active=active, active_version=1, text=known, sizes=sizes,
-                  replay_corpus=None).method == "fresh"  # fmt: skip
+    for text in (known, foreign):  # not guessed from the text: measured by the run
+        plan = choose("auto", active=active, active_version=1, text=text, replay_corpus=None)
+        assert plan.method == "finetune" and plan.contest
+        assert plan.init_checkpoint == str(tiny_checkpoint_path)
+        assert plan.settings()["contest"] is True
+    # The admin's word wins, both ways, and is no contest.
+    asked = choose("finetune", active=active, active_version=1, text=foreign, replay_corpus=None)
+    assert asked.method == "finetune" and not asked.contest
+    assert "contest" not in asked.settings()
+    fresh = choose("fresh", active=active, active_version=1, text=known, replay_corpus=None)
+    assert fresh.settings() == {"method": "fresh"}
     # Nothing to fine-tune from: fresh, whatever was asked.
-    assert choose("finetune", active=None, active_version=None, text=known, sizes=sizes,
-                  replay_corpus=None).method == "fresh"  # fmt: skip
+    for requested in ("auto", "finetune"):
+        alone = choose(requested, active=None, active_version=None, text=known, replay_corpus=None)
+        assert alone.method == "fresh"
 
 
 def test_the_outcome_says_plainly_when_the_model_is_not_below_the_baseline() -> None:
@@ -257,3 +253,98 @@ async def _idle(h: Harness, runs: int = 1) -> None:
             return
         await asyncio.sleep(0.02)
     raise AssertionError("the training did not end")
+
+
+# ------------------------------------------------- the default: a contest, judged by the run
+
+# The e2e harness trains one candidate unless told otherwise; these runs are the contest.
+CONTEST: dict[str, Any] = {**FAST_TRAINING, "retrain_method": "auto"}
+# Another alphabet: the active Arabic model's weights are no head start.
+LATIN_TEXT = "the quick brown fox jumps over the lazy dog and runs away into the woods.\n" * 12
+# New sentences in the active model's letters and words: its weights are a head start.
+KNOWN_WORDS_TEXT = (
+    "في الصباح يذهب الولد إلى البحر ويقرأ كتابا عن النجوم والقمر.\n"
+    "قالت البنت إن المدينة القديمة جميلة في المساء والطيور تطير.\n"
+    "الحاسوب يكتب جملة كاملة في المدرسة والجدة تحمل حقيبة زرقاء.\n"
+) * 6
+
+
+async def contest(h: Harness, text: str) -> tuple[str, int | None, Checkpoint]:
+    """Upload ``text`` with a plain /retrain; the outcome, the active version and the
+    run's checkpoint."""
+    admin = h.api.user(ADMIN_ID, "Admin")
+    since = h.api.mark(admin.chat_id)
+    await h.api.send_document(admin, "new.txt", text.encode(), caption="/retrain")
+    [status] = await h.api.wait_for_messages(admin.chat_id, 1, since=since)
+    assert "Training on corpus" in (status.text or ""), status.text
+    told = await outcome(h)
+    await _idle(h)
+    active = await h.services.storage.active_model_version()
+    async with h.services.storage.session_maker() as session:
+        [run] = (await session.scalars(select(TrainingRunRow))).all()
+    assert run.settings["method"] == "finetune" and run.settings["contest"] is True
+    assert [m for m in h.api.messages_to(ADMIN_ID) if "Training run #" in (m.text or "")
+            and "finished" in (m.text or "")] != []  # fmt: skip
+    left = sorted(p.name for p in (h.workdir / "checkpoints").glob("run-*"))
+    assert left == [f"run-{run.id}.pt"], left  # the losing candidate is gone
+    return told, active.id if active else None, await new_checkpoint(h)
+
+
+def _realism_reported(text: str) -> None:
+    assert "What it writes at the default settings (temperature 1" in text, text
+    assert "judged by a spelling dictionary" in text or "judged by the words of" in text
+    assert "-gram baseline sampled the same way" in text
+
+
+async def test_fine_tune_is_chosen_only_when_it_wins_another_alphabet_trains_fresh(
+    tmp_path: Path, tiny_checkpoint_path: Path
+) -> None:
+    async with running_bot(tmp_path, tiny_checkpoint_path, TINY_TEXT, **CONTEST) as h:
+        told, active, kept = await contest(h, LATIN_TEXT)
+    assert "Training from scratch won by " in told and "Trained from scratch." in told, told
+    assert "Fine-tuning won" not in told and "Fine-tuned from" not in told
+    assert kept.vocab.itos == sorted(set(LATIN_TEXT))  # the fresh candidate was kept
+    assert kept.metrics["choice"]["winner"] == "fresh"
+    assert kept.metrics["choice"]["bits"]["base"] is None  # it cannot write the text
+    # The fresh model knows too few of the active model's letters to go live by itself.
+    assert "NOT activated" in told and active == 1
+    _realism_reported(told)
+
+
+async def test_fine_tune_is_chosen_only_when_it_wins_known_words_fine_tune(
+    tmp_path: Path, tiny_checkpoint_path: Path
+) -> None:
+    async with running_bot(tmp_path, tiny_checkpoint_path, TINY_TEXT, **CONTEST) as h:
+        told, active, kept = await contest(h, KNOWN_WORDS_TEXT)
+    assert "Fine-tuning won by " in told and "Fine-tuned from version 1" in told, told
+    choice = kept.metrics["choice"]
+    assert choice["winner"] == "finetune"
+    bits = choice["bits"]
+    assert bits["finetune"] < min(bits["fresh"], bits["base"])
+    assert f"by {choice['margin']:.3f} bits/char" in told
+    assert "Version 2 is now active" in told and active == 2
+    _realism_reported(told)
+    # The realism figures are in the checkpoint, as the outcome read them.
+    assert kept.metrics["realism"]["model"]["words"] > 0
+
+
+def test_doing_nothing_wins_unless_a_candidate_is_strictly_better() -> None:
+    from bot.training.judge import Verdict
+
+    assert decide({"finetune": 1.25, "fresh": 1.75}, 2.5) == ("finetune", "finetune", 0.5)
+    assert decide({"finetune": 1.2, "fresh": 0.5}, None)[:2] == ("fresh", "fresh")
+    winner, kept, margin = decide({"finetune": 0.4, "fresh": 2.5}, 0.4)
+    assert (winner, kept, margin) == ("base", "finetune", 0.0)  # a tie keeps the base
+    choice = {"winner": "base", "kept": "finetune", "margin": 0.24,
+              "bits": {"finetune": 0.399, "fresh": 2.462, "base": 0.158}}  # fmt: skip
+    lines = quality_lines(None, {"choice": choice}, {"method": "finetune", "init_version": 1})
+    assert lines[1] == (
+        "Neither fine-tuning (0.399) nor training from scratch (2.462) beat version 1 as it "
+        "is (0.158 bits/char, better by 0.240) on the held-out part of the new text, so "
+        "version 1 stays active."
+    )
+    arabic = quality_lines("ar", {"choice": choice}, {"method": "finetune", "init_version": 1})
+    assert "يبقى الإصدار" in arabic[1] and "0.158" in arabic[1]
+    # The run's own contest keeps the active model: judged fit otherwise, not activated.
+    fit = Verdict(new_val=0.1, old_val=0.2, coverage=1.0, shared_alphabet=1.0)
+    assert fit.accept and not Verdict(**{**fit.__dict__, "base_won": True}).accept

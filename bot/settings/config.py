@@ -91,6 +91,8 @@ class Settings(BaseSettings):
     retrain_time_budget_s: float = Field(900.0, ge=0, le=86_400)
     # What /retrain does when the admin names neither "finetune" nor "fresh".
     retrain_method: Literal["auto", "finetune", "fresh"] = "auto"
+    # Generated words judged by a dictionary after each /retrain (model/realism.py); 0 = off.
+    retrain_realism_words: int = Field(2500, ge=0, le=100_000)
     # Uploads above this are refused; Telegram itself lets bots download up to 20 MB.
     max_corpus_bytes: int = Field(10_000_000, ge=1_000, le=20 * 1024 * 1024)
     progress_edit_interval_s: float = Field(2.0, ge=0)

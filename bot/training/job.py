@@ -8,6 +8,13 @@ the trainer stopped on a cancel, ``-> cancelled``. A cancel is itself a transiti
 written by someone else; when it wins, this job's own transition loses and the job
 only cleans up. Nothing here knows Telegram or the engine, so the same function can be
 run by a trainer process on another host (take the job from a queue).
+
+The training phase may be several children in turn (:func:`phases`): a /retrain that
+may fine-tune trains both candidates, fine-tuned and fresh, then ``python -m
+model.appraise`` keeps the better one (or says the active model beat both) and adds the
+realism figures to its metrics. Each child is handed to ``on_process`` as it starts,
+so a cancel stops whichever runs; the whole phase stays one unit: it ends with the one
+transition above, and the row is checked between children.
 """
 
 from __future__ import annotations
@@ -32,7 +39,13 @@ from bot.training.blobs import (
 )
 from bot.training.cleanup import discard_checkpoint_if_unreferenced, discard_temporaries_of
 from bot.training.plan import PLAN_KEYS
-from bot.training.process import TrainingArgs, TrainingOutcome, TrainingProcess
+from bot.training.process import (
+    AppraisalArgs,
+    Command,
+    TrainingArgs,
+    TrainingOutcome,
+    TrainingProcess,
+)
 from bot.training.retry import describe, retry
 from model.files import sweep_temporary_files
 
@@ -75,6 +88,38 @@ def training_args(
         replay=Path(replay) if replay else None,
         plan=plan,
     )
+
+
+def phases(
+    settings: Settings, corpus_path: str, out: Path, plan: dict[str, Any] | None = None
+) -> list[Command]:
+    """The children a run's training phase runs in turn; the last one writes ``out``."""
+    plan = dict(plan or {})
+    realism = settings.retrain_realism_words
+    corpus = Path(corpus_path)
+
+    def appraisal(candidates: dict[str, Path], base: Path | None) -> AppraisalArgs:
+        return AppraisalArgs(
+            corpus=corpus, out=out, candidates=candidates, base=base,
+            val_fraction=settings.retrain_val_fraction, realism_words=realism,
+            temperature=settings.default_temperature, length=settings.default_length,
+            device=settings.retrain_device or settings.device, threads=settings.retrain_threads,
+        )  # fmt: skip
+
+    if not (plan.get("contest") and plan.get("method") == "finetune"):
+        one = training_args(settings, corpus_path, out, plan)
+        return [one, appraisal({"trained": out}, None)] if realism else [one]
+    tuned, fresh = candidate_path(out, "finetune"), candidate_path(out, "fresh")
+    return [
+        training_args(settings, corpus_path, tuned, plan),
+        training_args(settings, corpus_path, fresh, {"method": "fresh"}),
+        appraisal({"finetune": tuned, "fresh": fresh}, Path(plan["init_checkpoint"])),
+    ]
+
+
+def candidate_path(out: Path, name: str) -> Path:
+    """Where a contest's candidate is written (deleted once the winner is in ``out``)."""
+    return out.with_name(f"{out.stem}-{name}{out.suffix}")
 
 
 async def _local_plan(
@@ -134,7 +179,8 @@ async def run_training(
         # on another host the corpus is fetched from the database (verified).
         corpus_path = await corpus_file(storage, settings.corpus_dir, corpus)
         plan = await _local_plan(storage, settings, run.settings)
-        process = TrainingProcess(training_args(settings, str(corpus_path), out, plan))
+        children = phases(settings, str(corpus_path), out, plan)
+        process = TrainingProcess(children[0])
         out.parent.mkdir(parents=True, exist_ok=True)
         await process.start()
     except OSError as exc:
@@ -152,13 +198,80 @@ async def run_training(
         if started is None:  # cancelled before it started
             await process.cancel(grace_s=5.0)
             return await _settled(storage, run_id, out)
-        outcome = await process.run(on_event=_tracking_progress(on_event))
+        outcome = await _run_phases(
+            storage, run_id, process, children, on_event=on_event, on_process=on_process
+        )
     except BaseException:
         process.kill()
         raise
     finally:
         metrics.TRAINING_PROGRESS.set(0)
+        for child in children[:-1]:  # a contest's candidates: the winner is in ``out``
+            if isinstance(child, TrainingArgs) and child.out != out:
+                child.out.unlink(missing_ok=True)
+                discard_temporaries_of(child.out)
     return await _after_training(storage, run_id, out, outcome, on_wait)
+
+
+async def _run_phases(
+    storage: Storage,
+    run_id: int,
+    first: TrainingProcess,
+    children: list[Command],
+    *,
+    on_event: OnEvent | None,
+    on_process: OnProcess | None,
+) -> TrainingOutcome:
+    """Run ``first`` (started) and then each later child while the row stays running.
+
+    Progress is reported as one bar over the training children; the loss history kept
+    for the curve is the kept candidate's.
+    """
+    trainings = sum(isinstance(c, TrainingArgs) for c in children)
+    histories: list[list[dict[str, Any]]] = []
+    process, outcome = first, TrainingOutcome(status="failed")
+    for index, child in enumerate(children):
+        if index:
+            run = await retry(lambda: storage.get_training_run(run_id), "reading the run")
+            if run is None or run.status is not TrainingStatus.RUNNING:
+                return TrainingOutcome(status="cancelled")
+            process = TrainingProcess(child)
+            try:
+                await process.start()
+            except OSError as exc:
+                return TrainingOutcome(status="failed", error=describe(exc))
+            if on_process is not None:
+                on_process(process)
+        tracked = _tracking_progress(on_event)
+        try:
+            outcome = await process.run(
+                on_event=_scaled(tracked, index, trainings) if index < trainings else tracked
+            )
+        except BaseException:
+            process.kill()
+            raise
+        histories.append(outcome.history)
+        if outcome.status != "succeeded":
+            return outcome
+    if len(histories) > 1 and outcome.done is not None:
+        names = [n for c in children if isinstance(c, AppraisalArgs) for n in c.candidates]
+        kept = outcome.done.get("kept")
+        outcome.history = histories[names.index(kept)] if kept in names else histories[0]
+    return outcome
+
+
+def _scaled(on_event: OnEvent, index: int, count: int) -> OnEvent:
+    """``on_event`` with the progress of child ``index`` of ``count`` as one bar."""
+    if count <= 1:
+        return on_event
+
+    async def scaled(event: dict[str, Any]) -> None:
+        step, total = event.get("step"), event.get("total_steps")
+        if event.get("event") == "progress" and isinstance(step, int) and isinstance(total, int):
+            event = {**event, "step": index * total + step, "total_steps": count * total}
+        await on_event(event)
+
+    return scaled
 
 
 def _tracking_progress(on_event: OnEvent | None) -> OnEvent:

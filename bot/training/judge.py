@@ -4,8 +4,10 @@ Two gates. The loss gate compares validation losses on the new text's held-out t
 (the active model only where it knows enough of the text). The alphabet gate exists
 because the loss gate cannot see what the active model's users would lose: a model
 that knows less than half of the active model's characters is never activated
-without an admin pressing "Activate anyway". Being pure, a finishing step resumed
-after a restart reaches the same verdict again.
+without an admin pressing "Activate anyway". A run whose own contest found that the
+active model as it is beat every candidate (``choice.winner == "base"`` in the new
+checkpoint's metrics, see ``model.appraise``) is never activated either. Being pure,
+a finishing step resumed after a restart reaches the same verdict again.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ class Verdict:
     # both models on the same tail read as one stream (nats/char), for the report
     new_stream: float | None = None
     old_stream: float | None = None
+    # the run's contest kept the active model (doing nothing beat every candidate)
+    base_won: bool = False
 
     @property
     def alphabet_ok(self) -> bool:
@@ -47,7 +51,7 @@ class Verdict:
 
     @property
     def accept(self) -> bool:
-        return self.no_worse and self.alphabet_ok
+        return self.no_worse and self.alphabet_ok and not self.base_won
 
 
 def shared_alphabet(new: Checkpoint, active: Checkpoint) -> float:
@@ -72,7 +76,13 @@ def judge(
         shared_alphabet=shared_alphabet(new, active),
         new_stream=stream_on(new, val_text),
         old_stream=stream_on(active, val_text) if coverage >= MIN_COVERAGE else None,
+        base_won=base_won(new),
     )
+
+
+def base_won(new: Checkpoint) -> bool:
+    choice = new.metrics.get("choice")
+    return isinstance(choice, dict) and choice.get("winner") == "base"
 
 
 def stream_on(checkpoint: Checkpoint, text: str) -> float | None:

@@ -3,18 +3,23 @@
 Fine-tuning starts from the active model's weights, its vocabulary grown by the new
 text's characters (``python -m model train --init``), for a shorter budget, with a
 quarter of each batch drawn from the previous corpus so the model does not forget it
-(``--replay-corpus``). It pays off when the new text mostly shares the active model's
-characters and the network has the configured sizes; otherwise training from scratch
-is the honest choice. The admin decides with ``/retrain finetune`` or ``/retrain
-fresh``; without either, ``RETRAIN_METHOD`` (``auto`` by default) decides by the rule in
-:func:`choose`.
+(``--replay-corpus``). Whether that pays off is measured, not guessed: the admin
+decides with ``/retrain finetune`` or ``/retrain fresh``; without either,
+``RETRAIN_METHOD=auto`` (the default) makes the run a contest (:func:`choose`): both
+candidates are trained, and ``python -m model.appraise`` judges them and the active
+model as it is (doing nothing) on the held-out tail of the new text. The winner's
+checkpoint records the contest (``choice``), and a run the active model won is
+registered but not activated.
 
 The plan travels in the run's ``settings`` JSON (no schema change), so the training
 job (and a trainer on another host) reads it from the row, and the settings key that
 detects "same text, same settings" distinguishes a fine-tune from a fresh run.
 The outcome message's quality lines (:func:`quality_lines`) come from the metrics the
 trainer wrote into the checkpoint: the new model's bits/char on the new text's
-validation tail read as one stream, and the n-gram baseline's on the same tail.
+validation tail read as one stream, and the n-gram baseline's on the same tail; the
+contest's figures; and what a reader sees at the bot's default settings
+(``realism``: the share of generated words a spelling dictionary rejects and how often
+a sample repeats itself, next to real text's and the n-gram's samples).
 """
 
 from __future__ import annotations
@@ -34,10 +39,16 @@ from model.checkpoint import Checkpoint
 METHODS = ("finetune", "fresh")
 # The keys of a plan in a run's settings JSON.
 PLAN_KEYS = frozenset(
-    {"method", "init_checkpoint", "init_sha256", "init_version", "replay_corpus", "replay_sha256"}
+    {
+        "method",
+        "init_checkpoint",
+        "init_sha256",
+        "init_version",
+        "replay_corpus",
+        "replay_sha256",
+        "contest",
+    }
 )
-# Fine-tune by default only when the active model knows this share of the new text.
-MIN_KNOWN_SHARE = 0.95
 LN2 = math.log(2)
 
 
@@ -50,6 +61,8 @@ class Plan:
     init_sha256: str | None = None
     init_version: int | None = None
     replay_corpus: str | None = None
+    # auto: fresh training and the active model as it is compete with the fine-tune
+    contest: bool = False
 
     def settings(self) -> dict[str, Any]:
         """What goes into the run's settings JSON (and so into its settings key)."""
@@ -61,6 +74,7 @@ class Plan:
             "init_sha256": self.init_sha256,
             "init_version": self.init_version,
             "replay_corpus": self.replay_corpus,
+            **({"contest": True} if self.contest else {}),
         }
 
 
@@ -76,24 +90,19 @@ def choose(
     active: Checkpoint | None,
     active_version: int | None,
     text: str,
-    sizes: tuple[int, int],
     replay_corpus: str | None,
 ) -> Plan:
     """The plan for training on ``text``; ``requested`` is auto, finetune or fresh.
 
-    ``sizes`` are the configured (embedding, hidden) sizes; ``replay_corpus`` the file
-    of the previous text to mix in (None when the new corpus already contains it).
+    ``replay_corpus`` is the file of the previous text to mix in (None when the new
+    corpus already contains it). Without an active model to start from, it is fresh
+    whatever was asked; ``auto`` fine-tunes in a contest that the run itself judges.
     """
     share = known_share(active, text) if active is not None else 0.0
     usable = active is not None and active.path is not None and active_version is not None
     if requested == "fresh" or not usable:
         return Plan("fresh", requested, share)
     assert active is not None
-    cfg = active.model.config
-    if requested == "auto" and (
-        share < MIN_KNOWN_SHARE or (cfg.embed_size, cfg.hidden_size) != sizes
-    ):
-        return Plan("fresh", requested, share)
     return Plan(
         "finetune",
         requested,
@@ -102,6 +111,7 @@ def choose(
         init_sha256=active.sha256,
         init_version=active_version,
         replay_corpus=replay_corpus,
+        contest=requested == "auto",
     )
 
 
@@ -132,7 +142,11 @@ def quality_lines(
 ) -> list[str]:
     """The outcome message's lines on how the run trained and how good the result is."""
     lines = []
-    if plan.get("method") == "finetune":
+    choice = metrics.get("choice")
+    method = plan.get("method")
+    if isinstance(choice, Mapping) and choice.get("kept") in METHODS:
+        method = choice["kept"]  # the contest's best candidate is what was kept
+    if method == "finetune":
         added = str(metrics.get("added_chars") or "")
         lines.append(
             t(
@@ -143,11 +157,13 @@ def quality_lines(
                 chars=" ".join(added[:30]) or "-",
             )
         )
-    elif plan.get("method") == "fresh":
+    elif method == "fresh":
         lines.append(t(lang, "retrain_fresh"))
+    if isinstance(choice, Mapping):
+        lines.append(contest_line(lang, choice, plan))
     model, ngram = _bits(metrics, "val_stream_loss"), _bits(metrics, "ngram_val_loss")
     if model is None or ngram is None:
-        return lines
+        return lines + realism_lines(lang, metrics)
     lines.append(
         t(
             lang,
@@ -160,7 +176,64 @@ def quality_lines(
     )
     if model >= ngram:
         lines.append(t(lang, "retrain_not_below_ngram", gap=f"{model - ngram:.3f}"))
-    return lines
+    return lines + realism_lines(lang, metrics)
+
+
+def _figure(lang: str | None, value: object, form: str = ".3f") -> str:
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return format(value, form)
+    return t(lang, "n_a")
+
+
+def contest_line(lang: str | None, choice: Mapping[str, Any], plan: Mapping[str, Any]) -> str:
+    """Which of fine-tuning, fresh training and the active model as it is won, by how
+    much, on the held-out part of the new text (``model.appraise``'s ``choice``)."""
+    found = choice.get("bits")
+    bits: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
+    winner = choice.get("winner")
+    key = {"finetune": "retrain_contest_finetune", "fresh": "retrain_contest_fresh"}.get(
+        str(winner), "retrain_contest_base"
+    )
+    return t(
+        lang,
+        key,
+        margin=_figure(lang, choice.get("margin")),
+        finetune=_figure(lang, bits.get("finetune")),
+        fresh=_figure(lang, bits.get("fresh")),
+        base=_figure(lang, bits.get("base")),
+        version=plan.get("init_version") or "?",
+    )
+
+
+def realism_lines(lang: str | None, metrics: Mapping[str, Any]) -> list[str]:
+    """What a reader sees at the default settings (``model.realism``'s figures): the
+    share of generated words the dictionary rejects and of repeated word 3-grams, next
+    to real text's repetition and the n-gram baseline's two figures."""
+    realism = metrics.get("realism")
+    if not isinstance(realism, Mapping):
+        return []
+    model, ngram, real = (realism.get(k) for k in ("model", "ngram", "real"))
+    if not (isinstance(model, Mapping) and isinstance(ngram, Mapping)):
+        return []
+    real = real if isinstance(real, Mapping) else {}
+    found = realism.get("settings")
+    settings: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
+    judge = "retrain_realism_dictionary" if realism.get("is_dictionary") else "retrain_realism_seen"
+    return [
+        t(
+            lang,
+            "retrain_realism",
+            temperature=_figure(lang, settings.get("temperature"), "g"),
+            judge=t(lang, judge),
+            words=int(model.get("words") or 0),
+            nonwords=_figure(lang, model.get("rejected_share"), ".1%"),
+            repeated=_figure(lang, model.get("repeated_share"), ".1%"),
+            real=_figure(lang, real.get("repeated_share"), ".1%"),
+            order=realism.get("ngram_order") or "?",
+            ngram_nonwords=_figure(lang, ngram.get("rejected_share"), ".1%"),
+            ngram_repeated=_figure(lang, ngram.get("repeated_share"), ".1%"),
+        )
+    ]
 
 
 def parse_words(words: list[str]) -> tuple[str, str | None] | None:
@@ -204,7 +277,6 @@ def plan_settings(
         active=active[0] if active else None,
         active_version=active[1] if active else None,
         text=text,
-        sizes=(settings.retrain_embed_size, settings.retrain_hidden_size),
         replay_corpus=replay,
     )
     chosen = plan.settings()

@@ -18,7 +18,7 @@ import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from bot.texts.worded import Worded
 
@@ -83,6 +83,45 @@ class TrainingArgs:
         )  # fmt: skip
 
 
+@dataclass(frozen=True)
+class AppraisalArgs:
+    """``python -m model.appraise``: judge the candidates (and the active model, doing
+    nothing) on the new text's held-out tail, write the winner to ``out`` with its
+    choice and realism figures in its metrics (see that module)."""
+
+    corpus: Path
+    out: Path
+    candidates: dict[str, Path]
+    base: Path | None
+    val_fraction: float
+    realism_words: int
+    temperature: float
+    length: int
+    device: str
+    threads: int = 1
+
+    def argv(self) -> list[str]:
+        return [
+            sys.executable, "-m", "model.appraise",
+            "--corpus", str(self.corpus), "--out", str(self.out),
+            "--val-fraction", repr(self.val_fraction),
+            *[f"--candidate={name}={path}" for name, path in self.candidates.items()],
+            *(["--base", str(self.base)] if self.base else []),
+            "--realism-words", str(self.realism_words),
+            "--temperature", repr(self.temperature), "--length", str(self.length),
+            "--device", self.device, "--exit-with-parent",
+        ]  # fmt: skip
+
+
+class Command(Protocol):
+    """A child this module can run: its command line and its share of the cores."""
+
+    @property
+    def threads(self) -> int: ...
+
+    def argv(self) -> list[str]: ...
+
+
 @dataclass
 class TrainingOutcome:
     status: str  # "succeeded", "failed" or "cancelled"
@@ -92,7 +131,7 @@ class TrainingOutcome:
 
 
 class TrainingProcess:
-    def __init__(self, args: TrainingArgs) -> None:
+    def __init__(self, args: Command) -> None:
         self.args = args
         self._proc: asyncio.subprocess.Process | None = None
         self._cancelled = False

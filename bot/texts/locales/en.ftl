@@ -358,6 +358,19 @@ retrain_fresh = Trained from scratch.
 retrain_quality = On the new text's validation tail, in bits per character (read as one stream, lower is better): new model { $model }, active model { $active }, Kneser-Ney { $order }-gram baseline { $ngram }.
 # $gap (value)
 retrain_not_below_ngram = The new model is NOT better than the n-gram baseline (by { $gap } bits/char): the text is probably too short or too repetitive for the network to learn more than character counts.
+# $margin (value), $finetune (value), $fresh (value), $base (value), $version (id)
+retrain_contest_finetune = Fine-tuning won by { $margin } bits/char on the held-out part of the new text (bits per character, lower is better): fine-tuned { $finetune }, trained from scratch { $fresh }, version { $version } as it is { $base }.
+# $margin (value), $finetune (value), $fresh (value), $base (value), $version (id)
+retrain_contest_fresh = Training from scratch won by { $margin } bits/char on the held-out part of the new text (bits per character, lower is better): trained from scratch { $fresh }, fine-tuned { $finetune }, version { $version } as it is { $base }.
+# $margin (value), $finetune (value), $fresh (value), $base (value), $version (id)
+retrain_contest_base = Neither fine-tuning ({ $finetune }) nor training from scratch ({ $fresh }) beat version { $version } as it is ({ $base } bits/char, better by { $margin }) on the held-out part of the new text, so version { $version } stays active.
+# $temperature (value), $judge (text), $words (number), $nonwords (value), $repeated (value), $real (value), $order (value), $ngram_nonwords (value), $ngram_repeated (value)
+retrain_realism = What it writes at the default settings (temperature { $temperature }), judged { $judge }: { $nonwords } of { $words ->
+    [one] the one word
+   *[other] { $words } words
+} are not words, and { $repeated } of its word 3-grams repeat within a sample (real text: { $real }). The Kneser-Ney { $order }-gram baseline sampled the same way: { $ngram_nonwords } not words, { $ngram_repeated } repeated.
+retrain_realism_dictionary = by a spelling dictionary
+retrain_realism_seen = by the words of the training text (no spelling dictionary fits this text)
 retrain_methods_usage = Add finetune to start from the active model's weights (new characters are added to its vocabulary), or fresh to train from scratch: /retrain finetune, /retrain append fresh.
 # $state (text)
 run_state = { $state ->
