@@ -6,6 +6,7 @@ and an edited /write."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import sqlite3
@@ -13,13 +14,14 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
-from bot.storage.schema import GenerationRow, UserRow
+from bot.storage.schema import GenerationRow, TrainingRunRow, UserRow
 from tests.botapi import FakeUser, SentMessage
 from tests.botapi.objects import find_bot_commands
 from tests.conftest import TINY_TEXT
-from tests.harness import ADMIN_ID, Harness, running_bot
+from tests.harness import ADMIN_ID, FAST_TRAINING, Harness, running_bot
+from tests.test_admin_e2e import count, upload, wait_run_finished
 
 SEED = "في الصباح"
 QUERY_TOO_OLD = "query is too old and response timeout expired or query ID is invalid"
@@ -239,3 +241,71 @@ async def test_an_edited_write_is_answered_with_a_new_text(harness: Harness) -> 
     assert [r.seed for r in rows] == ["في الصبح", SEED]
     async with harness.services.storage.session_maker() as session:
         assert await session.scalar(select(func.count()).select_from(GenerationRow)) == 2
+
+
+async def double_tap(h: Harness, user: FakeUser, message: SentMessage, data: str) -> None:
+    """Two presses of one button, the second sent before the first is handled (both carry
+    the keyboard); returns once both are answered and handled to their end."""
+    first = await h.api.press_button(user, message, data)
+    second = await h.api.press_forged_button(user, message, data)
+    for query in (first, second):
+        await h.api.wait_for_callback_answer(query)
+    await all_handled(h)
+
+
+async def all_handled(h: Harness, timeout: float = 60.0) -> None:
+    """Every update sent is handled to its end (done in the durable inbox), so whatever a
+    press was going to say has been said."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        async with h.services.storage.session_maker() as session:
+            open_ = await session.scalar(text("SELECT count(*) FROM updates WHERE done_at IS NULL"))
+        if not h.api.pending_updates and open_ == 0:
+            return
+        assert asyncio.get_running_loop().time() < deadline, "updates left unhandled"
+        await asyncio.sleep(0.02)
+
+
+async def test_a_double_tap_on_activate_anyway_activates_once_and_answers_once(
+    tmp_path: Path, tiny_checkpoint_path: Path
+) -> None:
+    # One training step cannot beat the active model on its own corpus: an offer.
+    overrides = {**FAST_TRAINING, "retrain_steps": 1}
+    async with running_bot(tmp_path, tiny_checkpoint_path, TINY_TEXT, **overrides) as h:
+        admin = h.api.user(ADMIN_ID, "Admin")
+        await upload(h, admin, TINY_TEXT.encode())
+        await wait_run_finished(h)
+        offer = await h.api.wait_for(
+            lambda: next((m for m in h.api.messages_to(ADMIN_ID) if m.callback_data), None)
+        )
+        since = h.api.mark(ADMIN_ID)
+        await double_tap(h, admin, offer, "mv:use:2")
+        said = [m.text or "" for m in h.api.messages_to(ADMIN_ID)[since:]]
+        assert said == ["Version 2 is now active."]
+        assert h.services.engine.version == 2
+        assert [v.id for v in await h.services.storage.list_model_versions() if v.is_active] == [2]
+
+
+async def test_a_double_tap_on_train_anyway_trains_once_and_answers_once(
+    tmp_path: Path, tiny_checkpoint_path: Path
+) -> None:
+    # The current corpus again: the same plan (from scratch, nothing mixed in) whatever
+    # the first run's outcome, so the second upload is asked about.
+    overrides = {**FAST_TRAINING, "retrain_steps": 1}  # what a run learns does not matter
+    async with running_bot(tmp_path, tiny_checkpoint_path, TINY_TEXT, **overrides) as h:
+        admin = h.api.user(ADMIN_ID, "Admin")
+        await upload(h, admin, TINY_TEXT.encode())
+        await wait_run_finished(h)
+        question = await upload(h, admin, TINY_TEXT.encode())
+        assert "already trained with the same settings" in (question.text or "")
+        since = h.api.mark(ADMIN_ID)
+        await double_tap(h, admin, question, question.callback_data[0])
+        await wait_run_finished(h)
+        await all_handled(h)
+        # one run's messages: its status (edited to its end) and its outcome (and the loss
+        # curve); no second start, no "a training is already running" for the second press
+        said = [m.text or "" for m in h.api.messages_to(ADMIN_ID)[since:] if m.kind == "text"]
+        assert len(said) == 2, said
+        assert said[0].startswith("Training run #2: done"), said
+        assert said[1].startswith("Training run #2 finished"), said
+        assert await count(h, TrainingRunRow) == 2

@@ -183,7 +183,10 @@ async def version_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         return
     try:
         await retrain_manager(services).discard(int(raw_id))
-    except (LookupError, ValueError) as exc:
+    except LookupError:  # discarded already, from another message's buttons
+        await reply_key(update, "use_missing", version=raw_id)
+        return
+    except ValueError as exc:  # the active version (said in the admin's language)
         await reply_key(update, "discard_failed", version=raw_id, error=exc)
         return
     await reply_key(update, "discard_done", version=raw_id)
