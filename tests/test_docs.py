@@ -119,3 +119,16 @@ def test_version_is_the_packages_and_has_a_changelog_entry() -> None:
     )
     assert (done.returncode, done.stdout, done.stderr) == (0, f"charlstm-bot {version}\n", "")
     assert f"## [{version}]" in _text(ROOT / "CHANGELOG.md")
+
+
+def test_every_dependency_is_in_the_readmes_table_with_its_reason() -> None:
+    project = tomllib.loads(_text(ROOT / "pyproject.toml"))["project"]
+    extras = [spec for group in project["optional-dependencies"].values() for spec in group]
+    wanted = [*project["dependencies"], *extras]
+    names = {re.split(r"[\[<>=~! ]", spec, maxsplit=1)[0].lower() for spec in wanted}
+    readme = _text(ROOT / "README.md")
+    table = readme[readme.index("## Dependencies") :].lower()
+    rows = [line.split("|")[1] for line in table.splitlines() if line.startswith("| ")]
+    listed = {name.strip(" `") for row in rows for name in re.split(r",|\+", row)}
+    listed = {re.sub(r" \(.*", "", name).strip() for name in listed}
+    assert names - listed == set()
