@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install nginx from Debian's packages, for tests/test_cluster_e2e.py (two bot replicas
 # behind a real reverse proxy). Only the binary is needed: the test starts its own nginx
-# with the repository's docker/nginx/nginx.conf; the package's own service is stopped.
+# with the repository's docker/nginx/nginx.conf.template; the package's own service is stopped.
 #
 #   bash .ci/nginx.sh
 #

@@ -4,8 +4,9 @@ replicas``.
 
 The loopback Bot API server plays Telegram: after the replicas' setWebhook it POSTs every
 update to nginx with the secret header (retrying on non-2xx like Telegram), and nginx,
-running docker/nginx/nginx.conf with only its "test:" lines replaced, spreads them over
-the replicas; its access log says which replica took each update.
+running docker/nginx/nginx.conf.template rendered for the replicas' WEBHOOK_URL with only
+its "test:" lines replaced, spreads them over the replicas; its access log says which
+replica took each update.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import re
 import shutil
 import signal
 import socket
+import string
+import subprocess
 import sys
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -31,8 +34,12 @@ from tests.botapi import FakeBotApi
 from tests.harness import TEST_TOKEN
 
 ROOT = Path(__file__).resolve().parents[1]
+NGINX_DIR = ROOT / "docker" / "nginx"
+ENVSH = "19-webhook-path.envsh"  # derives WEBHOOK_PATH from WEBHOOK_URL in the image
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
 SECRET = "cluster_Secret-42"
+# The path of the replicas' WEBHOOK_URL: the one path nginx passes.
+WEBHOOK_PATH = "/tg"
 
 
 def free_port() -> int:
@@ -41,9 +48,24 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def nginx_config(workdir: Path, port: int, replica_ports: list[int]) -> Path:
-    """docker/nginx/nginx.conf with only its "test:" lines replaced."""
-    shipped = (ROOT / "docker" / "nginx" / "nginx.conf").read_text()
+def webhook_path(webhook_url: str) -> str:
+    """WEBHOOK_PATH as the nginx image's entrypoint gets it: the shipped script, sourced."""
+    done = subprocess.run(
+        ["sh", "-c", '. "$0" && printf %s "$WEBHOOK_PATH"', str(NGINX_DIR / ENVSH)],
+        env={"PATH": os.environ.get("PATH", ""), "WEBHOOK_URL": webhook_url},
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return done.stdout
+
+
+def nginx_config(
+    workdir: Path, port: int, replica_ports: list[int], webhook_url: str | None = None
+) -> Path:
+    """docker/nginx/nginx.conf.template rendered as the nginx image renders it (envsubst of
+    WEBHOOK_PATH alone, from ``webhook_url``), with only its "test:" lines replaced."""
+    url = webhook_url or f"http://127.0.0.1:{port}{WEBHOOK_PATH}"
+    template = (NGINX_DIR / "nginx.conf.template").read_text()
+    shipped = string.Template(template).safe_substitute(WEBHOOK_PATH=webhook_path(url))
     # The shipped server parameters (max_fails, ...) are kept: they are under test too.
     shipped_server = re.search(r"^\s*server \S+([^;]*);.*# test: replicas$", shipped, re.M)
     parameters = shipped_server.group(1) if shipped_server else ""
@@ -174,7 +196,7 @@ async def running_cluster(
         "CORPUS_DIR": str(workdir / "corpora"),
         "CORPUS_PATH": str(workdir / "corpus.txt"),
         "DEVICE": "cpu",
-        "WEBHOOK_URL": f"http://127.0.0.1:{proxy_port}/tg",
+        "WEBHOOK_URL": f"http://127.0.0.1:{proxy_port}{WEBHOOK_PATH}",
         "WEBHOOK_SECRET": SECRET,
         "WEBHOOK_LISTEN": "127.0.0.1",
         "LOG_LEVEL": "INFO",

@@ -1,4 +1,4 @@
-"""docker-compose.cluster.yml and docker/nginx/nginx.conf, checked without an
+"""docker-compose.cluster.yml and docker/nginx/nginx.conf.template, checked without an
 engine: the Compose Specification schema, ``docker compose config`` where a Compose CLI
 is available, and ``nginx -t`` on the shipped proxy config (as the e2e test runs it)."""
 
@@ -37,10 +37,23 @@ def test_replicas_sit_behind_nginx_on_postgresql_with_webhooks() -> None:
     assert environment["DATABASE_URL"].startswith("postgresql+asyncpg://")
     assert "@db:5432/" in environment["DATABASE_URL"]
     # nginx's upstream names the service and the port the replicas listen on.
-    conf = (ROOT / "docker" / "nginx" / "nginx.conf").read_text()
+    conf = (ROOT / "docker" / "nginx" / "nginx.conf.template").read_text()
     assert f"server bot:{environment['WEBHOOK_PORT']} " in conf
     nginx = services["nginx"]
-    assert "./docker/nginx/nginx.conf:/etc/nginx/nginx.conf:ro" in nginx["volumes"]
+    # The image renders the template into nginx.conf with the path of .env's WEBHOOK_URL,
+    # substituting that variable alone (nginx's own $host etc. stay).
+    assert (
+        "./docker/nginx/nginx.conf.template:/etc/nginx/templates/nginx.conf.template:ro"
+        in nginx["volumes"]
+    )
+    assert (
+        "./docker/nginx/19-webhook-path.envsh:/docker-entrypoint.d/19-webhook-path.envsh:ro"
+        in nginx["volumes"]
+    )
+    assert nginx["environment"]["WEBHOOK_URL"] == "${WEBHOOK_URL}"
+    assert nginx["environment"]["NGINX_ENVSUBST_OUTPUT_DIR"] == "/etc/nginx"
+    assert nginx["environment"]["NGINX_ENVSUBST_FILTER"] == "^WEBHOOK_PATH$$"
+    assert "env_file" not in nginx  # the token is none of nginx's business
     assert nginx["depends_on"]["bot"]["condition"] == "service_healthy"
     # The secret is not nginx's business: it must reach the replicas untouched.
     assert "X-Telegram-Bot-Api-Secret-Token" not in conf.replace("# ", "").split("http {")[1]
@@ -62,7 +75,8 @@ def test_docker_compose_config_accepts_the_cluster_file(tmp_path: Path) -> None:
     # A copy with a .env, which `env_file: .env` requires (as tests/test_deploy_files.py).
     shutil.copy(CLUSTER, tmp_path / CLUSTER.name)
     (tmp_path / "docker" / "nginx").mkdir(parents=True)
-    shutil.copy(ROOT / "docker" / "nginx" / "nginx.conf", tmp_path / "docker" / "nginx")
+    for name in ("nginx.conf.template", "19-webhook-path.envsh"):
+        shutil.copy(ROOT / "docker" / "nginx" / name, tmp_path / "docker" / "nginx")
     shutil.copy(ROOT / ".env.example", tmp_path / ".env")
     env = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")}
     done = subprocess.run(

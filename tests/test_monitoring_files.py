@@ -32,7 +32,8 @@ DASHBOARD = MONITORING / "grafana" / "dashboards" / "bot.json"
 
 @asynccontextmanager
 async def replica(port: int) -> AsyncIterator[None]:
-    """The bot's own probe routes and a webhook path, as a replica serves them."""
+    """The bot's own probe routes and a webhook path, as a replica serves them, and an
+    answer to a POST on any other path (which nginx must not pass)."""
 
     async def problems() -> list[str]:
         return []
@@ -41,7 +42,7 @@ async def replica(port: int) -> AsyncIterator[None]:
         return web.Response(text="recorded")
 
     app = web.Application()
-    app.add_routes([*routes(problems), web.post("/tg", webhook)])
+    app.add_routes([*routes(problems), web.post("/tg", webhook), web.post("/{tail:.*}", webhook)])
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
@@ -74,7 +75,10 @@ async def test_nginx_passes_the_webhook_and_never_the_probes_or_metrics(tmp_path
                     await asyncio.sleep(0.1)
             else:
                 raise AssertionError("nginx never listened")
-            for path in ("/metrics", "/healthz", "/readyz", "//metrics", "/metrics/"):
+            # Only the webhook path passes: the probes, metrics, another path the replica
+            # serves, and look-alikes of the webhook path get 404 from nginx itself.
+            paths = ("/metrics", "/healthz", "/readyz", "//metrics", "/metrics/", "/other")
+            for path in (*paths, "/tg2", "/tg/x", "//tg", "/"):
                 for method in ("GET", "POST", "HEAD"):
                     async with session.request(method, f"{proxy}{path}") as response:
                         assert response.status == 404, (method, path, response.status)

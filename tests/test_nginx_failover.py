@@ -1,8 +1,9 @@
-"""nginx with the shipped docker/nginx/nginx.conf routes around a dead replica and takes it
-back the moment it answers again: no window of 502s, no lopsided split after an outage.
+"""nginx with the shipped docker/nginx/nginx.conf.template routes around a dead replica and
+takes it back the moment it answers again: no window of 502s, no lopsided split after an
+outage.
 
-nginx is the real one with the shipped file (tests/cluster.py replaces only its "test:"
-lines, keeping the shipped server parameters). The replicas are two small HTTP servers
+nginx is the real one with the shipped file (tests/cluster.py renders it and replaces only
+its "test:" lines, keeping the shipped server parameters). The replicas are two small HTTP servers
 that answer every POST with 200: what is under test is nginx's choice of upstream, which
 depends only on whether a port accepts connections, and a real bot replica takes tens of
 seconds to start on 2 cores (tests/test_cluster_e2e.py runs real ones).
