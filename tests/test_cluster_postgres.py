@@ -22,8 +22,10 @@ from bot.cluster.versions import LISTENER_NAME, VersionFollower
 from bot.storage import Storage, create_engine, create_session_maker, migrate_to_head
 from bot.storage.notify import notify_version_changed
 from bot.storage.queries.limits import SharedCounters
-from bot.storage.queries.replicas import ReplicaQueries
+from bot.storage.queries.replicas import TRAINER, ReplicaQueries
+from bot.storage.schema import utcnow
 from tests.postgres import fresh_postgres_database, needs_postgres
+from tests.private_postgres import needs_private_postgres, private_postgres
 from tests.test_storage import add_version
 
 pytestmark = needs_postgres
@@ -199,3 +201,39 @@ async def test_heartbeats_list_live_replicas_and_forget_dead_ones(pg_url: str) -
         assert len(await queries.live_replicas(timedelta(days=1))) == 1
     finally:
         await a.stop()
+
+
+async def _trainer_row_seen_an_hour_ago(queries: ReplicaQueries, beat_s: float) -> str:
+    owner = "trainer@far-away:1:abcdef01:abcdef"
+    await queries.beat(owner, host="far-away", pid=1, model_version_id=None,
+                       started_at=utcnow(), forget_after=timedelta(days=1),
+                       role=TRAINER, beat_s=beat_s)  # fmt: skip
+    async with queries._sessions() as session, session.begin():
+        await session.execute(
+            text("UPDATE replicas SET last_seen_at = now() - interval '1 hour' WHERE id = :id"),
+            {"id": owner},
+        )
+    return owner
+
+
+async def test_a_trainer_that_missed_three_beats_is_silent_and_one_never_heard_of_is_not(
+    pg_url: str,
+) -> None:
+    await migrate_to_head(pg_url)
+    queries = ReplicaQueries(await _sessions(pg_url))
+    owner = await _trainer_row_seen_an_hour_ago(queries, beat_s=0.01)
+    # a trainer without a row (an older release) is left to its run's lease
+    assert await queries.silent_trainers([owner, "trainer@nowhere:2:0:0"], 3) == [owner]
+    assert await queries.live_replicas(timedelta(days=1)) == []  # /models lists bots only
+
+
+@needs_private_postgres
+async def test_beats_missed_while_postgresql_restarted_do_not_make_a_trainer_silent() -> None:
+    """Nobody can beat while the server is down: beats count from its start, so a
+    restart or a failover fails no live run."""
+    async with private_postgres() as pg:
+        await migrate_to_head(pg.url)
+        queries = ReplicaQueries(await _sessions(pg.url))
+        owner = await _trainer_row_seen_an_hour_ago(queries, beat_s=60)
+        await pg.arestart()
+        assert await queries.silent_trainers([owner], 3) == []

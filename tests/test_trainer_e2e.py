@@ -229,3 +229,15 @@ async def test_a_trainer_killed_on_another_host_is_noticed_by_its_silent_heartbe
         # failed while its lease still had minutes to run: the silence told, not the lease
         assert run.finished_at is not None and run.lease_expires_at is not None
         assert (run.lease_expires_at - run.finished_at).total_seconds() > 300
+
+        # The dead trainer's picked job no longer holds the queue's one training slot: a
+        # new trainer takes the next /retrain at once, not when a lease would run out.
+        await h.restart(retrain_steps=150)
+        async with trainer(
+            url, tmp_path / "trainer2", bot_dir, host="elsewhere-too",
+            TRAINING_LEASE_S="600", TRAINER_HEARTBEAT_S="1",
+        ) as worker:  # fmt: skip
+            await upload(h, admin, NEW_TEXT.encode())
+            outcome = await one_outcome(h, 2, 90)
+            assert "Version 2 is now active" in outcome, (outcome, worker.lines)
+        assert [len(outcome_messages(admin_texts(h), r)) for r in (1, 2)] == [1, 1]

@@ -38,7 +38,13 @@ from bot.training import cleanup, queue
 from bot.training.blobs import checkpoint_file
 from bot.training.finishing import finish
 from bot.training.job import run_training
-from bot.training.owner import dead_owners, fail_abandoned, heartbeat, identity
+from bot.training.owner import (
+    MISSED_BEATS,
+    dead_owners,
+    fail_abandoned,
+    heartbeat,
+    identity,
+)
 from bot.training.process import TrainingProcess
 from bot.training.retry import Outage, describe, is_disconnect, retry
 from model.checkpoint import Checkpoint, load_checkpoint
@@ -81,6 +87,10 @@ class Trainer:
     @property
     def lease_s(self) -> float:
         return self.settings.training_lease_s
+
+    @property
+    def _dead_after_s(self) -> float:
+        return MISSED_BEATS * self.settings.trainer_heartbeat_s
 
     async def serve(self, stop: asyncio.Event) -> None:
         """Take jobs until ``stop`` is set, through any number of database outages."""
@@ -150,7 +160,11 @@ class Trainer:
                 dequeue_timeout=timedelta(seconds=DEQUEUE_TIMEOUT_S),
                 batch_size=1,
                 max_concurrent_tasks=2,
-                heartbeat_timeout=timedelta(seconds=self.lease_s),
+                # A dead trainer's picked job holds the entrypoint's one slot, for every
+                # trainer, until pgqueuer finds it stale: as soon as the trainer is
+                # dead by its own heartbeat (or its lease, if shorter), not when a long
+                # lease would run out.
+                heartbeat_timeout=timedelta(seconds=min(self.lease_s, self._dead_after_s)),
             )
         finally:
             self._shutdown = None

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.storage.records import Replica
@@ -94,12 +94,18 @@ class ReplicaQueries(Queries):
         """Of ``ids``, the trainers unheard of for ``missed_beats`` of their own intervals.
 
         A trainer with no row (its first beat failed, or a release without heartbeats)
-        is not called silent: only its run's lease tells then.
+        is not called silent: only its run's lease tells then. Nor is one that has been
+        silent only since PostgreSQL (re)started: nobody could beat while it was down,
+        so every trainer gets its beats counted from the server's start (a restart or a
+        failover would otherwise fail every live run at once).
         """
         if not ids:
             return []
         now = utcnow()
         async with self._sessions() as session:
+            up_since = None
+            if session.get_bind().dialect.name == "postgresql":
+                up_since = await session.scalar(text("SELECT pg_postmaster_start_time()"))
             rows = await session.execute(
                 select(ReplicaRow.id, ReplicaRow.last_seen_at, ReplicaRow.beat_s).where(
                     ReplicaRow.id.in_(list(ids)),
@@ -110,5 +116,6 @@ class ReplicaQueries(Queries):
             return [
                 row_id
                 for row_id, seen, beat_s in rows.all()
-                if beat_s is not None and now - seen > timedelta(seconds=beat_s * missed_beats)
+                if beat_s is not None
+                and now - max(seen, up_since or seen) > timedelta(seconds=beat_s * missed_beats)
             ]
