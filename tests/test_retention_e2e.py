@@ -43,6 +43,10 @@ async def test_only_the_active_the_newest_and_the_pinned_versions_keep_their_fil
                 version.checkpoint_path, checkpoints / "cache" / f"{version.checkpoint_sha256}.pt"
             )
         admin, reader = h.api.user(ADMIN_ID, "Admin"), h.api.user(7401)
+        for command in ("/pin 3", "/unpin 3"):  # admins only
+            [refused] = await h.ask(reader, command)
+            assert refused.text == "Sorry, you are not allowed to use this command."
+        assert not (await storage.get_model_version(3)).pinned
         await h.ask(admin, "/use 3")
         assert await write_version(h, reader) == 3  # a text that names version 3
         await h.ask(admin, "/use 1")
@@ -101,4 +105,4 @@ async def test_only_the_active_the_newest_and_the_pinned_versions_keep_their_fil
         assert files_of(h, versions[4]) == [] and len(files_of(h, versions[5])) == 2
     # every command answered exactly once
     assert len(h.api.messages_to(ADMIN_ID)) == 9
-    assert len(h.api.messages_to(reader.id)) == 1
+    assert len(h.api.messages_to(reader.id)) == 3
