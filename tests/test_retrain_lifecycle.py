@@ -14,7 +14,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from bot.storage import Storage
+from bot.storage import Storage, TrainingStatus
+from bot.training.cleanup import collect_checkpoints
 from model.files import sweep_temporary_files, write_atomically
 from tests.botapi import FakeBotApi
 from tests.conftest import TINY_TEXT
@@ -35,6 +36,49 @@ def test_sweep_removes_only_temporary_files_older_than_asked(tmp_path: Path) -> 
     assert sweep_temporary_files(tmp_path) == [stale]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.pt", "notes.tmp"]
     assert sweep_temporary_files(tmp_path / "missing") == []
+
+
+async def test_a_killed_contests_candidates_are_debris_like_its_checkpoint(tmp_path: Path) -> None:
+    """A bot killed while a /retrain contest trains leaves run-<id>-finetune.pt and
+    run-<id>-fresh.pt beside run-<id>.pt; nothing refers to any of them."""
+    (tmp_path / "ckpt").mkdir()
+    names = ["run-7.pt", "run-7-finetune.pt", "run-7-fresh.pt", "default.pt", "run-7-notes.txt"]
+    for name in names:
+        (tmp_path / "ckpt" / name).write_bytes(b"x")
+    storage = await Storage.open(f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")
+    try:
+        removed = await collect_checkpoints(storage, tmp_path / "ckpt")
+    finally:
+        await storage.close()
+    assert sorted(p.name for p in removed) == ["run-7-finetune.pt", "run-7-fresh.pt", "run-7.pt"]
+    assert sorted(p.name for p in (tmp_path / "ckpt").iterdir()) == [
+        "default.pt",
+        "run-7-notes.txt",
+    ]
+
+
+async def test_a_live_contests_candidates_are_kept(tmp_path: Path) -> None:
+    """While a run is live, its contest's candidates are its future checkpoint."""
+    ckpt = tmp_path / "ckpt"
+    ckpt.mkdir()
+    storage = await Storage.open(f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")
+    try:
+        corpus = await storage.add_corpus(
+            path="c.txt", sha256="a" * 64, chars=100, size_bytes=200,
+            source="default", uploaded_by=None,
+        )  # fmt: skip
+        run = await storage.queue_training_run(
+            None, corpus.id, {}, "k" * 64, checkpoint_dir=str(ckpt),
+            status=TrainingStatus.RUNNING,
+        )  # fmt: skip
+        assert run.checkpoint_path is not None
+        live = Path(run.checkpoint_path)
+        for name in (live.name, f"{live.stem}-finetune.pt", f"{live.stem}-fresh.pt"):
+            (ckpt / name).write_bytes(b"x")
+        removed = await collect_checkpoints(storage, ckpt)
+    finally:
+        await storage.close()
+    assert removed == []
 
 
 async def test_the_trainer_exits_when_its_stdin_closes(tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
 """Deleting files only once the database says nothing refers to them.
 
 Checkpoints: a file is kept while an unpruned model version or a live run names it;
-anything else under ``CHECKPOINT_DIR`` called ``run-<id>.pt`` is debris of a run that
+anything else under ``CHECKPOINT_DIR`` called ``run-<id>.pt`` (or a contest's
+``run-<id>-finetune.pt`` / ``run-<id>-fresh.pt``) is debris of a run that
 ended (failed, cancelled, or killed together with the bot) or of a pruned version, and
 so is a cached copy (``cache/<sha256>.pt``) that no unpruned version or live run needs.
 Corpora: a row no run and no version refers to is deleted first (one guarded statement),
@@ -28,7 +29,9 @@ from model.files import is_temporary_file, sweep_temporary_files
 
 log = logging.getLogger(__name__)
 
-RUN_CHECKPOINT = re.compile(r"^run-\d+\.pt$")
+# A run's checkpoint, and the candidates of a /retrain contest (the loser is deleted
+# when the contest ends; a bot killed mid-contest leaves both).
+RUN_CHECKPOINT = re.compile(r"^run-\d+(?:-(?:finetune|fresh))?\.pt$")
 # Uploads stored but never used (refused because a training was running, or a crash
 # between storing and starting) are collected once they are this old.
 UNUSED_CORPUS_GRACE = timedelta(minutes=10)
@@ -84,7 +87,13 @@ async def collect_checkpoints(storage: Storage, checkpoint_dir: Path) -> list[Pa
     except Exception as exc:
         log.warning("checkpoint clean-up skipped: %s", describe(exc))
         return []
-    removed = [p for p in candidates if p.resolve() not in referenced and _unlink(p)]
+    # A contest's candidates belong to the run whose checkpoint they will become.
+    kept = set(referenced) | {
+        path.with_name(f"{path.stem}-{name}{path.suffix}")
+        for path in referenced
+        for name in ("finetune", "fresh")
+    }
+    removed = [p for p in candidates if p.resolve() not in kept and _unlink(p)]
     if removed:
         log.info("deleted %d checkpoint(s) no version refers to", len(removed))
     return removed
