@@ -103,9 +103,6 @@ class ReplicaQueries(Queries):
             return []
         now = utcnow()
         async with self._sessions() as session:
-            up_since = None
-            if session.get_bind().dialect.name == "postgresql":
-                up_since = await session.scalar(text("SELECT pg_postmaster_start_time()"))
             rows = await session.execute(
                 select(ReplicaRow.id, ReplicaRow.last_seen_at, ReplicaRow.beat_s).where(
                     ReplicaRow.id.in_(list(ids)),
@@ -113,9 +110,12 @@ class ReplicaQueries(Queries):
                     ReplicaRow.beat_s.is_not(None),
                 )
             )
-            return [
-                row_id
+            quiet = [
+                (row_id, seen, timedelta(seconds=beat_s * missed_beats))
                 for row_id, seen, beat_s in rows.all()
-                if beat_s is not None
-                and now - max(seen, up_since or seen) > timedelta(seconds=beat_s * missed_beats)
+                if beat_s is not None and now - seen > timedelta(seconds=beat_s * missed_beats)
             ]
+            if quiet and session.get_bind().dialect.name == "postgresql":
+                up_since = await session.scalar(text("SELECT pg_postmaster_start_time()"))
+                quiet = [q for q in quiet if up_since is None or now - up_since > q[2]]
+            return [row_id for row_id, _, _ in quiet]
