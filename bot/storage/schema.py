@@ -341,8 +341,9 @@ class BlobRow(Base):
 
 
 class ReplicaRow(Base):
-    """One live bot process (replica): which model version it serves, and when it was
-    last heard of. Rows of replicas that stopped refreshing age out (bot/cluster/heartbeat.py).
+    """One live bot process (replica, ``role = 'bot'``) or trainer (``'trainer'``): which
+    model version it serves, and when it was last heard of. Rows of processes that stopped
+    refreshing age out (bot/cluster/heartbeat.py); a silent trainer is dead.
 
     ``model_version_id`` is deliberately not a foreign key: a version discarded while a
     replica still reports it must not make the heartbeat fail.
