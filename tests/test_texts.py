@@ -18,6 +18,7 @@ from fluent.syntax import ast as ftl
 from bot.texts import LANGUAGES, t
 from bot.texts.catalogue import KINDS, REFERENCE, kinds, messages, variables
 from bot.texts.scripts import dominant_script, script_name
+from bot.texts.worded import UNEXPECTED, Worded, said
 
 COUNTS = (0, 1, 2, 3, 11, 100, 101)
 FSI, PDI = "\u2068", "\u2069"
@@ -224,3 +225,15 @@ def test_every_call_names_a_message_and_gives_its_variables() -> None:
                 if given != set(declared[key.value]):
                     problems.append(f"{where}: gives {sorted(given)}")
     assert problems == []
+
+
+def test_a_stored_cause_is_said_in_the_readers_language() -> None:
+    stored = Worded("startup_default_fallback", version=3, cause=Worded("checkpoint_missing"),
+                    serving=1).stored()  # fmt: skip
+    assert said(None, stored).startswith("Model version 3 could not be loaded at start-up: its")
+    assert "ملفه مفقود" in said("ar", stored)
+    # a row from before causes were keys (or model/'s English): as it is, or by its kind
+    assert said("en", "the bot stopped during training") == "the bot stopped during training"
+    assert said("ar", "the bot stopped during training") == t("ar", UNEXPECTED)
+    # a key a newer release stored during a rolling upgrade
+    assert said("en", '{"key": "not_yet", "values": {}}') == t("en", UNEXPECTED)

@@ -114,7 +114,8 @@ def said(lang: str | None, stored: str) -> str:
     if worded is not None:
         return cause(lang, worded)
     code = language_for(lang)
-    if code == REFERENCE:
+    # a key a newer release stored (a rolling upgrade) is no sentence in any language
+    if code == REFERENCE and not stored.startswith('{"key"'):
         return stored
     log.info("said as %s in %s: %s", UNEXPECTED, code, stored)
     return render(code, UNEXPECTED, {})
