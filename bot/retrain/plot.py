@@ -26,8 +26,10 @@ TRAIN_COLOUR: Final = "tab:blue"
 VALIDATION_COLOUR: Final = "tab:orange"
 
 
-def legend(lang: str | None) -> str:
+def legend(lang: str | None, history: Sequence[dict[str, Any]]) -> str:
     """What the caption says about the picture, in ``lang``: the colours are the ones drawn."""
+    if not any(e.get("val_loss") is not None for e in history):
+        return t(lang, "rt_curve_legend_train", train=t(lang, "rt_curve_blue"))
     return t(
         lang, "rt_curve_legend", train=t(lang, "rt_curve_blue"),
         validation=t(lang, "rt_curve_orange"),

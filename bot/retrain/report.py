@@ -70,7 +70,7 @@ async def announce(
         await asyncio.shield(_release(storage, run_id))
         raise
     if history and run.status is TrainingStatus.SUCCEEDED:
-        caption = t(lang, "rt_curve", run=run.id) + "\n" + legend(lang)
+        caption = t(lang, "rt_curve", run=run.id) + "\n" + legend(lang, history)
         await send_photo(bot, run.chat_id, png, caption)
     if await send(bot, run.chat_id, text, markup):
         return True

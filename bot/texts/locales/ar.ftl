@@ -548,6 +548,7 @@ startup_default_fallback = تعذر تحميل الإصدار { $version } من 
 checkpoint_missing = ملفه مفقود.
 checkpoint_changed = ملفه ليس الملف المسجل (بصمته الرقمية مختلفة: استُبدل أو تلف).
 rt_curve_legend = { $train }: خسارة التدريب؛ { $validation }: خسارة التحقق (الإنتروبيا المتقاطعة بالنات لكل حرف، حسب الخطوة).
+rt_curve_legend_train = { $train }: خسارة التدريب (الإنتروبيا المتقاطعة بالنات لكل حرف، حسب الخطوة).
 rt_curve_blue = الأزرق
 rt_curve_orange = البرتقالي
 cause_telegram = رفض تيليجرام الطلب

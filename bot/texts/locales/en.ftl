@@ -465,6 +465,8 @@ checkpoint_missing = its file is missing.
 checkpoint_changed = its file is not the one registered (its SHA-256 differs: replaced or damaged).
 # $train (text), $validation (text)
 rt_curve_legend = { $train }: training loss; { $validation }: validation loss (cross-entropy in nats per character, by step).
+# $train (text)
+rt_curve_legend_train = { $train }: training loss (cross-entropy in nats per character, by step).
 rt_curve_blue = blue
 rt_curve_orange = orange
 cause_telegram = Telegram refused the request
