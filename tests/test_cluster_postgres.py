@@ -120,8 +120,10 @@ async def test_the_listener_reconnects_after_its_connection_is_killed(pg_url: st
         async with writer.session_maker() as session:
             killed = await session.scalar(
                 text(
+                    # this test's database only: other tests' replicas listen on the
+                    # same server at the same time
                     "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                    "WHERE application_name = :name"
+                    "WHERE application_name = :name AND datname = current_database()"
                 ),
                 {"name": LISTENER_NAME},
             )
