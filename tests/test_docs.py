@@ -101,6 +101,11 @@ def test_every_setting_named_is_a_setting(doc: Path) -> None:
         _text(p) for p in [ROOT / "Dockerfile", *sorted((ROOT / "docker").glob("*.sh"))]
     )
     known |= set(re.findall(r"(?:ARG |\$\{?)([A-Z][A-Z0-9_]+)", image))
+    # what the Compose files and the nginx image's start-up script set
+    deploy = "\n".join(
+        _text(p) for p in [*ROOT.glob("docker-compose*.yml"), *(ROOT / "docker").rglob("*.envsh")]
+    )
+    known |= set(re.findall(r"^\s*(?:- )?([A-Z][A-Z0-9_]+)[:=]", deploy, re.M))
     # named constants of the code, e.g. USER_COMMANDS in bot/app.py
     code = _package_source("bot") + _package_source("model")
     known |= set(re.findall(r"^([A-Z][A-Z0-9_]+)(?::[^=\n]+)? =", code, re.M))
