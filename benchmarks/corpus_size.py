@@ -1,4 +1,4 @@
-"""How much the amount of text matters: one learning curve, one held-out tail (issue 13).
+"""How much the amount of text matters: one learning curve, one held-out tail.
 
 Protocol (one run, same machine): the corpus' last ``--val-fraction`` is the tail, never
 trained on; for each size in ``--sizes`` the first that many characters of the rest

@@ -1,4 +1,4 @@
-"""Fine-tuning from the default model against training from scratch (issue 13's target).
+"""Fine-tuning from the default model against training from scratch.
 
 Protocol (one run, same machine, same wall-clock budget for both):
 1. the "default model" is trained with the fit recipe on the default corpus minus its

@@ -184,7 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="keep the last step's weights instead of those with the best validation loss",
     )
-    # issue 13: the recipe, its knobs (each overrides the recipe's value), fine-tuning
+    # the recipe, its knobs (each overrides the recipe's value), fine-tuning
     t.add_argument(
         "--recipe",
         choices=RECIPES,

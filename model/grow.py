@@ -1,4 +1,4 @@
-"""Growing a trained model's vocabulary, so fine-tuning can start from it (issue 13).
+"""Growing a trained model's vocabulary, so fine-tuning can start from it.
 
 char-rnn refuses a text with a different vocabulary, torch-rnn does not check, and
 textgenrnn silently drops the new characters. Here the new vocabulary is the old one

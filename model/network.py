@@ -30,7 +30,7 @@ class ModelConfig:
 
 
 class CharGenerator(nn.Module):
-    """``dropout`` (issue 13) applies to the embedding and the LSTM output while training.
+    """``dropout`` applies to the embedding and the LSTM output while training.
 
     It is not part of :class:`ModelConfig` (nor of the checkpoint): it has no weights and
     does nothing in ``eval()`` mode, so a model generates the same with or without it.

@@ -1,4 +1,4 @@
-"""Training recipes: the reference one, kept exact, and one that fits the text (issue 13).
+"""Training recipes: the reference one, kept exact, and one that fits the text.
 
 The reference recipe (Adam 3e-3, constant rate, 2000 steps, no regularisation)
 memorises a corpus of a few tens of thousands of characters within a few hundred
@@ -53,7 +53,7 @@ WARMUP_SHARE = 0.05
 
 
 # The reference-size network needs less regularisation as the text grows: on 24,000
-# characters (the default corpus before issue 13, item 4) dropout 0.35 plus DropConnect
+# characters (the default corpus before it was grown) dropout 0.35 plus DropConnect
 # 0.3 on the recurrent weights reached 2.826 bits/char against 2.884 without
 # DropConnect; on 132,000 (the corpus now) the same network underfits with them: dropout
 # 0.35 gave 2.672, 0.15 gave 2.596 (same 4,263 steps), 0.05 overfit (2.64).

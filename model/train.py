@@ -3,7 +3,7 @@
 The reference had no validation and its ~0.11 training loss was memorisation; here the
 last ``val_fraction`` of the text is never trained on and its loss is what is reported.
 
-Issue 13 adds, each behind a :class:`TrainConfig` field whose default is the reference
+The fit recipe adds, each behind a :class:`TrainConfig` field whose default is the reference
 value (so the reference flags still give the reference curve bit for bit): dropout,
 AdamW weight decay, a warm-up + cosine learning-rate schedule, a step budget sized from
 the text (``auto_steps``) with early stopping and a wall-clock cap, validation as
@@ -61,7 +61,7 @@ class TrainConfig:
     # reference recipe (2000 steps) overfits a corpus of a few tens of thousands of
     # characters long before it ends.
     keep_best: bool = True
-    # issue 13: the "fit" recipe (model/recipe.py); each default is the reference value.
+    # the "fit" recipe (model/recipe.py); each default is the reference value.
     recipe: str = "reference"  # a label for reports; the fields below are what count
     dropout: float = 0.0
     weight_drop: float = 0.0  # DropConnect on the LSTM's hidden-to-hidden weights

@@ -147,7 +147,7 @@ class Vocabulary:
     def from_list(cls, chars: Sequence[str]) -> Vocabulary:
         """The vocabulary in the stored order.
 
-        A trained-from-scratch vocabulary is sorted; one grown by fine-tuning (issue 13)
+        A trained-from-scratch vocabulary is sorted; one grown by fine-tuning
         is the old one with the new characters appended, so every old character keeps
         its id. Both load; only repeated characters are refused.
         """

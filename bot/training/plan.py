@@ -287,7 +287,8 @@ def plan_settings(
 
 
 async def outcome_lines(storage: Storage, run: TrainingRun, details: Finished | None) -> list[str]:
-    """The outcome message's issue-13 lines, in the language of the admin who started it."""
+    """The outcome message's lines on how the run trained and how good it is, in the
+    language of the admin who started it."""
     if details is None or details.checkpoint is None:
         return []
     try:
