@@ -137,3 +137,22 @@ def test_every_dependency_is_in_the_readmes_table_with_its_reason() -> None:
     listed = {name.strip(" `") for row in rows for name in re.split(r",|\+", row)}
     listed = {re.sub(r" \(.*", "", name).strip() for name in listed}
     assert names - listed == set()
+
+
+def test_no_file_cites_an_issue_number_instead_of_a_reason() -> None:
+    """A reader of the code has no tracker: a comment says why, and git keeps the history."""
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    citing = re.compile(r"\bissues? \d+[a-z]?\b|\bissue-\d+", re.I)
+    offenders = []
+    for name in tracked:
+        path = ROOT / name
+        if path.suffix in {".pt", ".png", ".json"} or not path.is_file():
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            continue
+        offenders += [f"{name}: {m.group(0)}" for m in citing.finditer(text)]
+    assert offenders == []
