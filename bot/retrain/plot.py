@@ -49,6 +49,7 @@ def loss_curve_png(history: Sequence[dict[str, Any]]) -> bytes:
             vs, vl = zip(*val_points, strict=True)
             ax.plot(vs, vl, color=VALIDATION_COLOUR, marker="o", markersize=3, linewidth=1.2)
         ax.grid(True, alpha=0.3)
+        ax.ticklabel_format(style="plain", useOffset=False)  # digits only, never "1e4"
         fig.tight_layout()
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png")
