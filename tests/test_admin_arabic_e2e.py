@@ -176,6 +176,7 @@ def arabic_admin(h: Harness) -> FakeUser:
         ),
         ("قصير جدا".encode(), "النص أقصر من أن أتدرب عليه: فيه 8 أحرف"),
     ],
+    ids=["not-utf8", "too-short"],
 )
 async def test_an_arabic_admin_reads_why_a_text_cannot_be_trained_on_in_arabic(
     harness: Harness, content: bytes, expected: str
