@@ -21,8 +21,9 @@ from typing import Any
 
 import torch
 
+from model.split import split_text
 from model.text import read_corpus
-from model.train import TrainConfig, split_text, train
+from model.train import TrainConfig, train
 
 LN2 = math.log(2)
 

@@ -32,8 +32,10 @@ from model.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from model.network import CharGenerator
 from model.ngram import MAX_TRAIN_CHARS, KneserNey
 from model.recipe import FINETUNE, REPLAY_FRACTION
+from model.scoring import evaluate_stream
+from model.split import split_text
 from model.text import read_corpus
-from model.train import TrainConfig, evaluate_stream, split_text, train
+from model.train import TrainConfig, train
 from model.vocab import Vocabulary
 
 LN2 = math.log(2)

@@ -39,8 +39,8 @@ from model.evaluation import NGRAM_ORDERS
 from model.mixture import WEIGHT_GRID, ngram_text
 from model.ngram import KneserNey, NgramTables
 from model.shipped import SHIPPED_MODEL
+from model.split import split_parts
 from model.text import read_corpus
-from model.train import split_parts
 
 LN2 = math.log(2)
 TINY = 1e-30  # floor under n-gram probabilities before a log (every row sums to 1)

@@ -32,8 +32,8 @@ from model.realism import (
     real_pieces,
 )
 from model.shipped import SHIPPED_MODEL
+from model.split import split_parts
 from model.text import read_corpus
-from model.train import split_parts
 
 MAX_NON_WORDS = 0.03
 MAX_REPETITION_GAP = 0.05

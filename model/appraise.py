@@ -34,8 +34,9 @@ from model.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from model.errors import ModelError
 from model.realism import Settings, measure
 from model.sample import DEFAULT_MIN_P, DEFAULT_TEMPERATURE
+from model.scoring import STREAM_EVAL_CHARS, evaluate_stream
+from model.split import split_text
 from model.text import read_corpus
-from model.train import STREAM_EVAL_CHARS, evaluate_stream, split_text
 
 EXIT_USAGE = 2
 # The base must know this share of the tail's characters to be judged on it (the

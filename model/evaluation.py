@@ -36,7 +36,8 @@ from model.mixture import (
 )
 from model.network import CharGenerator
 from model.ngram import MAX_TRAIN_CHARS, KneserNey, best_ngram
-from model.train import evaluate, evaluate_stream, split_parts, unigram_loss
+from model.scoring import evaluate, evaluate_stream, unigram_loss
+from model.split import split_parts
 from model.vocab import Vocabulary
 
 LN2 = math.log(2)

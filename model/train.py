@@ -26,7 +26,6 @@ import torch
 import torch.nn.functional as F
 
 from model.device import pick_device
-from model.errors import CorpusError
 from model.grow import grow
 from model.mixture import Mixture, fit_mixture
 from model.network import CharGenerator
@@ -37,6 +36,18 @@ from model.recipe import (
     learning_rate,
     recipe_overrides,
     size_for,
+)
+from model.scoring import (
+    STREAM_CHARS,
+    STREAM_EVAL_CHARS,
+    evaluate,
+    evaluate_stream,
+    unigram_loss,
+)
+from model.split import (
+    check_corpus_length,
+    part_sizes,
+    split_parts,
 )
 from model.text import normalize_text, sha256_text
 from model.vocab import Vocabulary
@@ -254,43 +265,6 @@ class TrainResult:
         }
 
 
-def split_sizes(n: int, val_fraction: float) -> tuple[int, int]:
-    """Characters in the training head and the validation tail of an ``n``-char text."""
-    n_val = math.ceil(n * val_fraction) if val_fraction > 0 else 0
-    return n - n_val, n_val
-
-
-def part_sizes(n: int, val_fraction: float, test_fraction: float = 0.0) -> tuple[int, int, int]:
-    """Characters in the training part, the validation part and the test part (in text
-    order) of an ``n``-character text. The test part is the last ``test_fraction``; the
-    validation part the ``val_fraction`` before it. Without a test part this is
-    :func:`split_sizes`."""
-    n_test = math.ceil(n * test_fraction) if test_fraction > 0 else 0
-    n_val = math.ceil(n * val_fraction) if val_fraction > 0 else 0
-    n_val = min(n_val, n - n_test)
-    return n - n_test - n_val, n_val, n_test
-
-
-def split_parts(text: str, val_fraction: float, test_fraction: float = 0.0) -> tuple[str, str, str]:
-    """The training, validation and test parts of ``text``, in that order."""
-    n_train, n_val, _ = part_sizes(len(text), val_fraction, test_fraction)
-    return text[:n_train], text[n_train : n_train + n_val], text[n_train + n_val :]
-
-
-def min_corpus_chars(seq_len: int, val_fraction: float, test_fraction: float = 0.0) -> int:
-    """The shortest text that yields one training window (and usable held-out parts)."""
-    n = seq_len + 1
-    while True:
-        n_train, n_val, n_test = part_sizes(n, val_fraction, test_fraction)
-        if (
-            n_train >= seq_len + 1
-            and (val_fraction == 0 or n_val >= 2)
-            and (test_fraction == 0 or n_test >= 2)
-        ):
-            return n
-        n += 1
-
-
 def planned_steps(config: TrainConfig, text_chars: int, finetune: bool = False) -> int:
     """The steps a run on a (normalised) text of ``text_chars`` plans before it starts:
     ``config.steps``, or with ``auto_steps`` the budget sized from its training part."""
@@ -299,131 +273,6 @@ def planned_steps(config: TrainConfig, text_chars: int, finetune: bool = False) 
     n_train, _, _ = part_sizes(text_chars, config.val_fraction, config.test_fraction)
     share = FINETUNE_PASS_SHARE if finetune else 1.0
     return auto_steps(n_train, config.batch_size, config.seq_len, share)
-
-
-def split_text(text: str, val_fraction: float) -> tuple[str, str]:
-    n_train, _ = split_sizes(len(text), val_fraction)
-    return text[:n_train], text[n_train:]
-
-
-def check_corpus_length(
-    text: str, seq_len: int, val_fraction: float, test_fraction: float = 0.0
-) -> None:
-    need = min_corpus_chars(seq_len, val_fraction, test_fraction)
-    if len(text) < need:
-        held_out = (f" plus a {val_fraction:.0%} validation tail" if val_fraction else "") + (
-            f" and a {test_fraction:.0%} test part" if test_fraction else ""
-        )
-        raise CorpusError(
-            f"the text is too short to train on: {len(text)} characters after normalisation, "
-            f"at least {need} are needed for one training window of {seq_len} characters"
-            + held_out
-            + "."
-        )
-
-
-def unigram_loss(train_text: str, val_text: str) -> float:
-    """Cross-entropy (nats/char) of ``val_text`` under add-one character frequencies of
-    ``train_text``: the floor any model that has learnt something must beat."""
-    counts: dict[str, int] = {}
-    for ch in train_text:
-        counts[ch] = counts.get(ch, 0) + 1
-    alphabet = set(train_text) | set(val_text)
-    total = len(train_text) + len(alphabet)
-    return -sum(math.log((counts.get(ch, 0) + 1) / total) for ch in val_text) / len(val_text)
-
-
-@torch.inference_mode()
-def evaluate(
-    model: CharGenerator, ids: torch.Tensor, seq_len: int, max_windows: int | None = None
-) -> float:
-    """Mean cross-entropy (nats/char) over consecutive windows of ``ids`` (1-D, on device)."""
-    n = ids.numel() - 1
-    if n < 1:
-        raise CorpusError("the text is too short to evaluate: it needs at least 2 characters.")
-    window = min(seq_len, n)
-    count = n // window
-    if max_windows is not None:
-        count = min(count, max_windows)
-    was_training = model.training
-    model.eval()
-    total, chars = 0.0, 0
-    for start in range(0, count, 256):
-        rows = torch.arange(start, min(count, start + 256), device=ids.device) * window
-        idx = rows.unsqueeze(1) + torch.arange(window + 1, device=ids.device)
-        chunk = ids[idx]
-        logits, _ = model(chunk[:, :-1])
-        loss = F.cross_entropy(
-            logits.reshape(-1, logits.shape[-1]), chunk[:, 1:].reshape(-1), reduction="sum"
-        )
-        total += float(loss)
-        chars += chunk[:, 1:].numel()
-    model.train(was_training)
-    return total / chars
-
-
-STREAM_CHARS = 4096  # length of each stream when validation splits a long tail
-STREAM_EVAL_CHARS = 200_000  # the final one-stream figure reads at most this much tail
-
-
-@torch.inference_mode()
-def evaluate_stream(
-    model: CharGenerator,
-    ids: torch.Tensor,
-    streams: int = 1,
-    max_chars: int | None = None,
-    block: int = 1024,
-) -> float:
-    """Mean cross-entropy (nats/char) of ``ids`` read as continuous streams.
-
-    The LSTM state is carried from one character to the next, as when the bot
-    generates, instead of restarting every ``seq_len`` characters. ``streams`` > 1
-    cuts the text into that many contiguous pieces read side by side (one batch), each
-    from a zero state: the cost of a long tail then grows with its length divided by
-    ``streams``. ``max_chars`` evaluates only the first characters of a huge tail.
-    """
-    n = ids.numel() - 1
-    if n < 1:
-        raise CorpusError("the text is too short to evaluate: it needs at least 2 characters.")
-    if max_chars is not None and n > max_chars:
-        n = max_chars
-    streams = max(1, min(streams, n))
-    length = n // streams
-    inputs = ids[: streams * length].view(streams, length)
-    targets = ids[1 : streams * length + 1].view(streams, length)
-    was_training = model.training
-    model.eval()
-    hidden = None
-    total = 0.0
-    for start in range(0, length, block):
-        logits, hidden = model(inputs[:, start : start + block], hidden)
-        total += float(
-            F.cross_entropy(
-                logits.reshape(-1, logits.shape[-1]),
-                targets[:, start : start + block].reshape(-1),
-                reduction="sum",
-            )
-        )
-    model.train(was_training)
-    return total / (streams * length)
-
-
-def evaluate_known(
-    model: CharGenerator, vocab: Vocabulary, text: str, seq_len: int
-) -> tuple[float, str]:
-    """Loss on the characters of ``text`` the model knows, and those characters.
-
-    Characters outside the vocabulary are skipped (a model cannot be scored on them);
-    callers report how many. Raises CorpusError when fewer than 2 are known.
-    """
-    kept = "".join(c for c in text if c in vocab)
-    if len(kept) < 2:
-        raise CorpusError(
-            "the text has fewer than 2 characters the model knows; nothing to evaluate."
-        )
-    device = model.embed.weight.device
-    ids = torch.tensor(vocab.encode(kept), dtype=torch.long, device=device)
-    return evaluate(model, ids, seq_len), kept
 
 
 Init = tuple[CharGenerator, Vocabulary]

@@ -34,7 +34,8 @@ from model.mixture import (
 )
 from model.ngram import KneserNey, NgramTables
 from model.sample import DEFAULT_MIN_P, DEFAULT_TEMPERATURE, sample
-from model.train import TrainResult, split_text
+from model.split import split_text
+from model.train import TrainResult
 
 
 def tables_for(text: str, order: int) -> tuple[KneserNey, NgramTables, list[str]]:

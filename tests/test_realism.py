@@ -19,7 +19,8 @@ from model.realism import (
     sample_ngram,
     sample_words,
 )
-from model.train import TrainResult, split_text
+from model.split import split_text
+from model.train import TrainResult
 
 TOY = WordSet({"the", "cat", "sat", "on", "mat"}, "toy")
 

@@ -28,7 +28,9 @@ from model.recipe import (
     regularisation,
 )
 from model.sample import sample
-from model.train import TrainConfig, TrainResult, evaluate, evaluate_stream, split_text, train
+from model.scoring import evaluate, evaluate_stream
+from model.split import split_text
+from model.train import TrainConfig, TrainResult, train
 from model.vocab import Vocabulary
 from tests.conftest import TINY_TEXT
 

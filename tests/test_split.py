@@ -15,7 +15,8 @@ import torch
 from model.checkpoint import load_checkpoint
 from model.recipe import SIZES, size_for
 from model.sample import DEFAULT_TEMPERATURE
-from model.train import TrainConfig, part_sizes, split_parts, split_text, train
+from model.split import part_sizes, split_parts, split_text
+from model.train import TrainConfig, train
 from tests.conftest import TINY_TEXT
 
 

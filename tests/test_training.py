@@ -4,7 +4,9 @@ import pytest
 import torch
 
 from model.errors import CorpusError
-from model.train import Progress, TrainConfig, evaluate, min_corpus_chars, split_text, train
+from model.scoring import evaluate
+from model.split import min_corpus_chars, split_text
+from model.train import Progress, TrainConfig, train
 
 FAST = TrainConfig(steps=20, seq_len=16, batch_size=8, hidden_size=32, embed_size=8, eval_every=10)
 

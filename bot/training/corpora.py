@@ -18,8 +18,8 @@ from bot.texts.worded import Foreign, Worded
 from bot.training.retry import describe
 from model.errors import CorpusError
 from model.files import write_atomically
+from model.split import min_corpus_chars
 from model.text import decode_corpus, read_corpus, sha256_text
-from model.train import min_corpus_chars
 
 # Telegram lets bots download files up to 20 MB; the default stays well under it.
 TELEGRAM_DOWNLOAD_LIMIT = 20 * 1024 * 1024

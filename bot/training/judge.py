@@ -19,7 +19,8 @@ import torch
 
 from model.checkpoint import Checkpoint
 from model.errors import CorpusError
-from model.train import STREAM_EVAL_CHARS, evaluate_known, evaluate_stream, split_text
+from model.scoring import STREAM_EVAL_CHARS, evaluate_known, evaluate_stream
+from model.split import split_text
 
 # The old model must know this share of the validation text's characters to be compared.
 MIN_COVERAGE = 0.99
