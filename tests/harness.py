@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -9,9 +10,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import func, select
+
 from bot.runner import RunningBot
 from bot.settings.config import Settings, load_settings
 from bot.storage import Storage
+from bot.storage.schema import UpdateRow
 from model.checkpoint import load_checkpoint, save_checkpoint
 from tests.botapi import FakeBotApi, FakeUser, SentMessage
 from tests.conftest import TINY_TEXT
@@ -98,6 +102,23 @@ class Harness:
     @property
     def services(self) -> Any:
         return self.bot.application.bot_data["services"]
+
+    async def settled(self, timeout: float = 30.0) -> None:
+        """Wait until every update sent so far was fetched and handled to its end (the
+        inbox marks an update done once its outcome is stored and sent), so what the
+        bot said is all it will say about them."""
+        await self.api.wait_for(lambda: not self.api.pending_updates, timeout, "updates fetched")
+        open_rows = select(func.count()).select_from(UpdateRow).where(UpdateRow.done_at.is_(None))
+
+        async def handled() -> bool:
+            async with self.services.storage.session_maker() as session:
+                return int(await session.scalar(open_rows) or 0) == 0
+
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not await handled():
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError(f"updates still being handled after {timeout} s")
+            await asyncio.sleep(0.05)
 
 
 @asynccontextmanager

@@ -3,8 +3,6 @@ kept out of groups), forged buttons, and the answers to messages no command take
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from sqlalchemy import func, select
 from telegram import Update
@@ -25,8 +23,7 @@ async def count(h: Harness, model: type) -> int:
 
 async def quiet(h: Harness) -> None:
     """Let every queued update be fetched and handled (handlers run concurrently)."""
-    await h.api.wait_for(lambda: not h.api.pending_updates, description="updates fetched")
-    await asyncio.sleep(1.0)
+    await h.settled()
 
 
 async def said_in(h: Harness, chat_id: int, since: int) -> list[SentMessage]:
