@@ -33,6 +33,10 @@ def write_checksum(path: str | Path) -> str:
     p = Path(path)
     digest = hashlib.sha256(p.read_bytes()).hexdigest()
     checksum_path(p).write_text(f"{digest}  {p.name}\n", encoding="utf-8")
+    # Checkpoints are written owner-only (atomic writes go through mkstemp); a shipped one
+    # is read by other users, such as the image's unprivileged bot user.
+    for shipped in (p, checksum_path(p)):
+        shipped.chmod(0o644)
     return digest
 
 

@@ -71,3 +71,14 @@ def test_the_repository_ships_a_model_of_the_default_corpus() -> None:
     assert isinstance(result, Checkpoint), result
     assert result.mixture is not None
     assert result.metrics["command"].startswith("python -m model train")
+
+
+def test_a_shipped_model_is_readable_by_other_users(tmp_path: Path) -> None:
+    """The image runs the bot as an unprivileged user: a model saved owner-only (atomic
+    writes go through mkstemp) must become world-readable once it is shipped."""
+    path = tmp_path / "m.pt"
+    path.write_bytes(b"weights")
+    path.chmod(0o600)
+    write_checksum(path)
+    assert path.stat().st_mode & 0o777 == 0o644
+    assert checksum_path(path).stat().st_mode & 0o777 == 0o644
