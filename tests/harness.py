@@ -69,6 +69,22 @@ def make_settings(api: FakeBotApi, workdir: Path, **overrides: Any) -> Settings:
     return load_settings(**values)
 
 
+def process_env(api: FakeBotApi, workdir: Path, **settings: str) -> dict[str, str]:
+    """The settings a real ``python -m bot`` process needs to run on ``workdir`` against
+    ``api``, as environment variables (the caller adds its own environment, or not)."""
+    return {
+        "BOT_TOKEN": TEST_TOKEN,
+        "TELEGRAM_API_URL": api.base_url.removesuffix("/bot"),
+        "DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'bot.db'}",
+        "CHECKPOINT_DIR": str(workdir / "checkpoints"),
+        "CORPUS_DIR": str(workdir / "corpora"),
+        "CORPUS_PATH": str(workdir / "corpus.txt"),
+        "DEVICE": "cpu",
+        "RATE_LIMIT": "false",
+        **settings,
+    }
+
+
 def prepare_workdir(workdir: Path, checkpoint: Path, corpus_text: str) -> None:
     """A data directory as after a first start: the default checkpoint and its corpus."""
     (workdir / "checkpoints").mkdir(parents=True, exist_ok=True)

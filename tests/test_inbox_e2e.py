@@ -29,7 +29,7 @@ import pytest
 
 from tests.botapi import FakeBotApi, FakeUser
 from tests.conftest import TINY_TEXT
-from tests.harness import TEST_TOKEN, Harness, prepare_workdir, running_bot
+from tests.harness import TEST_TOKEN, Harness, prepare_workdir, process_env, running_bot
 from tests.test_operations_e2e import free_port
 
 SEED = "في الصباح"
@@ -181,19 +181,11 @@ async def kill_outside_a_send(
 def bot_env(api: FakeBotApi, workdir: Path) -> dict[str, str]:
     return {
         **os.environ,
-        "BOT_TOKEN": TEST_TOKEN,
-        "TELEGRAM_API_URL": api.base_url.removesuffix("/bot"),
-        "DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'bot.db'}",
-        "CHECKPOINT_DIR": str(workdir / "checkpoints"),
-        "CORPUS_DIR": str(workdir / "corpora"),
-        "CORPUS_PATH": str(workdir / "corpus.txt"),
-        "DEVICE": "cpu",
-        "RATE_LIMIT": "false",
-        "USER_MAX_PENDING": "0",
-        "USER_RATE_PER_MINUTE": "0",
-        "DEFAULT_LENGTH": "1500",  # long enough that some are mid-flight at the kill
-        "LOG_LEVEL": "INFO",
-    }
+        **process_env(
+            api, workdir, USER_MAX_PENDING="0", USER_RATE_PER_MINUTE="0", LOG_LEVEL="INFO",
+            DEFAULT_LENGTH="1500",  # long enough that some are mid-flight at the kill
+        ),
+    }  # fmt: skip
 
 
 @pytest.mark.timeout(420)  # two start-ups of a real process (torch imports) on 2 cores

@@ -14,7 +14,7 @@ from typing import Any
 
 from tests.botapi import FakeBotApi
 from tests.conftest import TINY_TEXT
-from tests.harness import TEST_TOKEN, prepare_workdir
+from tests.harness import TEST_TOKEN, prepare_workdir, process_env
 from tests.test_redaction import BOT_ID, SECRET, assert_clean
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,17 +25,7 @@ def env_for(api: FakeBotApi, workdir: Path) -> dict[str, str]:
         "PATH": "/usr/bin:/bin",
         "PYTHONPATH": str(ROOT),
         "HOME": str(workdir),
-        "BOT_TOKEN": TEST_TOKEN,
-        "TELEGRAM_API_URL": api.base_url.removesuffix("/bot"),
-        "DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'bot.db'}",
-        "CHECKPOINT_DIR": str(workdir / "checkpoints"),
-        "CORPUS_DIR": str(workdir / "corpora"),
-        "CORPUS_PATH": str(workdir / "corpus.txt"),
-        "DEVICE": "cpu",
-        "RATE_LIMIT": "false",
-        "LOG_LEVEL": "DEBUG",
-        "LOG_FORMAT": "json",
-        "STARTUP_RETRY_S": "0",
+        **process_env(api, workdir, LOG_LEVEL="DEBUG", LOG_FORMAT="json", STARTUP_RETRY_S="0"),
     }
 
 

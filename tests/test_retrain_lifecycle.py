@@ -20,7 +20,14 @@ from model.files import sweep_temporary_files, write_atomically
 from tests.botapi import FakeBotApi
 from tests.conftest import TINY_TEXT
 from tests.faults import assert_consistent, db_rows, lock_when, outcome_messages
-from tests.harness import ADMIN_ID, FAST_TRAINING, TEST_TOKEN, prepare_workdir, running_bot
+from tests.harness import (
+    ADMIN_ID,
+    FAST_TRAINING,
+    TEST_TOKEN,
+    prepare_workdir,
+    process_env,
+    running_bot,
+)
 from tests.test_admin_e2e import NEW_TEXT, eventually, upload
 
 EXIT_ORPHANED = 4
@@ -124,15 +131,8 @@ async def test_stale_temporary_files_are_swept_at_start_and_before_training(
 def bot_env(api: FakeBotApi, work: Path, **extra: str) -> dict[str, str]:
     return {
         **os.environ,
-        "BOT_TOKEN": TEST_TOKEN,
+        **process_env(api, work),
         "ADMIN_IDS": str(ADMIN_ID),
-        "TELEGRAM_API_URL": api.base_url.removesuffix("/bot"),
-        "DATABASE_URL": f"sqlite+aiosqlite:///{work / 'bot.db'}",
-        "CHECKPOINT_DIR": str(work / "checkpoints"),
-        "CORPUS_DIR": str(work / "corpora"),
-        "CORPUS_PATH": str(work / "corpus.txt"),
-        "DEVICE": "cpu",
-        "RATE_LIMIT": "false",
         "LOG_LEVEL": "INFO",
         "RETRAIN_SEQ_LEN": "32",
         "RETRAIN_BATCH_SIZE": "16",
