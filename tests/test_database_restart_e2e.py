@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import os
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -25,7 +24,7 @@ from tests.faults import outcome_messages
 from tests.harness import ADMIN_ID, FAST_TRAINING, Harness, running_bot
 from tests.private_postgres import needs_private_postgres, private_postgres
 from tests.test_admin_e2e import NEW_TEXT, upload
-from tests.test_trainer_e2e import TrainerProcess, admin_texts, one_outcome
+from tests.test_trainer_e2e import TrainerProcess, admin_texts, one_outcome, trainer_env
 
 pytestmark = needs_private_postgres
 
@@ -39,17 +38,7 @@ TAKEN_WITHIN_S = 10.0
 @contextlib.asynccontextmanager
 async def trainer(url: str, work: Path) -> AsyncIterator[TrainerProcess]:
     work.mkdir(parents=True, exist_ok=True)
-    env = {k: v for k, v in os.environ.items() if k != "BOT_TOKEN"}
-    env.update(
-        DATABASE_URL=url,
-        CHECKPOINT_DIR=str(work / "checkpoints"),
-        CORPUS_DIR=str(work / "corpora"),
-        CORPUS_PATH=str(work / "no-corpus-here.txt"),
-        DEVICE="cpu",
-        LOG_LEVEL="INFO",
-        TRAINING_LEASE_S="3",
-        PYTHONPATH=str(REPO),
-    )
+    env = trainer_env(url, work)
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot.trainer", cwd=str(work), env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,

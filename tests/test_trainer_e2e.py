@@ -62,13 +62,9 @@ class TrainerProcess:
         await asyncio.gather(self._reader, return_exceptions=True)
 
 
-@contextlib.asynccontextmanager
-async def trainer(
-    url: str, work: Path, hidden: Path, host: str | None = None, **settings: str
-) -> AsyncIterator[TrainerProcess]:
-    """``python -m bot.trainer`` with its own CHECKPOINT_DIR/CORPUS_DIR, ``hidden`` masked;
-    with ``host``, under that host name too (its pid then tells the bot nothing)."""
-    work.mkdir(parents=True, exist_ok=True)
+def trainer_env(url: str, work: Path, **settings: str) -> dict[str, str]:
+    """A trainer's environment: the database, its own directories, a short lease, and
+    never the bot token (a trainer has no use for it)."""
     env = {k: v for k, v in os.environ.items() if k != "BOT_TOKEN"}
     env.update(
         DATABASE_URL=url,
@@ -81,6 +77,17 @@ async def trainer(
         PYTHONPATH=str(REPO),
     )
     env.update(settings)
+    return env
+
+
+@contextlib.asynccontextmanager
+async def trainer(
+    url: str, work: Path, hidden: Path, host: str | None = None, **settings: str
+) -> AsyncIterator[TrainerProcess]:
+    """``python -m bot.trainer`` with its own CHECKPOINT_DIR/CORPUS_DIR, ``hidden`` masked;
+    with ``host``, under that host name too (its pid then tells the bot nothing)."""
+    work.mkdir(parents=True, exist_ok=True)
+    env = trainer_env(url, work, **settings)
     # The trainer's files live on a tmpfs only its namespace sees; the bot's directory
     # is covered by an empty tmpfs, so nothing of the bot's disk reaches the trainer.
     script = (
