@@ -1,11 +1,11 @@
-"""The bot's side of retraining: launch the job, report progress, cancel, recover.
+"""The bot's side of retraining: launch the job, cancel, recover.
 
-The database row is the only source of truth for a run; this object holds only what
-cannot live there: the handle of the live trainer child process and the task driving
-it, plus the progress to show. "Is a training running?" is answered from the row
-(:meth:`live_run`). A run is driven by :func:`bot.training.job.run_training` (training
-phase) and :func:`bot.training.finishing.finish` (steps after it), then announced once
-(:func:`bot.retrain.report.announce`).
+The database row is the only source of truth for a run; "Is a training running?" is
+answered from the row (:meth:`RetrainManager.live_run`). A run started here is driven
+in this process by :class:`bot.retrain.driver.RunDriver` (the trainer child, the
+finishing steps, the progress edits and the outcome message); which model version the
+engine serves is :class:`bot.retrain.swap.VersionSwap`'s. Both are parts of
+:class:`RetrainManager`, the one object the handlers hold.
 
 At start-up, :meth:`recover` handles what a previous process left behind: ``queued``
 and ``running`` rows nobody drives any more become ``failed``; ``finishing`` rows
@@ -25,17 +25,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from telegram import Bot
 
-from bot.retrain.messages import admin_language, edit, final_status, progress_text
-from bot.retrain.report import announce
-from bot.retrain.swap import VersionSwap
+from bot.retrain.driver import LiveJob, RunDriver
 from bot.retrain.watch import RunWatcher
 from bot.settings.config import Settings
 from bot.storage import (
@@ -45,14 +42,12 @@ from bot.storage import (
     TrainingStatus,
     make_settings_key,
 )
-from bot.storage.schema import LIVE_STATUSES, utcnow
-from bot.texts import t
+from bot.storage.schema import utcnow
 from bot.texts.worded import Worded
 from bot.training import cleanup
-from bot.training.finishing import Finished, PhaseHook, finish
-from bot.training.job import run_training, training_args
-from bot.training.owner import dead_owners, fail_abandoned, heartbeat, identity
-from bot.training.process import TrainingProcess
+from bot.training.finishing import PhaseHook
+from bot.training.job import training_args
+from bot.training.owner import dead_owners, fail_abandoned, identity
 from bot.training.retry import describe, retry
 from model.checkpoint import Checkpoint
 from model.engine import GenerationEngine
@@ -62,24 +57,6 @@ log = logging.getLogger(__name__)
 ORPHANED = Worded("run_bot_stopped_during").stored()  # stored causes: bot.texts.worded
 NO_TRAINER = Worded("run_trainer_gone").stored()
 CANCEL_WAIT_S = 30.0
-
-
-@dataclass
-class LiveJob:
-    """What only this process can know about the run it drives."""
-
-    run_id: int
-    chat_id: int | None
-    status_message_id: int | None
-    process: TrainingProcess | None = None
-    task: asyncio.Task[None] | None = None
-    started: float = field(default_factory=time.monotonic)
-    last: dict[str, Any] | None = None
-    history: list[dict[str, Any]] = field(default_factory=list)
-    last_edit: float = 0.0
-    finishing: bool = False
-    started_by: int | None = None  # whose language the status message speaks
-    lang: str | None = None
 
 
 @dataclass(frozen=True)
@@ -92,7 +69,7 @@ class CancelResult:
     serving: int | None = None
 
 
-class RetrainManager(VersionSwap):
+class RetrainManager(RunDriver):
     def __init__(
         self,
         settings: Settings,
@@ -133,25 +110,10 @@ class RetrainManager(VersionSwap):
         return training_args(self.settings, corpus.path, Path("unused"), plan).settings()
 
     @property
-    def serving(self) -> int | None:
-        version = self.engine.version
-        return version if isinstance(version, int) else None
-
-    @property
     def running(self) -> bool:
         """Whether this process drives a run now (the database knows about every process)."""
         job = self.current
         return job is not None and job.task is not None and not job.task.done()
-
-    def status(self, lang: str | None = None) -> str:
-        job = self.current
-        if job is None and self.watcher is not None and self.watcher.status_text:
-            return self.watcher.status_text  # a run a trainer elsewhere drives
-        if job is None:
-            return t(lang, "rt_none_running")
-        if job.finishing:
-            return t(lang, "rt_registering", run=job.run_id)
-        return progress_text(job.run_id, job.last, job.started, lang)
 
     async def live_run(self) -> TrainingRun | None:
         """The live run per the database, after resolving one that has nobody driving it.
@@ -266,114 +228,6 @@ class RetrainManager(VersionSwap):
             await self._fail_live(run.id, Worded("run_queue_unreachable").stored())
         self.watcher.watch(run.id)
         return run.id
-
-    def _drive(self, run: TrainingRun) -> None:
-        job = LiveJob(run.id, run.chat_id, run.status_message_id)
-        job.started_by = run.started_by
-        job.finishing = run.status is TrainingStatus.FINISHING
-        self.current = job
-        job.task = asyncio.create_task(self._run(job), name=f"training-run-{run.id}")
-
-    async def _run(self, job: LiveJob) -> None:
-        lease = heartbeat(self.storage, job.run_id, self.owner, self.settings.training_lease_s)
-        async with lease:
-            await self._run_leased(job)
-
-    async def _run_leased(self, job: LiveJob) -> None:
-        details: Finished | None = None
-        job.lang = await admin_language(self.storage, job.started_by)
-        try:
-            run = await run_training(
-                job.run_id,
-                self.storage,
-                self.settings,
-                on_event=lambda e: self._on_event(job, e),
-                on_process=lambda p: setattr(job, "process", p),
-                on_wait=lambda cause: self._waiting(job, cause),
-            )
-            if run.status is TrainingStatus.FINISHING:
-                job.finishing = True
-                await edit(self.bot, job.chat_id, job.status_message_id, self.status(job.lang))
-                details = await finish(
-                    job.run_id,
-                    self.storage,
-                    self.settings,
-                    active=lambda: self.active_checkpoint,
-                    make_live=self.follow_database,
-                    on_wait=lambda cause: self._waiting(job, cause),
-                    hook=self.phase_hook,
-                )
-        except asyncio.CancelledError:
-            raise  # the bot is stopping; the row says where to resume
-        except Exception as exc:  # never a silent death, never a live row without a driver
-            log.exception("training run %d: unexpected error", job.run_id)
-            await self._fail_live(job.run_id, describe(exc))
-        finally:
-            if job.process is not None:
-                job.process.kill()
-        await self._conclude(job, details)
-
-    async def _conclude(self, job: LiveJob, details: Finished | None) -> None:
-        try:
-            run = await retry(lambda: self.storage.get_training_run(job.run_id), "reading run")
-            if run is not None:
-                await edit(
-                    self.bot, job.chat_id, job.status_message_id, final_status(run, job.lang)
-                )
-                await self._announce(job.run_id, details, job.history)
-            await cleanup.collect_checkpoints(self.storage, self.settings.checkpoint_dir)
-            await cleanup.prune_versions(
-                self.storage, self.settings.checkpoint_dir, self.settings.model_versions_keep
-            )
-            await cleanup.collect_corpora(self.storage, self.settings.corpus_dir)
-            await cleanup.collect_blobs(self.storage)
-        finally:
-            if self.current is job:
-                self.current = None
-
-    async def _fail_live(self, run_id: int, cause: str) -> None:
-        with contextlib.suppress(Exception):
-            await retry(
-                lambda: self.storage.transition_training_run(
-                    run_id, LIVE_STATUSES, TrainingStatus.FAILED, error=cause
-                ),
-                f"run {run_id}: -> failed",
-            )
-
-    async def _announce(
-        self,
-        run_id: int,
-        details: Finished | None = None,
-        history: list[dict[str, Any]] | None = None,
-    ) -> bool:
-        return await announce(
-            self.bot,
-            self.storage,
-            run_id,
-            serving=self.serving,
-            details=details,
-            active=self.active_checkpoint,
-            history=history,
-        )
-
-    async def _on_event(self, job: LiveJob, event: dict[str, Any]) -> None:
-        if event.get("event") != "progress":
-            return
-        job.last = event
-        job.history.append(event)
-        now = time.monotonic()
-        final = event.get("step") == event.get("total_steps")
-        if now - job.last_edit >= self.settings.progress_edit_interval_s or final:
-            job.last_edit = now
-            await edit(self.bot, job.chat_id, job.status_message_id, self.status(job.lang))
-
-    async def _waiting(self, job: LiveJob, cause: str) -> None:
-        await edit(
-            self.bot,
-            job.chat_id,
-            job.status_message_id,
-            t(job.lang, "rt_waiting_db", run=job.run_id, cause=cause),
-        )
 
     # ---------------------------------------------------------------- stopping
 

@@ -36,6 +36,11 @@ class VersionSwap:
     active_version: int
     _lock: asyncio.Lock
 
+    @property
+    def serving(self) -> int | None:
+        version = self.engine.version
+        return version if isinstance(version, int) else None
+
     async def follow_database(self) -> None:
         """Make the engine serve the version the database says is active (idempotent)."""
         async with self._lock:
