@@ -95,6 +95,7 @@ class RunningBot:
             InboxQueries(services.storage.session_maker),
             slots=s.max_concurrent_updates,
             redeliver=functools.partial(_redeliver, services),
+            lease_s=s.inbox_lease_s,
         )
         # polling: this is the only process reading updates, so open claims are a dead
         # predecessor's; webhook replicas wait for each other's leases to run out.

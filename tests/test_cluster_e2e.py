@@ -56,6 +56,9 @@ async def two_replicas(tmp_path: Path, tiny_checkpoint_path: Path) -> AsyncItera
         "USER_RATE_PER_MINUTE": "3",
         # No periodic help: a version change must arrive by LISTEN/NOTIFY.
         "VERSION_CHECK_S": "600",
+        # The killed replica's claims are taken over when this runs out: the shortest
+        # lease the setting allows, so the test waits 3 s rather than the default 15.
+        "INBOX_LEASE_S": "3",
     }
     async with (
         fresh_postgres_database("test_cluster_e2e") as url,

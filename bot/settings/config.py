@@ -147,6 +147,10 @@ class Settings(BaseSettings):
     # How often a trainer writes its heartbeat row; 3 missed beats and it is dead, on any
     # host, well before its run's lease runs out.
     trainer_heartbeat_s: float = Field(5.0, ge=0.2, le=600)
+    # How long a process's claim on an update lasts unrenewed: how long a killed process's
+    # acknowledged updates wait before another process (or its restart) takes them over.
+    # Renewed every third of it, so a live process under load never loses one.
+    inbox_lease_s: float = Field(15.0, ge=3.0, le=3600)
     # Retention: the active version, this many newest ones and the pinned ones (/pin)
     # are kept; every other version's checkpoint file and blob are deleted (its row stays).
     model_versions_keep: int = Field(5, ge=1, le=10_000)

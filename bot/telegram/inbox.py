@@ -6,11 +6,12 @@ Design:
 * :meth:`Inbox.record` writes updates to the ``updates`` table (a redelivered
   ``update_id`` is a no-op). The webhook server answers 200 and the poller confirms an
   offset only after it returns (bot/telegram/webhook_server.py, bot/telegram/polling.py).
-* One dispatch loop per process claims recorded updates with a lease (``LEASE_S``) as
-  handler slots free up, and runs each through PTB's handlers (``process_update``, within
-  the application's concurrency limit). Claims in progress are renewed every
-  ``RENEW_EVERY_S``, so a live process never loses one; a dead process's claims run out
-  and are taken over by any other process (a replica, or the restarted one).
+* One dispatch loop per process claims recorded updates with a lease (``INBOX_LEASE_S``,
+  15 s by default) as handler slots free up, and runs each through PTB's handlers
+  (``process_update``, within the application's concurrency limit). Claims in progress
+  are renewed every third of the lease, so a live process never loses one; a dead
+  process's claims run out and are taken over by any other process (a replica, or the
+  restarted one).
 * An update is marked done once its handlers returned: by then its outcome (a text, an
   apology, or deliberate silence) is stored or sent. Done marks of updates handled at
   the same time are committed together (:class:`GroupCommit`): a burst costs a few
@@ -60,10 +61,10 @@ from bot.storage.schema import utcnow
 
 log = logging.getLogger(__name__)
 
-# How long a claim lasts without renewal: what a dead process's updates wait at most
-# before another process takes them over.
+# How long a claim lasts without renewal by default (the INBOX_LEASE_S setting): what a
+# dead process's updates wait at most before another process takes them over.
 LEASE_S = 15.0
-RENEW_EVERY_S = 5.0  # a third of the lease: two renewals may fail before it runs out
+RENEWALS_PER_LEASE = 3  # renew every third of the lease: two renewals may fail in a row
 # How often to look for updates recorded by another replica or abandoned by a dead one;
 # updates this process recorded itself are claimed at once.
 POLL_EVERY_S = 1.0
@@ -165,13 +166,15 @@ class Inbox:
         slots: int,
         redeliver: Redeliver,
         owner: str | None = None,
+        lease_s: float = LEASE_S,
     ) -> None:
         self._app = application
         self._queries = queries
         self._slots = max(1, slots)
         self._redeliver = redeliver
         self.owner = owner or process_identity()
-        self._lease = timedelta(seconds=LEASE_S)
+        self._lease = timedelta(seconds=lease_s)
+        self._renew_every_s = lease_s / RENEWALS_PER_LEASE
         self._wake = asyncio.Event()
         self._working: dict[int, asyncio.Task[None]] = {}
         self._loops: list[asyncio.Task[None]] = []
@@ -252,7 +255,7 @@ class Inbox:
 
     async def _renew(self) -> None:
         while True:
-            await asyncio.sleep(RENEW_EVERY_S)
+            await asyncio.sleep(self._renew_every_s)
             try:
                 await self._queries.renew_claims(self.owner, list(self._working), self._lease)
             except Exception as exc:
