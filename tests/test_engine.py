@@ -16,6 +16,8 @@ import pytest
 import torch
 
 import model.engine.batch as engine_module
+import model.engine.buffers as engine_buffers
+import model.engine.noise as engine_noise
 import model.engine.requests as engine_requests
 from model.checkpoint import Checkpoint, load_checkpoint
 from model.engine import EngineBusy, EngineStopped, GenerationEngine, GenerationResult
@@ -134,7 +136,7 @@ async def test_the_step_gives_a_row_the_same_bits_in_any_batch(trained_tiny: Tra
 def test_the_engines_in_place_noise_is_bit_for_bit_model_rng() -> None:
     keys = torch.stack([request_key(s) for s in (0, 1, 2**62 + 7, 12345, 99, 2**40)])
     steps = torch.randint(-60, 10_000, (6, 9))  # negative: rows still priming
-    hasher = engine_module.NoiseHasher(8, 9, 43, torch.device("cpu"))
+    hasher = engine_noise.NoiseHasher(8, 9, 43, torch.device("cpu"))
     out = torch.empty(6, 9, 43)
     hasher(keys, steps, out)
     assert torch.equal(out, gumbel_noise(keys.unsqueeze(1), steps, 43))
@@ -447,7 +449,7 @@ async def test_the_graph_step_gives_the_text_of_model_sample(
         graph = group.graphs[rows] = _EagerGraph(group, rows)
         return graph
 
-    monkeypatch.setattr(engine_module, "graphs_available", lambda device: True)
+    monkeypatch.setattr(engine_buffers, "graphs_available", lambda device: True)
     monkeypatch.setattr(engine_module.Group, "_capture", capture)
     async with GenerationEngine(Checkpoint.from_result(trained_tiny), 1, max_batch=64) as eng:
         await _mixed_requests(eng, trained_tiny)
@@ -461,7 +463,7 @@ async def test_a_failed_graph_capture_falls_back_to_the_eager_step(
     trained_tiny: TrainResult, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     # On this CPU-only host the real capture fails at its first CUDA call.
-    monkeypatch.setattr(engine_module, "graphs_available", lambda device: True)
+    monkeypatch.setattr(engine_buffers, "graphs_available", lambda device: True)
     async with GenerationEngine(Checkpoint.from_result(trained_tiny), 1, max_batch=64) as eng:
         await _mixed_requests(eng, trained_tiny)
         group = next(iter(eng._groups.values()))

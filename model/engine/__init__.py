@@ -31,8 +31,9 @@ another key's first request by at most one admission round; when the queue is fu
 key with the most waiting requests loses its newest one first.
 
 Modules: :mod:`~model.engine.core` (the API and the worker), :mod:`~model.engine.fair`
-(the scheduler), :mod:`~model.engine.batch` (rows, steps, CUDA graphs),
-:mod:`~model.engine.requests` (requests, results, errors).
+(the scheduler), :mod:`~model.engine.batch` (rows in and out, steps, CUDA graphs),
+:mod:`~model.engine.buffers` (the rows' device tensors), :mod:`~model.engine.noise` (the
+eager step's noise), :mod:`~model.engine.requests` (requests, results, errors).
 """
 
 from model.engine.core import GenerationEngine
