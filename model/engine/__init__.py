@@ -30,8 +30,9 @@ worker takes them round-robin (:mod:`model.engine.fair`), so one key's backlog d
 another key's first request by at most one admission round; when the queue is full, the
 key with the most waiting requests loses its newest one first.
 
-Modules: :mod:`~model.engine.core` (the API and the worker), :mod:`~model.engine.fair`
-(the scheduler), :mod:`~model.engine.batch` (rows in and out, steps, CUDA graphs),
+Modules: :mod:`~model.engine.core` (the API), :mod:`~model.engine.worker` (the worker
+thread and its loop), :mod:`~model.engine.fair` (the scheduler),
+:mod:`~model.engine.batch` (rows in and out, steps, CUDA graphs),
 :mod:`~model.engine.buffers` (the rows' device tensors), :mod:`~model.engine.noise` (the
 eager step's noise), :mod:`~model.engine.requests` (requests, results, errors).
 """
