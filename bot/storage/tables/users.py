@@ -57,7 +57,7 @@ class UserAccessRow(Base):
 
 
 class UserLimitRow(Base):
-    """A user's /write counters when several replicas share them (bot/cluster/counters.py):
+    """A user's /write counters when several replicas share them (bot/storage/queries/limits.py):
     texts being written, with an expiry so that a replica killed while holding slots
     cannot lock the user out, and the token bucket. Not a foreign key to ``users`` (the
     counters are taken before the user's row exists, and must survive ``/forget``)."""
