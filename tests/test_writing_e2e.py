@@ -297,7 +297,7 @@ async def test_an_inline_query_offers_three_stored_continuations(harness: Harnes
     me = harness.api.user(1420, "Ann")
     _, answer = await inline(harness, me, SEED)
     assert [r["title"] for r in answer.results] == [
-        "Temperature 0.5", "Temperature 0.8", "Temperature 1.1",
+        "Temperature 0.8", "Temperature 1.0", "Temperature 1.2",
     ]  # fmt: skip
     assert answer.is_personal and answer.cache_time is not None and answer.cache_time <= 10
     by_id = {str(r.id): r for r in await rows(harness)}  # stored concurrently, any order
@@ -308,7 +308,7 @@ async def test_an_inline_query_offers_three_stored_continuations(harness: Harnes
         assert text == row.output and text.startswith(SEED)
         assert (row.source, row.seed, row.delivered, row.chat_id) == ("inline", SEED, False, 0)
         assert row.length == harness.settings.default_length
-    assert [r.temperature for r in stored] == [0.5, 0.8, 1.1]
+    assert [r.temperature for r in stored] == [0.8, 1.0, 1.2]
 
 
 async def test_choosing_an_inline_result_posts_it_and_marks_it_delivered(
@@ -392,7 +392,7 @@ async def test_inline_queries_go_through_the_per_user_limits(
 async def test_inline_results_are_in_arabic_for_an_arabic_user(harness: Harness) -> None:
     me = harness.api.user(1429, "سارة", language_code="ar")
     _, answer = await inline(harness, me, SEED)
-    assert answer.results[0]["title"] == "درجة الحرارة \u20680.5\u2069"  # isolated value
+    assert answer.results[0]["title"] == "درجة الحرارة \u20680.8\u2069"  # isolated value
 
 
 async def test_a_result_posted_in_the_private_chat_gets_no_hint(harness: Harness) -> None:

@@ -45,7 +45,9 @@ from bot.texts import t
 
 log = logging.getLogger(__name__)
 
-TEMPERATURES = (0.5, 0.8, 1.1)
+# Centred on the default temperature (1.0 with the min-p cut-off, chosen on the realism
+# grid of docs/MODEL.md): a cooler and a warmer take on either side of what /write gives.
+TEMPERATURES = (0.8, 1.0, 1.2)
 DEBOUNCE_S = 0.6
 CACHE_TIME_S = 10
 INLINE_CHAT_ID = 0  # Telegram does not say where an inline query was typed
