@@ -38,7 +38,7 @@ from model.network import CharGenerator
 from model.text import read_corpus
 from model.vocab import Vocabulary
 from tests.botapi import FakeBotApi
-from tests.harness import TEST_TOKEN
+from tests.harness import TEST_TOKEN, process_env
 
 SEED = "في الصباح"
 ACTIONS = 4  # /write, a button press, /temp, /length
@@ -61,20 +61,16 @@ def prepare(workdir: Path) -> None:
 def bot_env(api: FakeBotApi, workdir: Path, tree: Path, busy_timeout_s: float) -> dict[str, str]:
     return {
         **os.environ,
-        "PYTHONPATH": str(tree),  # that tree's bot and model, ahead of the installed ones
-        "BOT_TOKEN": TEST_TOKEN,
-        "TELEGRAM_API_URL": api.base_url.removesuffix("/bot"),
-        "DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'bot.db'}",
-        "SQLITE_BUSY_TIMEOUT_S": str(busy_timeout_s),
-        "CHECKPOINT_DIR": str(workdir / "checkpoints"),
-        "CORPUS_DIR": str(workdir / "corpora"),
-        "CORPUS_PATH": str(workdir / "corpus.txt"),
-        "DEVICE": "cpu",
-        "RATE_LIMIT": "false",
-        "USER_MAX_PENDING": "0",
-        "USER_RATE_PER_MINUTE": "0",
-        "DEFAULT_LENGTH": str(TEXT_LENGTH),
-        "LOG_LEVEL": "WARNING",
+        **process_env(
+            api,
+            workdir,
+            PYTHONPATH=str(tree),  # that tree's bot and model, ahead of the installed ones
+            SQLITE_BUSY_TIMEOUT_S=str(busy_timeout_s),
+            USER_MAX_PENDING="0",
+            USER_RATE_PER_MINUTE="0",
+            DEFAULT_LENGTH=str(TEXT_LENGTH),
+            LOG_LEVEL="WARNING",
+        ),
     }
 
 

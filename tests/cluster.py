@@ -31,7 +31,7 @@ from sqlalchemy import select, text
 from bot.storage import Storage
 from bot.storage.schema import GenerationRow
 from tests.botapi import FakeBotApi
-from tests.harness import TEST_TOKEN
+from tests.harness import process_env
 
 ROOT = Path(__file__).resolve().parents[1]
 NGINX_DIR = ROOT / "docker" / "nginx"
@@ -188,18 +188,16 @@ async def running_cluster(
     )  # fmt: skip
     common = {
         **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "BOT_TOKEN": TEST_TOKEN,
-        "TELEGRAM_API_URL": api.base_url.removesuffix("/bot"),
-        "DATABASE_URL": database_url,
-        "CHECKPOINT_DIR": str(workdir / "checkpoints"),
-        "CORPUS_DIR": str(workdir / "corpora"),
-        "CORPUS_PATH": str(workdir / "corpus.txt"),
-        "DEVICE": "cpu",
-        "WEBHOOK_URL": f"http://127.0.0.1:{proxy_port}{WEBHOOK_PATH}",
-        "WEBHOOK_SECRET": SECRET,
-        "WEBHOOK_LISTEN": "127.0.0.1",
-        "LOG_LEVEL": "INFO",
+        **process_env(
+            api,
+            workdir,
+            PYTHONPATH=str(ROOT),
+            DATABASE_URL=database_url,
+            WEBHOOK_URL=f"http://127.0.0.1:{proxy_port}{WEBHOOK_PATH}",
+            WEBHOOK_SECRET=SECRET,
+            WEBHOOK_LISTEN="127.0.0.1",
+            LOG_LEVEL="INFO",
+        ),
         **(env or {}),
     }
     try:

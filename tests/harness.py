@@ -20,6 +20,7 @@ from model.checkpoint import load_checkpoint, save_checkpoint
 from tests.botapi import FakeBotApi, FakeUser, SentMessage
 from tests.conftest import TINY_TEXT
 
+ROOT = Path(__file__).resolve().parents[1]
 TEST_TOKEN = "123456789:TESTtokenTESTtokenTESTtokenTESTtoken42"
 ADMIN_ID = 4242
 # Retraining in about a second: for tests of what a retraining does, not how well.
@@ -69,12 +70,23 @@ def make_settings(api: FakeBotApi, workdir: Path, **overrides: Any) -> Settings:
     return load_settings(**values)
 
 
-def process_env(api: FakeBotApi, workdir: Path, **settings: str) -> dict[str, str]:
+def process_env(
+    api: FakeBotApi | str, workdir: Path, *, sealed: bool = False, **settings: str
+) -> dict[str, str]:
     """The settings a real ``python -m bot`` process needs to run on ``workdir`` against
-    ``api``, as environment variables (the caller adds its own environment, or not)."""
+    ``api`` (the loopback server, or the URL of another: a closed port, a silent one), as
+    environment variables; ``settings`` add to them or replace them.
+
+    ``sealed`` adds the only other variables the process gets (a bare PATH, this tree on
+    PYTHONPATH, HOME in ``workdir``), so nothing of the developer's own environment or
+    .env reaches it; otherwise the caller adds its own environment, or not.
+    """
+    url = api if isinstance(api, str) else api.base_url.removesuffix("/bot")
+    base = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "HOME": str(workdir)}
     return {
+        **(base if sealed else {}),
         "BOT_TOKEN": TEST_TOKEN,
-        "TELEGRAM_API_URL": api.base_url.removesuffix("/bot"),
+        "TELEGRAM_API_URL": url,
         "DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'bot.db'}",
         "CHECKPOINT_DIR": str(workdir / "checkpoints"),
         "CORPUS_DIR": str(workdir / "corpora"),

@@ -21,12 +21,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def env_for(api: FakeBotApi, workdir: Path) -> dict[str, str]:
-    return {
-        "PATH": "/usr/bin:/bin",
-        "PYTHONPATH": str(ROOT),
-        "HOME": str(workdir),
-        **process_env(api, workdir, LOG_LEVEL="DEBUG", LOG_FORMAT="json", STARTUP_RETRY_S="0"),
-    }
+    return process_env(
+        api, workdir, sealed=True, LOG_LEVEL="DEBUG", LOG_FORMAT="json", STARTUP_RETRY_S="0"
+    )
 
 
 def records(output: str) -> list[dict[str, Any]]:

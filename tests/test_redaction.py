@@ -25,7 +25,7 @@ from bot.settings import crash
 from bot.settings.redact import REDACTED, forget_secrets, redact, register_secret
 from tests.botapi import FakeBotApi
 from tests.conftest import TINY_TEXT
-from tests.harness import ADMIN_ID, TEST_TOKEN, prepare_workdir, running_bot
+from tests.harness import ADMIN_ID, TEST_TOKEN, prepare_workdir, process_env, running_bot
 
 ROOT = Path(__file__).resolve().parents[1]
 BOT_ID, SECRET = TEST_TOKEN.split(":", 1)
@@ -185,27 +185,19 @@ async def test_at_debug_a_download_an_api_error_and_a_killed_training_never_prin
 ) -> None:
     prepare_workdir(tmp_path, tiny_checkpoint_path, TINY_TEXT)
     async with FakeBotApi(TEST_TOKEN) as api:
-        env = {
-            "PATH": "/usr/bin:/bin",
-            "PYTHONPATH": str(ROOT),
-            "HOME": str(tmp_path),
-            "BOT_TOKEN": TEST_TOKEN,
-            "ADMIN_IDS": str(ADMIN_ID),
-            "TELEGRAM_API_URL": api.base_url.removesuffix("/bot"),
-            "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
-            "CHECKPOINT_DIR": str(tmp_path / "checkpoints"),
-            "CORPUS_DIR": str(tmp_path / "corpora"),
-            "CORPUS_PATH": str(tmp_path / "corpus.txt"),
-            "DEVICE": "cpu",
-            "RATE_LIMIT": "false",
-            "LOG_LEVEL": "DEBUG",
-            "RETRAIN_STEPS": "1000000",
-            "RETRAIN_SEQ_LEN": "16",
-            "RETRAIN_BATCH_SIZE": "8",
-            "RETRAIN_HIDDEN_SIZE": "16",
-            "RETRAIN_EMBED_SIZE": "8",
-            "PROGRESS_EDIT_INTERVAL_S": "0",
-        }
+        env = process_env(
+            api,
+            tmp_path,
+            sealed=True,
+            ADMIN_IDS=str(ADMIN_ID),
+            LOG_LEVEL="DEBUG",
+            RETRAIN_STEPS="1000000",
+            RETRAIN_SEQ_LEN="16",
+            RETRAIN_BATCH_SIZE="8",
+            RETRAIN_HIDDEN_SIZE="16",
+            RETRAIN_EMBED_SIZE="8",
+            PROGRESS_EDIT_INTERVAL_S="0",
+        )
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot", cwd=tmp_path, env=env,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,

@@ -27,7 +27,7 @@ from bot.settings.config import Settings, load_settings
 from tests.botapi import FakeBotApi
 from tests.conftest import TINY_TEXT
 from tests.faults import skip_unless_readable_by
-from tests.harness import TEST_TOKEN, prepare_workdir
+from tests.harness import TEST_TOKEN, prepare_workdir, process_env
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = TEST_TOKEN.split(":", 1)[1]
@@ -47,23 +47,8 @@ def free_port() -> int:
 
 def bot_env(workdir: Path, api_url: str, **extra: str) -> dict[str, str]:
     """Only what the bot needs: nothing from the developer's environment or .env."""
-    return {
-        "PATH": "/usr/bin:/bin",
-        "PYTHONPATH": str(ROOT),
-        "HOME": str(workdir),
-        "BOT_TOKEN": TEST_TOKEN,
-        "TELEGRAM_API_URL": api_url,
-        "DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'bot.db'}",
-        "CHECKPOINT_DIR": str(workdir / "checkpoints"),
-        "CORPUS_DIR": str(workdir / "corpora"),
-        "CORPUS_PATH": str(workdir / "corpus.txt"),
-        "DEVICE": "cpu",
-        "RATE_LIMIT": "false",
-        "LOG_LEVEL": "INFO",
-        "STARTUP_RETRY_S": "2",
-        "STARTUP_TIMEOUT_S": "0.5",
-        **extra,
-    }
+    defaults = {"LOG_LEVEL": "INFO", "STARTUP_RETRY_S": "2", "STARTUP_TIMEOUT_S": "0.5"}
+    return process_env(api_url, workdir, sealed=True, **(defaults | extra))
 
 
 async def run_bot(
