@@ -3,9 +3,9 @@ can keep them after the session is gone) and its own errors."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.storage.schema import (
     LIVE_STATUSES,
@@ -17,6 +17,11 @@ from bot.storage.schema import (
     TrainingStatus,
     UserRow,
 )
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+R = TypeVar("R", bound="DataclassInstance")
 
 # ---------------------------------------------------------------------------- errors
 
@@ -178,96 +183,37 @@ class TrainingRun:
         return self.status not in LIVE_STATUSES
 
 
+def from_row(record: type[R], row: object, **converted: Any) -> R:
+    """``record`` with each field read from ``row``'s attribute of the same name, but for
+    those in ``converted`` (an enum from its column's string, a copy of a JSON dict):
+    the records mirror their tables, so a field added to both needs no line here."""
+    names = [f.name for f in fields(record) if f.name not in converted]
+    return record(**{name: getattr(row, name) for name in names}, **converted)
+
+
 def _user(row: UserRow) -> User:
-    return User(
-        id=row.id,
-        first_name=row.first_name,
-        last_name=row.last_name,
-        username=row.username,
-        language_code=row.language_code,
-        temperature=row.temperature,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        length=row.length,
-    )
+    return from_row(User, row)
 
 
 def _generation(row: GenerationRow) -> Generation:
-    return Generation(
-        id=row.id,
-        user_id=row.user_id,
-        chat_id=row.chat_id,
-        seed=row.seed,
-        temperature=row.temperature,
-        length=row.length,
-        output=row.output,
-        dropped_chars=row.dropped_chars,
-        model_version_id=row.model_version_id,
-        latency_ms=row.latency_ms,
-        created_at=row.created_at,
-        delivered=row.delivered,
-        source=row.source,
-        parent_id=row.parent_id,
-        update_id=row.update_id,
-    )
+    return from_row(Generation, row)
 
 
 def _model_version(row: ModelVersionRow) -> ModelVersion:
-    return ModelVersion(
-        id=row.id,
-        checkpoint_path=row.checkpoint_path,
-        checkpoint_sha256=row.checkpoint_sha256,
-        corpus_sha256=row.corpus_sha256,
-        corpus_chars=row.corpus_chars,
-        vocab_size=row.vocab_size,
-        steps=row.steps,
-        train_loss=row.train_loss,
-        val_loss=row.val_loss,
-        is_active=row.is_active,
-        created_at=row.created_at,
-        note=row.note,
-        corpus_id=row.corpus_id,
-        pinned=bool(row.pinned),
-        pruned_at=row.pruned_at,
-    )
+    return from_row(ModelVersion, row, pinned=bool(row.pinned))
 
 
 def _corpus(row: CorpusRow) -> Corpus:
-    return Corpus(
-        id=row.id,
-        path=row.path,
-        sha256=row.sha256,
-        chars=row.chars,
-        size_bytes=row.size_bytes,
-        source=CorpusSource(row.source),
-        uploaded_by=row.uploaded_by,
-        created_at=row.created_at,
-    )
+    return from_row(Corpus, row, source=CorpusSource(row.source))
 
 
 def _training_run(row: TrainingRunRow) -> TrainingRun:
-    return TrainingRun(
-        id=row.id,
-        started_by=row.started_by,
-        corpus_id=row.corpus_id,
+    return from_row(
+        TrainingRun,
+        row,
         settings=dict(row.settings),
-        settings_key=row.settings_key,
         status=TrainingStatus(row.status),
-        error=row.error,
-        model_version_id=row.model_version_id,
-        started_at=row.started_at,
-        finished_at=row.finished_at,
-        final_train_loss=row.final_train_loss,
-        final_val_loss=row.final_val_loss,
-        chat_id=row.chat_id,
-        status_message_id=row.status_message_id,
-        checkpoint_path=row.checkpoint_path,
-        checkpoint_sha256=row.checkpoint_sha256,
-        outcome_sent_at=row.outcome_sent_at,
-        owner=row.owner,
-        lease_expires_at=row.lease_expires_at,
         progress=None if row.progress is None else dict(row.progress),
-        editor=row.editor,
     )
 
 

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.storage.records import Replica
+from bot.storage.records import Replica, from_row
 from bot.storage.schema import ReplicaRow, utcnow
 from bot.storage.session import Queries, _upsert_insert
 
@@ -22,14 +22,7 @@ TRAINER = "trainer"  # python -m bot.trainer: its silence fails the run it drive
 
 
 def _replica(row: ReplicaRow) -> Replica:
-    return Replica(
-        id=row.id,
-        host=row.host,
-        pid=row.pid,
-        model_version_id=row.model_version_id,
-        started_at=row.started_at,
-        last_seen_at=row.last_seen_at,
-    )
+    return from_row(Replica, row)
 
 
 class ReplicaQueries(Queries):

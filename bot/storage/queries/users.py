@@ -14,6 +14,7 @@ from bot.storage.records import (
     User,
     UserSummary,
     _user,
+    from_row,
 )
 from bot.storage.schema import (
     GenerationRow,
@@ -254,10 +255,4 @@ class UserQueries(Queries):
 
 
 def _rule(row: UserAccessRow) -> AccessRule:
-    return AccessRule(
-        user_id=row.user_id,
-        allowed=row.allowed,
-        blocked=row.blocked,
-        reason=row.reason,
-        blocked_at=row.blocked_at,
-    )
+    return from_row(AccessRule, row)
