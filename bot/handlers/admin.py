@@ -24,7 +24,7 @@ from bot.cluster.status import replica_lines
 from bot.retrain.manager import RetrainManager
 from bot.rules.export import ExportTooLarge, write_export
 from bot.rules.fair_use import stats_lines as fair_use_stats
-from bot.storage import ModelVersionPrunedError
+from bot.storage import ModelVersion, ModelVersionPrunedError
 from bot.telegram.display import one_line
 from bot.telegram.parsing import NotAnId, command_argument, format_temperature, parse_id
 from bot.telegram.replies import (
@@ -108,6 +108,20 @@ async def models(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await reply(update, "\n".join(lines))
 
 
+async def _changed_version(
+    update: Update, version_id: int, change: Coroutine[Any, Any, ModelVersion]
+) -> ModelVersion | None:
+    """What ``change`` (to version ``version_id``) returns, or None once the admin is told
+    that the version was pruned or does not exist."""
+    try:
+        return await change
+    except ModelVersionPrunedError:
+        await reply_key(update, "version_pruned", version=version_id)
+    except LookupError:
+        await reply_key(update, "use_missing", version=version_id)
+    return None
+
+
 async def _activate(update: Update, services: Services, raw: str) -> None:
     try:
         version_id = parse_id(raw)
@@ -115,17 +129,14 @@ async def _activate(update: Update, services: Services, raw: str) -> None:
         await reply_key(update, "use_usage")
         return
     try:
-        version = await retrain_manager(services).activate(version_id)
-    except ModelVersionPrunedError:
-        await reply_key(update, "version_pruned", version=version_id)
-        return
-    except LookupError:
-        await reply_key(update, "use_missing", version=version_id)
-        return
+        version = await _changed_version(
+            update, version_id, retrain_manager(services).activate(version_id)
+        )
     except ModelError as exc:
         await reply_key(update, "use_unloadable", version=version_id, error=exc)
         return
-    await reply_key(update, "use_done", version=version.id)
+    if version is not None:
+        await reply_key(update, "use_done", version=version.id)
 
 
 @admin_only
@@ -145,15 +156,9 @@ async def _pin(update: Update, context: ContextTypes.DEFAULT_TYPE, pinned: bool)
     except NotAnId:
         await reply_key(update, "pin_usage" if pinned else "unpin_usage")
         return
-    try:
-        await retrain_manager(get_services(context)).pin(version_id, pinned)
-    except ModelVersionPrunedError:
-        await reply_key(update, "version_pruned", version=version_id)
-        return
-    except LookupError:
-        await reply_key(update, "use_missing", version=version_id)
-        return
-    await reply_key(update, "pin_done" if pinned else "unpin_done", version=version_id)
+    manager = retrain_manager(get_services(context))
+    if await _changed_version(update, version_id, manager.pin(version_id, pinned)) is not None:
+        await reply_key(update, "pin_done" if pinned else "unpin_done", version=version_id)
 
 
 @admin_only
