@@ -37,15 +37,25 @@ def _id_and_rest(update: Update) -> tuple[int | None, str]:
     return _parse_id(words[0]), words[1] if len(words) > 1 else ""
 
 
+async def _target(update: Update, usage_key: str) -> tuple[int, int, str] | None:
+    """(the admin's id, the user id the command names, the rest of its line), or None
+    once the command's usage is told."""
+    admin = update.effective_user
+    user_id, rest = _id_and_rest(update)
+    if user_id is None or admin is None:
+        await reply_key(update, usage_key)
+        return None
+    return admin.id, user_id, rest
+
+
 @admin_only
 async def allow(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    services, admin = get_services(context), update.effective_user
-    user_id, _ = _id_and_rest(update)
-    if user_id is None or admin is None:
-        await reply_key(update, "access_usage_allow")
+    if (target := await _target(update, "access_usage_allow")) is None:
         return
+    admin_id, user_id, _ = target
+    services = get_services(context)
     access = access_of(services)
-    await access.allow(services.storage, user_id, admin.id)
+    await access.allow(services.storage, user_id, admin_id)
     key = "access_allowed" if services.settings.access == "allowlist" else "access_allowed_open"
     await reply_key(update, key, user_id=user_id)
     if user_id in access.blocked:
@@ -54,17 +64,16 @@ async def allow(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 @admin_only
 async def block(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    services, admin = get_services(context), update.effective_user
-    user_id, raw_reason = _id_and_rest(update)
-    if user_id is None or admin is None:
-        await reply_key(update, "access_usage_block")
+    if (target := await _target(update, "access_usage_block")) is None:
         return
+    admin_id, user_id, raw_reason = target
+    services = get_services(context)
     if services.settings.is_admin(user_id):
         await reply_key(update, "access_block_admin", user_id=user_id)
         return
     printable = "".join(c for c in raw_reason if c.isprintable() or c.isspace())
     reason = " ".join(printable.split())[:MAX_REASON_CHARS] or None
-    await access_of(services).block(services.storage, user_id, reason, admin.id)
+    await access_of(services).block(services.storage, user_id, reason, admin_id)
     await reply_key(
         update, "access_blocked_done", user_id=user_id, reason=f" ({reason})" if reason else ""
     )
@@ -72,12 +81,11 @@ async def block(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 @admin_only
 async def unblock(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    services, admin = get_services(context), update.effective_user
-    user_id, _ = _id_and_rest(update)
-    if user_id is None or admin is None:
-        await reply_key(update, "access_usage_unblock")
+    if (target := await _target(update, "access_usage_unblock")) is None:
         return
-    lifted = await access_of(services).unblock(services.storage, user_id, admin.id)
+    admin_id, user_id, _ = target
+    services = get_services(context)
+    lifted = await access_of(services).unblock(services.storage, user_id, admin_id)
     await reply_key(update, "access_unblocked" if lifted else "access_not_blocked", user_id=user_id)
 
 
