@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from bot.storage.schema import GenerationRow
 from bot.telegram import delivery
+from tests.botapi import FakeUser
 from tests.harness import ADMIN_ID, Harness
 
 SERVER_ERROR = "Internal Server Error"
@@ -28,6 +29,15 @@ async def settle(h: Harness, chat_id: int, expected: int) -> list[str]:
     return [m.raw_text or "" for m in h.api.messages_to(chat_id)]
 
 
+async def write_once(h: Harness, user: FakeUser) -> tuple[str, GenerationRow]:
+    """``/write البحر`` from ``user``: the one message they got (no stray second one) and
+    the one generation row."""
+    await h.api.send_text(user, "/write البحر")
+    [text] = await settle(h, user.chat_id, 1)
+    [row] = await generations(h)
+    return text, row
+
+
 @pytest.mark.parametrize(
     "code,description,retry_after",
     [(500, SERVER_ERROR, None), (429, "Too Many Requests: retry after 30", 30)],
@@ -37,10 +47,8 @@ async def test_a_failing_typing_action_never_fails_write(
 ) -> None:
     user = harness.api.user(7001)
     harness.api.inject_error("sendChatAction", description, code, retry_after=retry_after)
-    await harness.api.send_text(user, "/write البحر")
-    [text] = await settle(harness, 7001, 1)
+    text, row = await write_once(harness, user)
     assert text.startswith("البحر")
-    [row] = await generations(harness)
     assert row.delivered
 
 
@@ -49,21 +57,17 @@ async def test_server_errors_on_the_reply_are_retried_and_the_text_arrives_once(
 ) -> None:
     user = harness.api.user(7002)
     harness.api.inject_error("sendMessage", SERVER_ERROR, 500, times=2)
-    await harness.api.send_text(user, "/write البحر")
-    [text] = await settle(harness, 7002, 1)
+    text, row = await write_once(harness, user)
     assert text.startswith("البحر")
     assert harness.api.injected_left("sendMessage") == 0
-    [row] = await generations(harness)
     assert row.delivered and row.output == text
 
 
 async def test_flood_control_within_the_budget_is_waited_out(harness: Harness) -> None:
     user = harness.api.user(7003)
     harness.api.inject_error("sendMessage", "Too Many Requests: retry after 1", 429, 1, times=2)
-    await harness.api.send_text(user, "/write البحر")
-    [text] = await settle(harness, 7003, 1)
+    text, row = await write_once(harness, user)
     assert text.startswith("البحر")
-    [row] = await generations(harness)
     assert row.delivered
 
 
@@ -72,10 +76,8 @@ async def test_flood_control_beyond_the_budget_gives_one_apology_and_an_undelive
 ) -> None:
     user = harness.api.user(7004)
     harness.api.inject_error("sendMessage", "Too Many Requests: retry after 600", 429, 600)
-    await harness.api.send_text(user, "/write البحر")
-    [apology] = await settle(harness, 7004, 1)
+    apology, row = await write_once(harness, user)
     assert "something went wrong" in apology
-    [row] = await generations(harness)
     assert not row.delivered
     [history] = await harness.ask(user, "/history")
     assert "البحر" in (history.text or "") and "not delivered" in (history.text or "")
@@ -88,10 +90,8 @@ async def test_a_slow_answer_gets_the_text_and_no_apology(harness: Harness) -> N
     # arrived anyway.
     user = harness.api.user(7005)
     harness.api.inject_delay("sendMessage", 6.0)
-    await harness.api.send_text(user, "/write البحر")
-    [text] = await settle(harness, 7005, 1)
+    text, row = await write_once(harness, user)
     assert text.startswith("البحر")
-    [row] = await generations(harness)
     assert row.delivered
 
 
@@ -103,10 +103,8 @@ async def test_no_answer_within_the_budget_means_no_retry_and_no_apology(
     monkeypatch.setattr(delivery, "REPLY_BUDGET_S", 2.5)
     user = harness.api.user(7006)
     harness.api.inject_delay("sendMessage", 4.0)
-    await harness.api.send_text(user, "/write البحر")
-    texts = await settle(harness, 7006, 1)  # the delayed message lands, nothing after it
-    assert len(texts) == 1 and texts[0].startswith("البحر")
-    [row] = await generations(harness)
+    text, row = await write_once(harness, user)  # the delayed message lands, nothing after it
+    assert text.startswith("البحر")
     assert not row.delivered
 
 
