@@ -55,6 +55,33 @@ def write_update(update_id: int, user: FakeUser, seed: str) -> dict[str, object]
     }
 
 
+def left_by_a_dead_process(
+    db: Path, user: FakeUser, update_id: int, output: str, *, reply_started: bool
+) -> None:
+    """The rows a process killed while answering ``user``'s ``update_id`` (a minute ago)
+    leaves behind: ``output`` stored, not delivered, and the update still claimed by that
+    process, its reply marked as on its way to Telegram or not."""
+    long_ago = (datetime.now(UTC) - timedelta(minutes=1)).strftime("%Y-%m-%d %H:%M:%S.%f")
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "INSERT INTO generations (user_id, chat_id, seed, temperature, length, output,"
+            " latency_ms, created_at, delivered, source, update_id)"
+            " VALUES (?, ?, ?, 0.8, 50, ?, 1.0, ?, 0, 'command', ?)",
+            (user.id, user.id, SEED, output, long_ago, update_id),
+        )
+        conn.execute(
+            "INSERT INTO updates (update_id, payload, received_at, claimed_by, claimed_until,"
+            " attempts, reply_started_at) VALUES (?, ?, ?, 'bot@gone:1:dead', ?, 1, ?)",
+            (
+                update_id,
+                json.dumps(write_update(update_id, user, SEED)),
+                long_ago,
+                long_ago,
+                long_ago if reply_started else None,
+            ),
+        )
+
+
 async def test_a_webhook_update_is_recorded_before_200_and_a_redelivery_is_answered_once(
     tmp_path: Path, tiny_checkpoint_path: Path
 ) -> None:
@@ -88,20 +115,8 @@ async def test_an_update_a_dead_process_left_with_its_text_stored_gets_that_text
     user = h.api.user(3201)
     await h.ask(user, "/start")  # the user's row, as a first /write would have made it
     db = h.workdir / "bot.db"
-    long_ago = (datetime.now(UTC) - timedelta(minutes=1)).strftime("%Y-%m-%d %H:%M:%S.%f")
-    with sqlite3.connect(db) as conn:
-        # what a process killed between storing the text and sending it leaves behind
-        conn.execute(
-            "INSERT INTO generations (user_id, chat_id, seed, temperature, length, output,"
-            " latency_ms, created_at, delivered, source, update_id)"
-            " VALUES (?, ?, ?, 0.8, 50, ?, 1.0, ?, 0, 'command', 900100)",
-            (user.id, user.id, SEED, SEED + " الذي كتب قبل الموت", long_ago),
-        )
-        conn.execute(
-            "INSERT INTO updates (update_id, payload, received_at, claimed_by, claimed_until,"
-            " attempts) VALUES (900100, ?, ?, 'bot@gone:1:dead', ?, 1)",
-            (json.dumps(write_update(900100, user, SEED)), long_ago, long_ago),
-        )
+    # what a process killed between storing the text and sending it leaves behind
+    left_by_a_dead_process(db, user, 900100, SEED + " الذي كتب قبل الموت", reply_started=False)
     since = h.api.mark(user.chat_id)
     [sent] = await h.api.wait_for_messages(user.chat_id, 1, since=since, timeout=30)
     assert sent.raw_text == SEED + " الذي كتب قبل الموت"
@@ -118,20 +133,8 @@ async def test_an_update_whose_reply_was_on_its_way_when_its_process_died_is_not
     user = h.api.user(3301)
     await h.ask(user, "/start")
     db = h.workdir / "bot.db"
-    long_ago = (datetime.now(UTC) - timedelta(minutes=1)).strftime("%Y-%m-%d %H:%M:%S.%f")
-    with sqlite3.connect(db) as conn:
-        # a process killed after handing the text to Telegram, before its answer came back
-        conn.execute(
-            "INSERT INTO generations (user_id, chat_id, seed, temperature, length, output,"
-            " latency_ms, created_at, delivered, source, update_id)"
-            " VALUES (?, ?, ?, 0.8, 50, ?, 1.0, ?, 0, 'command', 900200)",
-            (user.id, user.id, SEED, SEED + " في الطريق", long_ago),
-        )
-        conn.execute(
-            "INSERT INTO updates (update_id, payload, received_at, claimed_by, claimed_until,"
-            " attempts, reply_started_at) VALUES (900200, ?, ?, 'bot@gone:1:dead', ?, 1, ?)",
-            (json.dumps(write_update(900200, user, SEED)), long_ago, long_ago, long_ago),
-        )
+    # a process killed after handing the text to Telegram, before its answer came back
+    left_by_a_dead_process(db, user, 900200, SEED + " في الطريق", reply_started=True)
     since = h.api.mark(user.chat_id)
 
     def taken_over() -> bool | None:
