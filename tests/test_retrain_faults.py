@@ -7,6 +7,8 @@ outcome message without SQL in it, /write is answered and the next /retrain star
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -153,41 +155,45 @@ async def test_a_full_database_disk_after_registration_is_waited_out(
             await after_fault(h, 1, serving=2)
 
 
-async def test_a_read_only_checkpoint_directory_mid_training_is_reported(
-    tmp_path: Path, tiny_checkpoint_path: Path
-) -> None:
-    checkpoints = tmp_path / "checkpoints"
+@asynccontextmanager
+async def checkpoints_turned_read_only(
+    workdir: Path, checkpoint: Path, overrides: dict[str, Any]
+) -> AsyncIterator[Harness]:
+    """A bot whose first run has trained a while when its checkpoint directory (a tmpfs)
+    turns read-only; the block remounts it writable before its last checks."""
+    checkpoints = workdir / "checkpoints"
     with tmpfs(checkpoints, "32m"):
-        async with running_bot(tmp_path, tiny_checkpoint_path, TINY_TEXT, **FAST_TRAINING) as h:
+        async with running_bot(workdir, checkpoint, TINY_TEXT, **overrides) as h:
             await upload(h, h.api.user(ADMIN_ID), NEW_TEXT.encode())
             job = await wait_for_job(h)
             await eventually(lambda: job.last is not None, 60)
             remount(checkpoints, "ro")
-            outcome = await the_outcome(h, 1)
-            assert "failed" in outcome and "read-only" in outcome.lower(), outcome
-            assert "Version 1 keeps serving" in outcome
-            remount(checkpoints, "rw")
-            await after_fault(h, 1, serving=1)
+            yield h
+
+
+async def test_a_read_only_checkpoint_directory_mid_training_is_reported(
+    tmp_path: Path, tiny_checkpoint_path: Path
+) -> None:
+    async with checkpoints_turned_read_only(tmp_path, tiny_checkpoint_path, FAST_TRAINING) as h:
+        outcome = await the_outcome(h, 1)
+        assert "failed" in outcome and "read-only" in outcome.lower(), outcome
+        assert "Version 1 keeps serving" in outcome
+        remount(h.workdir / "checkpoints", "rw")
+        await after_fault(h, 1, serving=1)
 
 
 async def test_a_cancel_with_a_read_only_checkpoint_directory_is_a_cancel(
     tmp_path: Path, tiny_checkpoint_path: Path
 ) -> None:
-    checkpoints = tmp_path / "checkpoints"
     overrides: dict[str, Any] = {**FAST_TRAINING, "retrain_steps": 1_000_000}
-    with tmpfs(checkpoints, "32m"):
-        async with running_bot(tmp_path, tiny_checkpoint_path, TINY_TEXT, **overrides) as h:
-            await upload(h, h.api.user(ADMIN_ID), NEW_TEXT.encode())
-            job = await wait_for_job(h)
-            await eventually(lambda: job.last is not None, 60)
-            remount(checkpoints, "ro")
-            [reply] = await h.ask(h.api.user(ADMIN_ID), "/retrain cancel")
-            assert "Training run #1 was cancelled" in (reply.text or ""), reply.text
-            await settled(h)
-            [(status,)] = db_rows(h.workdir / "bot.db", "SELECT status FROM training_runs")
-            assert status == "cancelled"
-            remount(checkpoints, "rw")
-            await after_fault(h, 1, serving=1)
+    async with checkpoints_turned_read_only(tmp_path, tiny_checkpoint_path, overrides) as h:
+        [reply] = await h.ask(h.api.user(ADMIN_ID), "/retrain cancel")
+        assert "Training run #1 was cancelled" in (reply.text or ""), reply.text
+        await settled(h)
+        [(status,)] = db_rows(h.workdir / "bot.db", "SELECT status FROM training_runs")
+        assert status == "cancelled"
+        remount(h.workdir / "checkpoints", "rw")
+        await after_fault(h, 1, serving=1)
 
 
 async def test_a_cancel_during_the_finishing_steps_says_it_came_too_late(
