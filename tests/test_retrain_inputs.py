@@ -15,6 +15,7 @@ from bot.storage import Storage
 from bot.storage.schema import CorpusRow, TrainingRunRow
 from bot.training.corpora import validate_text, wide_encoding
 from model.errors import CorpusError
+from tests.botapi import FakeUser
 from tests.conftest import TINY_TEXT
 from tests.faults import assert_consistent, remount, tmpfs
 from tests.harness import ADMIN_ID, FAST_TRAINING, Harness, running_bot
@@ -107,9 +108,15 @@ async def test_concurrent_add_corpus_of_one_text_makes_one_row(tmp_path: Path) -
         await storage.close()
 
 
-async def wait_replies(h: Harness, since: int, n: int) -> list[str]:
-    msgs = await h.api.wait_for_messages(ADMIN_ID, n, 120, since=since)
-    return [m.text or "" for m in msgs]
+async def upload_at_once(h: Harness, admin: FakeUser, documents: list[tuple[str, bytes]]) -> int:
+    """Sends every (file name, content) with the caption /retrain at once and waits for
+    as many replies; returns the chat's message count before them (``api.mark``)."""
+    since = h.api.mark(admin.chat_id)
+    await asyncio.gather(
+        *(h.api.send_document(admin, name, data, caption="/retrain") for name, data in documents)
+    )
+    await h.api.wait_for_messages(admin.chat_id, len(documents), 120, since=since)
+    return since
 
 
 async def test_the_same_document_twice_at_once_is_one_corpus(
@@ -118,12 +125,7 @@ async def test_the_same_document_twice_at_once_is_one_corpus(
     overrides = {**FAST_TRAINING, "retrain_steps": 1_000_000}
     async with running_bot(tmp_path, tiny_checkpoint_path, TINY_TEXT, **overrides) as h:
         admin = h.api.user(ADMIN_ID)
-        since = h.api.mark(ADMIN_ID)
-        await asyncio.gather(
-            *(h.api.send_document(admin, "c.txt", NEW_TEXT.encode(), caption="/retrain")
-              for _ in range(2))
-        )  # fmt: skip
-        await wait_replies(h, since, 2)
+        await upload_at_once(h, admin, [("c.txt", NEW_TEXT.encode())] * 2)
         assert await count(h, CorpusRow) == 2  # the default corpus and this one
         await h.ask(admin, "/retrain cancel")
         await eventually(lambda: not h.services.retrain.running, 60)
@@ -135,13 +137,9 @@ async def test_uploads_while_a_training_runs_are_not_stored(
     overrides = {**FAST_TRAINING, "retrain_steps": 1_000_000}
     async with running_bot(tmp_path, tiny_checkpoint_path, TINY_TEXT, **overrides) as h:
         admin = h.api.user(ADMIN_ID)
-        since = h.api.mark(ADMIN_ID)
-        await asyncio.gather(
-            *(h.api.send_document(admin, f"c{i}.txt", (NEW_TEXT + f"نسخة {i}\n").encode(),
-                                  caption="/retrain")
-              for i in range(10))
-        )  # fmt: skip
-        await wait_replies(h, since, 10)
+        since = await upload_at_once(
+            h, admin, [(f"c{i}.txt", (NEW_TEXT + f"نسخة {i}\n").encode()) for i in range(10)]
+        )
 
         def refused() -> int:
             texts = [m.text or "" for m in h.api.messages_to(ADMIN_ID)[since:]]
