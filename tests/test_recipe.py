@@ -405,7 +405,7 @@ def test_time_budget_reestimates_never_move_the_reported_progress_back(
         n = next(readings)
         return 0.05 * min(n, 40) + 0.001 * max(0, n - 40)
 
-    monkeypatch.setattr("model.train.time.perf_counter", clock)
+    monkeypatch.setattr("model.training.loop.time.perf_counter", clock)
     config = TrainConfig(**{**recipe_overrides("fit"), **SMALL, "time_budget_s": 3.0})
     seen: list[tuple[int, int]] = []
     result = train(
