@@ -25,8 +25,7 @@ import pytest
 from sqlalchemy import text
 
 from bot.storage import Storage
-from tests.botapi import FakeBotApi
-from tests.botapi.server import SECRET_HEADER
+from tests.botapi import SECRET_HEADER, FakeBotApi
 from tests.cluster import NGINX, SECRET, Cluster, running_cluster, upstreams, wait_until
 from tests.conftest import TINY_TEXT
 from tests.harness import TEST_TOKEN, prepare_workdir

@@ -2,11 +2,10 @@
 
 from .formatting import EntityParseError, format_text, parse_html, parse_markdown_v2
 from .objects import FakeUser, find_bot_commands, utf16_len
-from .server import (
+from .records import (
     SECRET_HEADER,
     ApiCall,
     ApiError,
-    FakeBotApi,
     InlineAnswer,
     SentMessage,
     StoredFile,
@@ -14,6 +13,7 @@ from .server import (
     WebhookConfig,
     WebhookDelivery,
 )
+from .server import FakeBotApi
 
 __all__ = [
     "SECRET_HEADER",
