@@ -7,7 +7,8 @@ Without retraining the network, how much can the mixture itself gain? Every weig
 chosen on the validation part (the n-gram counted from the training part only); the test
 part is only scored. Rows:
 
-- ``linear``: ``w·p_lstm + (1 − w)·p_kn`` with the checkpoint's stored weight (as served);
+- ``linear``: ``w·p_lstm + (1 − w)·p_kn`` with the checkpoint's stored weight (the form
+  served before the geometric one);
 - ``linear per order``: one ``w`` per length of the n-gram context reached (a gather of
   ``w`` per row in the engine), each chosen on validation on the same grid;
 - ``geometric``: ``p ∝ p_lstm^a · p_kn^b`` (a product of experts), ``a`` and ``b`` fitted
@@ -118,7 +119,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     rows: dict[str, float] = {}
     params: dict[str, Any] = {}
 
-    rows["linear (served)"] = linear_bits(test, dist, torch.full((1,), mixture.weight))
+    rows["linear, stored weight"] = linear_bits(test, dist, torch.full((1,), mixture.weight))
     lengths = torch.tensor([len(s) for s in tables.states])
     per_order = torch.full((mixture.order,), mixture.weight, dtype=torch.float64)
     grid = torch.tensor(WEIGHT_GRID, dtype=torch.float64)
