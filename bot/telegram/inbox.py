@@ -58,6 +58,7 @@ from telegram.ext import Application
 
 from bot.storage.queries.inbox import ClaimedUpdate, InboxQueries, StoredReply
 from bot.storage.schema import utcnow
+from bot.telegram.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -210,10 +211,7 @@ class Inbox:
         self._stopping = True
         self._wake.set()
         for task in self._loops:
-            task.cancel()
-        for task in self._loops:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancel_and_wait(task)
         self._loops = []
         working = dict(self._working)
         if working:
@@ -254,7 +252,7 @@ class Inbox:
         self._wake.set()  # a slot is free
 
     async def _renew(self) -> None:
-        while True:
+        while not self._stopping:
             await asyncio.sleep(self._renew_every_s)
             try:
                 await self._queries.renew_claims(self.owner, list(self._working), self._lease)
@@ -262,7 +260,7 @@ class Inbox:
                 log.warning("could not renew claims on updates being handled: %s", exc)
 
     async def _prune(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 pruned = await self._queries.prune_done_updates(utcnow() - RETENTION)
                 if pruned:

@@ -14,13 +14,14 @@ requests failed, rather than once per attempt.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from telegram import Bot, Update
 from telegram.error import InvalidToken, TelegramError
+
+from bot.telegram.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ class Poller:
         self._bot = bot
         self._record = record
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     async def start(self) -> None:
         # A webhook left set (e.g. by an earlier cluster run) makes getUpdates refuse; as
@@ -48,16 +50,15 @@ class Poller:
 
     async def stop(self) -> None:
         """Stop at once: a getUpdates cut short confirmed nothing new, so nothing is lost."""
+        self._stopping = True
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
             self._task = None
 
     async def _run(self) -> None:
         offset: int | None = None
         failures = 0
-        while True:
+        while not self._stopping:
             try:
                 updates = await self._bot.get_updates(
                     offset=offset,
@@ -87,7 +88,7 @@ class Poller:
         """Record ``batch``, retrying until it is stored: not confirming it is what keeps
         it safe, so there is no giving up here."""
         attempt = 0
-        while True:
+        while not self._stopping:
             try:
                 await self._record(batch)
                 return
