@@ -11,10 +11,8 @@ TORCH_SPEC ?= torch==2.13.0
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	# --no-compile: Python compiles what is imported on first use; compiling every module
-	# of torch up front costs a clean set-up about ten seconds for modules never imported
-	$(BIN)/pip install --quiet --no-compile "$(TORCH_SPEC)"
-	$(BIN)/pip install --quiet --no-compile -e ".[dev,postgres]"
+	$(BIN)/pip install --quiet "$(TORCH_SPEC)"
+	$(BIN)/pip install --quiet -e ".[dev,postgres]"
 	touch $@
 
 setup: $(BIN)/.installed
