@@ -22,6 +22,10 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     # `make test` runs three workers on two cores: torch's default of one thread per core
     # in each of them oversubscribes the CPU (a 7 s training test took 78 s in the suite).
     torch.set_num_threads(1)
+    # The same for the processes the tests start (bots, trainers, `python -m model`),
+    # which inherit the environment: their OpenMP threads would spin on cores the other
+    # workers need (a 6 s CLI training test took 28 s in the suite).
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 TINY_TEXT = (
     "في الصباح يذهب الولد إلى المدرسة ويحمل كتبه في حقيبة زرقاء.\n"

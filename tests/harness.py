@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import os
 import shutil
 import tempfile
 import threading
@@ -87,6 +88,8 @@ def process_env(
     """
     url = api if isinstance(api, str) else api.base_url.removesuffix("/bot")
     base = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "HOME": str(workdir)}
+    if "OMP_NUM_THREADS" in os.environ:  # one torch thread per process under xdist
+        base["OMP_NUM_THREADS"] = os.environ["OMP_NUM_THREADS"]
     return {
         **(base if sealed else {}),
         "BOT_TOKEN": TEST_TOKEN,
