@@ -28,7 +28,7 @@ typecheck: setup
 	$(BIN)/mypy
 
 unit: setup
-	$(BIN)/python -m pytest -q -n 4 --durations=20
+	$(BIN)/python -m pytest -q -n 3 --durations=20
 
 # mypy runs beside the suite: the suite's workers mostly wait on subprocesses and sockets
 test: lint

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from tests.harness import Harness
 
 if os.environ.get("PYTEST_XDIST_WORKER"):
-    # `make test` runs four workers on two cores: torch's default of one thread per core
+    # `make test` runs three workers on two cores: torch's default of one thread per core
     # in each of them oversubscribes the CPU (a 7 s training test took 78 s in the suite).
     torch.set_num_threads(1)
     # The same for the processes the tests start (bots, trainers, `python -m model`),
@@ -100,24 +100,3 @@ def admin(harness: Harness) -> FakeUser:
     from tests.harness import ADMIN_ID
 
     return harness.api.user(ADMIN_ID, "Admin")
-
-
-# The modules whose tests take 10-30 s each (real processes killed and restarted, leases
-# run out, PostgreSQL restarted): started first, so that the last minute of `make test`
-# is not one worker finishing one of them while the others sit idle. Order only.
-SLOW_MODULES = (
-    "test_cluster_e2e",
-    "test_retrain_lifecycle",
-    "test_database_restart_e2e",
-    "test_trainer_e2e",
-    "test_cluster_training_e2e",
-    "test_retrain_faults",
-    "test_inbox_e2e",
-)
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    def module(item: pytest.Item) -> str:
-        return item.nodeid.split("::")[0].rsplit("/", 1)[-1].removesuffix(".py")
-
-    items.sort(key=lambda item: module(item) not in SLOW_MODULES)  # stable: else as found
