@@ -1,7 +1,8 @@
 """``.ci/image.sh`` builds on hosts with hybrid cgroups.
 
 There (cgroup v1 controllers plus a cgroup2 mount, which is what this CI machine has)
-crun refuses every RUN step with "cgroups in hybrid mode not supported";
+crun can refuse every RUN step with "cgroups in hybrid mode not supported" (whether it
+does depends on podman's settings: after ``.ci/image.sh`` has run, it may not);
 ``.ci/podman_build.sh`` then builds again with ``--isolation chroot``. The test builds a
 real image with a RUN step through that function, from a base image of a few files
 (the host's ``sh`` and its libraries, imported with ``podman import``). Needs root and
@@ -64,7 +65,9 @@ def test_an_image_with_a_run_step_builds_on_this_host(tmp_path: Path) -> None:
         )  # fmt: skip
         assert build.returncode == 0, log.read_text()
         said = "building again with --isolation chroot" in build.stderr
-        assert said == hybrid_cgroups(), (build.stderr, log.read_text())
+        # Only a hybrid host falls back; whether it must depends on podman's own settings
+        # there (after .ci/image.sh configured it, crun may build this RUN step itself).
+        assert not said or hybrid_cgroups(), (build.stderr, log.read_text())
         assert subprocess.run(["podman", "image", "exists", image]).returncode == 0
     finally:
         subprocess.run(["podman", "rmi", "-f", image, base], capture_output=True)
