@@ -100,26 +100,3 @@ def admin(harness: Harness) -> FakeUser:
     from tests.harness import ADMIN_ID
 
     return harness.api.user(ADMIN_ID, "Admin")
-
-
-# The modules whose tests take 10-30 s each (real processes killed and restarted, leases
-# run out, PostgreSQL restarted) start first, so that `make test` does not end with one
-# worker finishing one of them while the others sit idle. This changes the order only.
-SLOW_MODULES = frozenset(
-    {
-        "test_cluster_e2e",
-        "test_retrain_lifecycle",
-        "test_database_restart_e2e",
-        "test_trainer_e2e",
-        "test_cluster_training_e2e",
-        "test_retrain_faults",
-        "test_inbox_e2e",
-    }
-)
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    def module(item: pytest.Item) -> str:
-        return item.nodeid.split("::")[0].rsplit("/", 1)[-1].removesuffix(".py")
-
-    items.sort(key=lambda item: module(item) not in SLOW_MODULES)  # stable: else as found
