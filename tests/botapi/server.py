@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
 from collections.abc import Awaitable, Callable
 from types import TracebackType
@@ -49,15 +50,10 @@ class FakeBotApi(
 ):
     """An in-process Bot API server on 127.0.0.1 plus helpers to act as Telegram users."""
 
-    def __init__(
-        self,
-        token: str,
-        bot_id: int = 7000000001,
-        bot_username: str = "test_char_bot",
-        bot_first_name: str = "Test Char Bot",
-        port: int = 0,
-    ):
-        super().__init__(token, bot_id, bot_username, bot_first_name, port)
+    @functools.cached_property
+    def _methods(self) -> dict[str, tuple[str, Callable[[Params], Awaitable[Any]]]]:
+        """Each Bot API method's handler, by its lower-cased name (the names are
+        case-insensitive); built once, so a test may replace one entry."""
         handlers: dict[str, Callable[[Params], Awaitable[Any]]] = {
             "getMe": self._get_me,
             "logOut": self._accept,
@@ -82,8 +78,7 @@ class FakeBotApi(
             "sendPhoto": self._send_photo,
             "getFile": self._get_file,
         }
-        # Bot API method names are case-insensitive.
-        self._methods = {name.lower(): (name, handler) for name, handler in handlers.items()}
+        return {name.lower(): (name, handler) for name, handler in handlers.items()}
 
     # -- lifecycle --------------------------------------------------------------------------
 
