@@ -24,8 +24,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import signal
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -33,6 +31,7 @@ from pathlib import Path
 import torch
 
 from benchmarks.bot_load import CORPUS, percentile
+from benchmarks.process import bot_process
 from model.checkpoint import Checkpoint, save_checkpoint
 from model.network import CharGenerator
 from model.text import read_corpus
@@ -81,12 +80,7 @@ async def phase(tree: Path, n_users: int, busy_timeout_s: float) -> tuple[int, l
         prepare(workdir)
         async with FakeBotApi(TEST_TOKEN) as api:
             env = bot_env(api, workdir, tree, busy_timeout_s)
-            with (workdir / "bot.log").open("wb") as log:
-                proc = await asyncio.create_subprocess_exec(
-                    sys.executable, "-m", "bot", cwd=workdir, env=env, stdout=log, stderr=log
-                )
-            try:
-                await api.wait_for(lambda: api.calls_to("setMyCommands") or None, 300, "ready")
+            async with bot_process(api, workdir, env):
                 users = [api.user(20_000 + i) for i in range(n_users)]
                 for user in users:  # a text with buttons to press, per user
                     await api.send_text(user, f"/write {SEED}")
@@ -122,10 +116,6 @@ async def phase(tree: Path, n_users: int, busy_timeout_s: float) -> tuple[int, l
 
                 await api.wait_for(all_answered, 900, "every action's reply")
                 await asyncio.sleep(0.5)  # a duplicate would arrive now
-            finally:
-                if proc.returncode is None:
-                    proc.send_signal(signal.SIGTERM)
-                    await asyncio.wait_for(proc.wait(), 60)
     errors = setup_errors  # each stands for a press that could not be made
     latencies: list[float] = []
     for user in users:

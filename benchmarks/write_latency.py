@@ -30,9 +30,7 @@ import argparse
 import asyncio
 import os
 import shutil
-import signal
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -40,6 +38,7 @@ from pathlib import Path
 import torch
 
 from benchmarks.bot_load import CORPUS
+from benchmarks.process import bot_process
 from model.checkpoint import Checkpoint, save_checkpoint
 from model.network import CharGenerator
 from model.shipped import SHIPPED_MODEL
@@ -81,12 +80,7 @@ async def phase(tree: Path, shipped: bool, writes: int, length: int) -> list[flo
                     LOG_LEVEL="WARNING",
                 ),
             }
-            with (workdir / "bot.log").open("wb") as log:
-                proc = await asyncio.create_subprocess_exec(
-                    sys.executable, "-m", "bot", cwd=workdir, env=env, stdout=log, stderr=log
-                )
-            try:
-                await api.wait_for(lambda: api.calls_to("setMyCommands") or None, 300, "ready")
+            async with bot_process(api, workdir, env):
                 user = api.user(30_000)
                 latencies = []
                 for i in range(WARM_UP + writes):
@@ -96,10 +90,6 @@ async def phase(tree: Path, shipped: bool, writes: int, length: int) -> list[flo
                     [reply] = await api.wait_for_messages(user.chat_id, 1, since=mark)
                     if i >= WARM_UP:
                         latencies.append(reply.sent_at - sent)
-            finally:
-                if proc.returncode is None:
-                    proc.send_signal(signal.SIGTERM)
-                    await asyncio.wait_for(proc.wait(), 60)
     return latencies
 
 
