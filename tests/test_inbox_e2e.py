@@ -241,3 +241,24 @@ async def test_kill_9_of_a_polling_process_mid_burst_then_a_restart_answers_ever
     stored = {u: o for u, o in rows(db, "SELECT user_id, output FROM generations")}
     for user in users:
         assert stored[user.id] == api.messages_to(user.chat_id)[0].raw_text
+
+
+async def test_an_update_being_handled_is_claimed_for_the_inbox_lease_setting(
+    tmp_path: Path, tiny_checkpoint_path: Path
+) -> None:
+    async with running_bot(tmp_path, tiny_checkpoint_path, TINY_TEXT, inbox_lease_s=42) as h:
+        user = h.api.user(3301)
+        h.api.inject_delay("sendMessage", 3.0)  # the reply is on its way: still claimed
+        await h.api.send_text(user, f"/write {SEED}")
+        db = h.workdir / "bot.db"
+
+        def claim() -> tuple[object, ...] | None:
+            found = rows(db, "SELECT received_at, claimed_until FROM updates WHERE done_at IS NULL")
+            return found[0] if found and found[0][1] is not None else None
+
+        received, until = await h.api.wait_for(claim, 30, "the update claimed")
+        [reply] = await h.api.wait_for_messages(user.chat_id, 1, timeout=30)
+    lease = datetime.fromisoformat(str(until)) - datetime.fromisoformat(str(received))
+    # claimed within a second or two of being recorded, for 42 s (not the default 15)
+    assert timedelta(seconds=40) < lease < timedelta(seconds=45), lease
+    assert reply.raw_text and reply.raw_text.startswith(SEED)
