@@ -34,6 +34,7 @@ async def write_once(h: Harness, user: FakeUser) -> tuple[str, GenerationRow]:
     the one generation row."""
     await h.api.send_text(user, "/write البحر")
     [text] = await settle(h, user.chat_id, 1)
+    await h.settled()  # the delivery mark is stored after the message arrives
     [row] = await generations(h)
     return text, row
 
