@@ -64,9 +64,15 @@ def is_disconnect(exc: BaseException) -> bool:
         state = getattr(cause, "sqlstate", None)
         if isinstance(state, str) and (state.startswith("08") or state in _AWAY_SQLSTATES):
             return True
-        # asyncpg's "connection is closed" (its InterfaceError is no ConnectionError).
-        if type(cause).__module__.startswith("asyncpg") and "closed" in str(cause):
-            return True
+        if type(cause).__module__.startswith("asyncpg"):
+            # asyncpg's "connection is closed" (its InterfaceError is no ConnectionError).
+            if "closed" in str(cause):
+                return True
+            # A server that shuts down mid-query leaves the protocol consuming its error
+            # while the next query starts: "cannot switch to state ...". The connection
+            # is unusable, exactly as if it had dropped.
+            if type(cause).__name__ == "InternalClientError":
+                return True
     return False
 
 
