@@ -14,8 +14,8 @@ and PyTorch's CPU ``sigmoid`` computes the last few elements of a tensor with a 
 formula that differs in the last bit from its vectorised one. So the step here
 
 * pads every matrix product to a multiple of a *row granule*, probed once per weight
-  shape and device (:func:`row_granule`), so that every batch size used gives each row
-  the bits it gets alone;
+  shape and device (:func:`model.product.row_granule`), so that every batch size used
+  gives each row the bits it gets alone;
 * uses only element-wise operations whose result does not depend on where the element
   sits (``exp``, ``tanh``, ``reciprocal``, ``+``, ``*``, gathers): the gates' sigmoid is
   ``1 / (1 + exp(-z))`` and the candidate's tanh ``2 * sigmoid(2z) - 1`` (one ``exp``
@@ -26,64 +26,20 @@ formula that differs in the last bit from its vectorised one. So the step here
   hidden state with ``[W_fc; W_hh]`` (the next logits and the recurrent term together),
   and the cell arithmetic.
 
-The results agree with ``nn.LSTM`` to float rounding (about 1e-7); they are not bitwise
-those of ``nn.LSTM``, and do not need to be: the engine and ``sample`` share this step.
+The results agree with ``nn.LSTM`` to float rounding (about 1e-7) of the weights the
+products use: on x86 CPUs those are ``W_fc`` and ``W_hh`` rounded to float16 once
+(:mod:`model.product` says why). They are not bitwise those of ``nn.LSTM``, and do not
+need to be: the engine and ``sample`` share this step.
 The granule is probed with this thread's torch thread count; the engine's worker runs
 with one thread, and the tests check its texts against ``sample`` run with the default.
 """
 
 from __future__ import annotations
 
-import logging
-import threading
-
 import torch
 
 from model.network import CharGenerator
-
-log = logging.getLogger(__name__)
-
-# Row counts probed for each candidate granule (multiples of it only), and the granules.
-_PROBE_ROWS = (*range(1, 65), 80, 96, 128, 160, 192, 256, 320, 384, 512)
-_GRANULES = (1, 2, 4, 8, 16, 32)
-_granules: dict[tuple[str, int | None, int, int, int], int] = {}
-_granules_lock = threading.Lock()
-
-
-def row_granule(weight_t: torch.Tensor) -> int:
-    """The smallest ``g`` such that ``torch.mm(x, weight_t)`` gives every row the same bits
-    for every row count that is a multiple of ``g`` (up to 512 rows), on this device.
-
-    BLAS libraries switch kernels on the row count (MKL, for example, has special paths
-    for 1-3 rows), and the summation order changes with the kernel; above a small count
-    they settle on one. The answer is cached per device, shape and thread count.
-    """
-    k, n = weight_t.shape
-    dev = weight_t.device
-    key = (dev.type, dev.index, k, n, torch.get_num_threads())
-    with _granules_lock:
-        cached = _granules.get(key)
-        if cached is not None:
-            return cached
-        gen = torch.Generator().manual_seed(0)
-        with torch.inference_mode():
-            x = torch.randn(max(_PROBE_ROWS), k, generator=gen).to(dev)
-            reference = torch.mm(x, weight_t)
-            granule = _GRANULES[-1]
-            for candidate in _GRANULES:
-                rows = [m for m in _PROBE_ROWS if m % candidate == 0]
-                if all(torch.equal(torch.mm(x[:m], weight_t), reference[:m]) for m in rows):
-                    granule = candidate
-                    break
-            else:
-                log.warning(
-                    "matrix products on %s give rows different bits at different batch "
-                    "sizes; fixed-seed texts from the engine may differ from model.sample "
-                    "in rare near-ties",
-                    dev,
-                )
-        _granules[key] = granule
-        return granule
+from model.product import Product
 
 
 class BoundStep:
@@ -108,7 +64,7 @@ class BoundStep:
 
     def head(self) -> torch.Tensor:
         """Logits of the current state (a buffer that the next call overwrites)."""
-        torch.mm(self.h_layers[-1], self.w.top_t, out=self.y)
+        self.w.top(self.h_layers[-1], self.y)
         return torch.add(self.y_logits, self.w.fc_b, out=self.logits)
 
     def advance(self, x: torch.Tensor) -> None:
@@ -120,12 +76,12 @@ class BoundStep:
             if layer == 0:
                 torch.index_select(w.table, 0, x, out=gates)
             else:
-                torch.mm(self.h_layers[layer - 1], w.input_t[layer - 1], out=gates)
+                w.inputs[layer - 1](self.h_layers[layer - 1], gates)
                 gates.add_(w.input_b[layer - 1])
             if layer == top:
                 gates.add_(self.rec)
             else:
-                gates.add_(torch.mm(self.h_layers[layer], w.rec_t[layer]))
+                gates.add_(w.recurrent[layer].fresh(self.h_layers[layer]))
             # Pre-activations are scaled by -1 (i, f, o) and -2 (g): one exp for all four.
             gates.exp_().add_(one).reciprocal_()  # sigmoid(z); sigmoid(2z) for g
             self.g.mul_(two).sub_(one)  # tanh(z) = 2 sigmoid(2z) - 1
@@ -143,7 +99,9 @@ class StepWeights:
     state through :meth:`bind`: ``logits = s.head()``, draw ``x`` from them, ``s.advance(x)``.
     """
 
-    def __init__(self, model: CharGenerator) -> None:
+    def __init__(self, model: CharGenerator, half: bool | None = None) -> None:
+        """``half``: float16 weights in the products (None: where the device allows,
+        :data:`model.product.HALF_WEIGHTS_ON_CPU`)."""
         lstm = model.lstm
         self.num_layers = lstm.num_layers
         self.hidden_size = hid = lstm.hidden_size
@@ -182,9 +140,11 @@ class StepWeights:
             )
             self.top_t = fused.t().contiguous()  # (hidden, vocab + 4 * hidden)
             self.fc_b = model.fc.bias.detach().float().clone()
-        granules = [row_granule(self.top_t), *(row_granule(w) for w in self.rec_t)]
-        granules += [row_granule(w) for w in self.input_t]
-        self.granule = max(granules)
+        # The products, in float16 weights where the device allows (model.product).
+        self.top = Product(self.top_t, half)
+        self.recurrent = [Product(w, half) for w in self.rec_t]
+        self.inputs = [Product(w, half) for w in self.input_t]
+        self.granule = max(p.granule for p in (self.top, *self.recurrent, *self.inputs))
 
     def padded_rows(self, batch: int) -> int:
         """``batch`` rounded up to the row granule (at least one granule)."""

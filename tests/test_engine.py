@@ -7,6 +7,7 @@ whether it runs alone, among dozens of others, or across a hot swap.
 from __future__ import annotations
 
 import asyncio
+import copy
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
@@ -19,12 +20,14 @@ import model.engine.batch as engine_module
 import model.engine.buffers as engine_buffers
 import model.engine.noise as engine_noise
 import model.engine.requests as engine_requests
+import model.product as model_product
 from model.checkpoint import Checkpoint, load_checkpoint
 from model.engine import EngineBusy, EngineStopped, GenerationEngine, GenerationResult
 from model.engine.fair import FairQueue
 from model.errors import ModelError, SamplingError, SeedError
 from model.inference import StepWeights
 from model.network import CharGenerator
+from model.product import half_weights_available
 from model.rng import gumbel_noise, request_key
 from model.sample import sample
 from model.train import TrainConfig, TrainResult, train
@@ -111,8 +114,15 @@ async def test_fixed_seed_gives_the_same_text_among_twenty_other_requests(
         assert (await task).text == expected(trained_tiny, s, n, t, k, r)
 
 
-async def test_the_step_gives_a_row_the_same_bits_in_any_batch(trained_tiny: TrainResult) -> None:
+@pytest.mark.parametrize("half", [True, False], ids=["float16 weights", "float32"])
+async def test_the_step_gives_a_row_the_same_bits_in_any_batch(
+    trained_tiny: TrainResult, half: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if half and not half_weights_available(torch.device("cpu")):
+        pytest.skip("this torch build has no FBGEMM float16-weight product")
+    monkeypatch.setattr(model_product, "HALF_WEIGHTS_ON_CPU", half)
     weights = StepWeights(trained_tiny.model)
+    assert weights.top.half is half
     torch.manual_seed(0)
     ids = torch.randint(0, weights.vocab_size, (70, 12))
     finals: dict[int, torch.Tensor] = {}
@@ -128,9 +138,21 @@ async def test_the_step_gives_a_row_the_same_bits_in_any_batch(trained_tiny: Tra
             finals[batch] = step.h[0, :batch].clone()
         for batch, h in finals.items():
             assert torch.equal(h, finals[70][:batch]), batch
-        # ...and it is the LSTM: nn.LSTM agrees to float rounding.
-        out, _ = trained_tiny.model.lstm(trained_tiny.model.embed(ids))
+        # ...and it is the LSTM: nn.LSTM agrees to float rounding, given the weights the
+        # products use (W_hh rounded to float16 once, where the step does that).
+        lstm = copy.deepcopy(trained_tiny.model.lstm)
+        if half:
+            lstm.weight_hh_l0.copy_(lstm.weight_hh_l0.half().float())
+        out, _ = lstm(trained_tiny.model.embed(ids))
         assert torch.allclose(finals[70], out[:, -1], atol=1e-5)
+
+
+def test_float16_weights_need_no_padding_for_a_lone_row(trained_tiny: TrainResult) -> None:
+    if not half_weights_available(torch.device("cpu")):
+        pytest.skip("this torch build has no FBGEMM float16-weight product")
+    # The point of float16 weights on a CPU: a lone /write multiplies one row, not the
+    # several rows float32 BLAS needs to give every batch size the same bits.
+    assert StepWeights(trained_tiny.model).padded_rows(1) == 1
 
 
 def test_the_engines_in_place_noise_is_bit_for_bit_model_rng() -> None:
