@@ -14,8 +14,9 @@ Two ways to multiply, chosen per device when the weights are laid out:
   rows (about 150 µs). The only change to the arithmetic is rounding each weight to
   float16 once (relative error 2^-11); bits/char through the served step and the
   realism figures are measured with it (docs/MODEL.md).
-* **float32** ``torch.mm`` everywhere else (CUDA, CPUs without FBGEMM, and when
-  :data:`HALF_WEIGHTS_ON_CPU` is off).
+* **float32** ``torch.mm`` everywhere else: CUDA, CPUs without FBGEMM, matrices under
+  :data:`HALF_WEIGHTS_FROM_BYTES` (cache-resident already: float32 is faster there), and
+  when :data:`HALF_WEIGHTS_ON_CPU` is off.
 
 Either way the product is probed once per shape, device, kind and thread count for its
 *row granule* (:func:`row_granule`): the smallest row multiple at which every batch size
@@ -36,6 +37,10 @@ log = logging.getLogger(__name__)
 # fbgemm's float16-weight product on x86 CPUs: 3x faster for a lone row than padding to
 # float32 MKL's granule, batch-blind, and within float16 rounding of the weights.
 HALF_WEIGHTS_ON_CPU = True
+# ...for matrices from this size (float32 bytes) up: a smaller one sits in L2 already,
+# and fbgemm's fixed cost per call (~20 us) makes float32 faster (LSTM 128: 17 against
+# 23 us; LSTM 256: 55 against 29 us).
+HALF_WEIGHTS_FROM_BYTES = 512 * 1024
 
 # Row counts probed for each candidate granule (multiples of it only), and the granules.
 _PROBE_ROWS = (*range(1, 65), 80, 96, 128, 160, 192, 256, 320, 384, 512)
@@ -54,10 +59,13 @@ class Product:
     is float32 ``(rows, out)``, written into ``out``."""
 
     def __init__(self, weight_t: torch.Tensor, half: bool | None = None) -> None:
+        """``half``: float16 weights (if this build has the kernel); None: where it pays."""
         self.weight_t = weight_t
         dev = weight_t.device
         if half is None:
-            half = HALF_WEIGHTS_ON_CPU and half_weights_available(dev)
+            big = weight_t.numel() * 4 >= HALF_WEIGHTS_FROM_BYTES
+            half = HALF_WEIGHTS_ON_CPU and big
+        half = half and half_weights_available(dev)
         self.packed: torch.Tensor | None = None
         if half:
             try:

@@ -116,12 +116,11 @@ async def test_fixed_seed_gives_the_same_text_among_twenty_other_requests(
 
 @pytest.mark.parametrize("half", [True, False], ids=["float16 weights", "float32"])
 async def test_the_step_gives_a_row_the_same_bits_in_any_batch(
-    trained_tiny: TrainResult, half: bool, monkeypatch: pytest.MonkeyPatch
+    trained_tiny: TrainResult, half: bool
 ) -> None:
     if half and not half_weights_available(torch.device("cpu")):
         pytest.skip("this torch build has no FBGEMM float16-weight product")
-    monkeypatch.setattr(model_product, "HALF_WEIGHTS_ON_CPU", half)
-    weights = StepWeights(trained_tiny.model)
+    weights = StepWeights(trained_tiny.model, half=half)
     assert weights.top.half is half
     torch.manual_seed(0)
     ids = torch.randint(0, weights.vocab_size, (70, 12))
@@ -152,7 +151,40 @@ def test_float16_weights_need_no_padding_for_a_lone_row(trained_tiny: TrainResul
         pytest.skip("this torch build has no FBGEMM float16-weight product")
     # The point of float16 weights on a CPU: a lone /write multiplies one row, not the
     # several rows float32 BLAS needs to give every batch size the same bits.
-    assert StepWeights(trained_tiny.model).padded_rows(1) == 1
+    assert StepWeights(trained_tiny.model, half=True).padded_rows(1) == 1
+
+
+def test_weights_use_float16_only_where_the_matrix_is_big_enough_to_pay() -> None:
+    if not half_weights_available(torch.device("cpu")):
+        pytest.skip("this torch build has no FBGEMM float16-weight product")
+    small = CharGenerator(40, embed_size=8, hidden_size=32)
+    big = CharGenerator(40, embed_size=8, hidden_size=384)
+    assert not StepWeights(small).top.half
+    assert StepWeights(big).top.half
+
+
+async def test_with_float16_weights_a_fixed_seed_gives_the_same_text_alone_and_among_others(
+    trained_tiny: TrainResult, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not half_weights_available(torch.device("cpu")):
+        pytest.skip("this torch build has no FBGEMM float16-weight product")
+    monkeypatch.setattr(model_product, "HALF_WEIGHTS_FROM_BYTES", 0)  # the tiny model too
+    async with GenerationEngine(Checkpoint.from_result(trained_tiny), 1) as eng:
+        assert eng._current.weights.top.half
+        others = [
+            asyncio.create_task(
+                eng.generate("البحر"[: 1 + i % 5], 0.9, 60 + 13 * i, rng_seed=50 + i)
+            )
+            for i in range(12)
+        ]
+        await wait_for(lambda: eng.active_requests > 0)
+        probes = await asyncio.gather(
+            *(eng.generate(s, t, 150, top_k=k, rng_seed=r) for s, t, k, r in PROBES)
+        )
+        await asyncio.gather(*others)
+    assert eng.max_batch_seen > len(PROBES)
+    for (seed, temp, k, rng), result in zip(PROBES, probes, strict=True):
+        assert result.text == expected(trained_tiny, seed, 150, temp, k, rng)
 
 
 def test_the_engines_in_place_noise_is_bit_for_bit_model_rng() -> None:
