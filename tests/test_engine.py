@@ -141,7 +141,7 @@ async def test_the_step_gives_a_row_the_same_bits_in_any_batch(
         # products use (W_hh rounded to float16 once, where the step does that).
         lstm = copy.deepcopy(trained_tiny.model.lstm)
         if half:
-            w_hh: torch.Tensor = lstm.weight_hh_l0
+            w_hh = lstm.get_parameter("weight_hh_l0")
             w_hh.copy_(w_hh.half().float())
         out, _ = lstm(trained_tiny.model.embed(ids))
         assert torch.allclose(finals[70], out[:, -1], atol=1e-5)
