@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 import socket
 import sqlite3
 from pathlib import Path
@@ -215,6 +216,28 @@ async def test_ten_identical_errors_are_one_alert_and_then_one_count(
     assert len(texts) == 2, texts
     assert texts[1].startswith("⚠️ The same error again, 9 more times in the last 60 minutes: ")
     assert TEST_TOKEN.split(":")[1] not in "".join(texts)
+
+
+async def test_a_cancelled_cleanup_logged_as_an_error_is_no_alert(
+    tmp_path: Path, tiny_checkpoint_path: Path
+) -> None:
+    async with running_bot(tmp_path, tiny_checkpoint_path, TINY_TEXT, alert_interval_s=3600) as h:
+        api = h.api
+        api.user(ADMIN_ID)
+        # what SQLAlchemy's pool logs when a stop cancels a task inside its rollback
+        pool_log = logging.getLogger("sqlalchemy.pool.impl.AsyncAdaptedQueuePool")
+        try:
+            raise asyncio.CancelledError
+        except asyncio.CancelledError:
+            pool_log.error("Exception during reset or similar", exc_info=True)
+        try:
+            raise RuntimeError("a real fault")
+        except RuntimeError:
+            pool_log.error("Exception during reset or similar", exc_info=True)
+        await api.wait_for(lambda: api.messages_to(ADMIN_ID) or None, 30, "the alert")
+        await asyncio.sleep(0.5)  # a second alert, were there one, would be on its way
+        [alert] = api.messages_to(ADMIN_ID)
+        assert (alert.text or "").startswith("⚠️ Unexpected error: RuntimeError: a real fault")
 
 
 async def test_in_webhook_mode_the_probes_and_metrics_share_the_webhook_port(

@@ -82,6 +82,11 @@ class AdminAlerts(logging.Handler):
             return
         if record.name == log.name:
             return  # never alert about alerting
+        if isinstance(record.exc_info[1], asyncio.CancelledError):
+            # A task cancelled at a stop whose cleanup was cut short: SQLAlchemy's pool
+            # logs a rollback interrupted that way at ERROR and discards the connection.
+            # A stop is no unexpected error: the log keeps it, the admins are not told.
+            return
         kind, line = _one_line(record)
         metrics.UNEXPECTED_ERRORS.labels(type(record.exc_info[1]).__name__).inc()
         # emit() may run on any thread (the engine's worker, a thread pool): the
