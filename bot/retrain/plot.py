@@ -14,12 +14,6 @@ import io
 from collections.abc import Sequence
 from typing import Any, Final
 
-import matplotlib
-
-matplotlib.use("Agg")  # no display on a server; must precede pyplot
-
-import matplotlib.pyplot as plt
-
 from bot.texts import t
 
 TRAIN_COLOUR: Final = "tab:blue"
@@ -42,17 +36,23 @@ def loss_curve_png(history: Sequence[dict[str, Any]]) -> bytes:
     val_points = [
         (int(e["step"]), float(e["val_loss"])) for e in history if e.get("val_loss") is not None
     ]
-    fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
-    try:
-        ax.plot(steps, train, color=TRAIN_COLOUR, linewidth=1.2)
-        if val_points:
-            vs, vl = zip(*val_points, strict=True)
-            ax.plot(vs, vl, color=VALIDATION_COLOUR, marker="o", markersize=3, linewidth=1.2)
-        ax.grid(True, alpha=0.3)
-        ax.ticklabel_format(style="plain", useOffset=False)  # digits only, never "1e4"
-        fig.tight_layout()
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png")
-        return buffer.getvalue()
-    finally:
-        plt.close(fig)
+    # Imported here, not at the top: a curve is drawn once per training run, and
+    # matplotlib costs every start of the bot half a second of CPU otherwise. A bare
+    # Figure on the Agg canvas needs no display and keeps no global state (pyplot's
+    # figure registry would, in a long-lived server).
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7, 4), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    ax.plot(steps, train, color=TRAIN_COLOUR, linewidth=1.2)
+    if val_points:
+        vs, vl = zip(*val_points, strict=True)
+        ax.plot(vs, vl, color=VALIDATION_COLOUR, marker="o", markersize=3, linewidth=1.2)
+    ax.grid(True, alpha=0.3)
+    ax.ticklabel_format(style="plain", useOffset=False)  # digits only, never "1e4"
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()
