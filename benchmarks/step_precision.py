@@ -58,8 +58,8 @@ def per_call_us(fn: Callable[[], Any], repeats: int) -> float:
 
 
 def products(weights: StepWeights) -> dict[str, tuple[Callable[[torch.Tensor], torch.Tensor], int]]:
-    """Each kind of product of the top layer, with its row granule."""
-    top_t = weights.top_t
+    """Each kind of product of the top layer of float32 ``weights``, with its row granule."""
+    top_t = weights.top.weight_t
     linear = torch.nn.Linear(top_t.shape[0], top_t.shape[1], bias=False)
     linear.weight.data = top_t.t().contiguous()
     with warnings.catch_warnings():  # torch.ao.quantization announces its move to torchao
@@ -67,7 +67,7 @@ def products(weights: StepWeights) -> dict[str, tuple[Callable[[torch.Tensor], t
         int8 = torch.ao.quantization.quantize_dynamic(  # type: ignore[no-untyped-call]
             torch.nn.Sequential(linear), {torch.nn.Linear}, dtype=torch.qint8
         )[0]
-    f32, f16 = Product(top_t, half=False), Product(top_t, half=True)
+    f32, f16 = weights.top, Product(top_t, half=True)
     return {
         "float32": (f32.fresh, f32.granule),
         "float16 weights": (f16.fresh, f16.granule),
@@ -107,15 +107,15 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     weights = StepWeights(checkpoint.model.eval(), half=False)
     kinds = products(weights)
     gen = torch.Generator().manual_seed(0)
-    results: dict[str, Any] = {"product": list(weights.top_t.shape), "kinds": {}}
+    results: dict[str, Any] = {"product": list(weights.top.weight_t.shape), "kinds": {}}
     with torch.inference_mode():
         for name, (fn, granule) in kinds.items():
             # Hidden states lie in (-1, 1); the row measured alone spans half of it, the
             # others all of it, as other requests' states may: a batch-wide activation
             # scale then differs from the one it gets alone.
-            x = torch.rand(64, weights.top_t.shape[0], generator=gen) * 2 - 1
+            x = torch.rand(64, weights.top.weight_t.shape[0], generator=gen) * 2 - 1
             x[:granule] *= 0.5
-            reference = torch.mm(x, weights.top_t)
+            reference = torch.mm(x, weights.top.weight_t)
             lone = x[:granule].clone()
             results["kinds"][name] = {
                 "granule": granule,

@@ -100,8 +100,8 @@ class StepWeights:
     """
 
     def __init__(self, model: CharGenerator, half: bool | None = None) -> None:
-        """``half``: float16 weights in the products (None: where the device allows,
-        :data:`model.product.HALF_WEIGHTS_ON_CPU`)."""
+        """``half``: float16 weights in the products (None: where the device allows and
+        the matrix is big enough to pay, as :mod:`model.product` decides)."""
         lstm = model.lstm
         self.num_layers = lstm.num_layers
         self.hidden_size = hid = lstm.hidden_size
@@ -120,30 +120,28 @@ class StepWeights:
             bias0 = param("bias_ih_l0") + param("bias_hh_l0")
             embed = model.embed.weight.detach().float()
             self.table = ((embed @ w_ih0.t() + bias0) * scale.t()).contiguous()
+            # The products, in float16 weights where that pays (model.product).
             # Layers above the first: input weights and summed biases.
-            self.input_t: list[torch.Tensor] = []
+            self.inputs: list[Product] = []
             self.input_b: list[torch.Tensor] = []
             for layer in range(1, self.num_layers):
                 w = param(f"weight_ih_l{layer}") * scale
                 b = (param(f"bias_ih_l{layer}") + param(f"bias_hh_l{layer}")) * scale[:, 0]
-                self.input_t.append(w.t().contiguous())
+                self.inputs.append(Product(w.t().contiguous(), half))
                 self.input_b.append(b.contiguous())
             # Recurrent weights of the layers below the top one.
-            self.rec_t = [
-                (param(f"weight_hh_l{layer}") * scale).t().contiguous()
+            self.recurrent = [
+                Product((param(f"weight_hh_l{layer}") * scale).t().contiguous(), half)
                 for layer in range(self.num_layers - 1)
             ]
-            # The top layer: next logits and recurrent term in one product.
+            # The top layer: next logits and recurrent term in one product of the
+            # (hidden, vocab + 4 * hidden) matrix.
             top = self.num_layers - 1
             fused = torch.cat(
                 [model.fc.weight.detach().float(), param(f"weight_hh_l{top}") * scale]
             )
-            self.top_t = fused.t().contiguous()  # (hidden, vocab + 4 * hidden)
+            self.top = Product(fused.t().contiguous(), half)
             self.fc_b = model.fc.bias.detach().float().clone()
-        # The products, in float16 weights where the device allows (model.product).
-        self.top = Product(self.top_t, half)
-        self.recurrent = [Product(w, half) for w in self.rec_t]
-        self.inputs = [Product(w, half) for w in self.input_t]
         self.granule = max(p.granule for p in (self.top, *self.recurrent, *self.inputs))
 
     def padded_rows(self, batch: int) -> int:
