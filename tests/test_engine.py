@@ -92,26 +92,39 @@ async def test_fixed_seed_gives_the_text_of_model_sample_alone(
         assert 0 <= result.queued_s <= result.latency_s
 
 
+@pytest.mark.parametrize("half", [False, True], ids=["float32", "float16 weights"])
 async def test_fixed_seed_gives_the_same_text_among_twenty_other_requests(
-    engine: GenerationEngine, trained_tiny: TrainResult
+    trained_tiny: TrainResult, half: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    others = [
-        ("المدينة القديمة"[: 2 + i % 12], 0.3 + 0.1 * i, 40 + 17 * i, (i % 4) * 3 or None, 100 + i)
-        for i in range(20)
-    ]
-    background = [
-        asyncio.create_task(engine.generate(s, t, n, top_k=k, rng_seed=r))
-        for s, t, n, k, r in others
-    ]
-    await wait_for(lambda: engine.active_requests > 0)
-    probes = await asyncio.gather(
-        *(engine.generate(s, t, 150, top_k=k, rng_seed=r) for s, t, k, r in PROBES)
-    )
-    assert engine.max_batch_seen > len(PROBES)
-    for (seed, temp, k, rng), result in zip(PROBES, probes, strict=True):
-        assert result.text == expected(trained_tiny, seed, 150, temp, k, rng)
-    for (s, t, n, k, r), task in zip(others, background, strict=True):
-        assert (await task).text == expected(trained_tiny, s, n, t, k, r)
+    if half:
+        if not half_weights_available(torch.device("cpu")):
+            pytest.skip("this torch build has no FBGEMM float16-weight product")
+        monkeypatch.setattr(model_product, "HALF_WEIGHTS_FROM_BYTES", 0)  # the tiny model too
+    async with GenerationEngine(Checkpoint.from_result(trained_tiny), 1) as engine:
+        assert engine._current.weights.top.half is half
+        others = [
+            (
+                "المدينة القديمة"[: 2 + i % 12],
+                0.3 + 0.1 * i,
+                40 + 17 * i,
+                (i % 4) * 3 or None,
+                100 + i,
+            )
+            for i in range(20)
+        ]
+        background = [
+            asyncio.create_task(engine.generate(s, t, n, top_k=k, rng_seed=r))
+            for s, t, n, k, r in others
+        ]
+        await wait_for(lambda: engine.active_requests > 0)
+        probes = await asyncio.gather(
+            *(engine.generate(s, t, 150, top_k=k, rng_seed=r) for s, t, k, r in PROBES)
+        )
+        assert engine.max_batch_seen > len(PROBES)
+        for (seed, temp, k, rng), result in zip(PROBES, probes, strict=True):
+            assert result.text == expected(trained_tiny, seed, 150, temp, k, rng)
+        for (s, t, n, k, r), task in zip(others, background, strict=True):
+            assert (await task).text == expected(trained_tiny, s, n, t, k, r)
 
 
 @pytest.mark.parametrize("half", [True, False], ids=["float16 weights", "float32"])
@@ -162,30 +175,6 @@ def test_weights_use_float16_only_where_the_matrix_is_big_enough_to_pay() -> Non
     big = CharGenerator(40, embed_size=8, hidden_size=384)
     assert not StepWeights(small).top.half
     assert StepWeights(big).top.half
-
-
-async def test_with_float16_weights_a_fixed_seed_gives_the_same_text_alone_and_among_others(
-    trained_tiny: TrainResult, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    if not half_weights_available(torch.device("cpu")):
-        pytest.skip("this torch build has no FBGEMM float16-weight product")
-    monkeypatch.setattr(model_product, "HALF_WEIGHTS_FROM_BYTES", 0)  # the tiny model too
-    async with GenerationEngine(Checkpoint.from_result(trained_tiny), 1) as eng:
-        assert eng._current.weights.top.half
-        others = [
-            asyncio.create_task(
-                eng.generate("البحر"[: 1 + i % 5], 0.9, 60 + 13 * i, rng_seed=50 + i)
-            )
-            for i in range(12)
-        ]
-        await wait_for(lambda: eng.active_requests > 0)
-        probes = await asyncio.gather(
-            *(eng.generate(s, t, 150, top_k=k, rng_seed=r) for s, t, k, r in PROBES)
-        )
-        await asyncio.gather(*others)
-    assert eng.max_batch_seen > len(PROBES)
-    for (seed, temp, k, rng), result in zip(PROBES, probes, strict=True):
-        assert result.text == expected(trained_tiny, seed, 150, temp, k, rng)
 
 
 def test_the_engines_in_place_noise_is_bit_for_bit_model_rng() -> None:
