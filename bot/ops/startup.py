@@ -108,7 +108,7 @@ def _describe(error: TelegramError, timeout: float) -> str:
     if isinstance(error, TimedOut):
         return f"no answer within {timeout:g} s"
     text = " ".join(str(error).split())
-    return text.removeprefix("httpx.")
+    return text.removeprefix("httpx.").removeprefix("aiohttp.")
 
 
 async def _pause(seconds: float, stop: asyncio.Event | None) -> None:

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import (
 
 from bot import metrics
 from bot.storage import compat
+from bot.storage.sqlite_driver import InlineWriteDbapi
 from bot.storage.writer import SerialWrites
 
 log = logging.getLogger(__name__)
@@ -175,6 +176,8 @@ def create_engine(
     path = sqlite_file(url)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
+    # the bot's write transactions run on the loop's thread (bot/storage/sqlite_driver.py)
+    kwargs.setdefault("module", InlineWriteDbapi())
     engine = create_async_engine(url, **kwargs)
     event.listen(engine.sync_engine, "connect", _sqlite_pragmas(busy_timeout_s))
     event.listen(engine.sync_engine, "handle_error", _count_error)

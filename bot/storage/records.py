@@ -20,6 +20,7 @@ from bot.storage.schema import (
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
+    from sqlalchemy import Row
 
 R = TypeVar("R", bound="DataclassInstance")
 
@@ -191,7 +192,7 @@ def from_row(record: type[R], row: object, **converted: Any) -> R:
     return record(**{name: getattr(row, name) for name in names}, **converted)
 
 
-def _user(row: UserRow) -> User:
+def _user(row: UserRow | Row[Any]) -> User:
     return from_row(User, row)
 
 

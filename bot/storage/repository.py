@@ -42,7 +42,7 @@ class Storage(
     ) -> None:
         """``engine``, if given, is owned by this Storage and disposed by :meth:`close`."""
         self._sessions = session_maker
-        self._engine = engine
+        self._owned_engine = engine
 
     @classmethod
     async def open(cls, url: str, migrate: bool = True, **engine_kwargs: Any) -> Self:
@@ -57,8 +57,8 @@ class Storage(
         return self._sessions
 
     async def close(self) -> None:
-        if self._engine is not None:
-            await self._engine.dispose()
+        if self._owned_engine is not None:
+            await self._owned_engine.dispose()
 
     async def dispose(self) -> None:
         await self.close()

@@ -35,6 +35,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.util import await_only
 
+from bot.storage.sqlite_driver import InlineWriteConnection
+
 # The statements that make the driver begin a transaction and SQLite take its write lock.
 _WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
 # A turn not given within this long means something holds it without committing (a bug);
@@ -106,16 +108,24 @@ class SerialWrites:
                     "database is locked (a second write transaction in the same task)"
                 ),
             )
-        try:
-            await_only(asyncio.wait_for(self._lock.acquire(), QUEUE_TIMEOUT_S))
-        except TimeoutError:
-            raise OperationalError(
-                statement, parameters, sqlite3.OperationalError("database is locked")
-            ) from None
+        if not self._lock.locked():
+            # free: taken at once (wait_for would start a task, and wait a turn of the loop)
+            await_only(self._lock.acquire())
+        else:
+            try:
+                await_only(asyncio.wait_for(self._lock.acquire(), QUEUE_TIMEOUT_S))
+            except TimeoutError:
+                raise OperationalError(
+                    statement, parameters, sqlite3.OperationalError("database is locked")
+                ) from None
         self._holder, self._holder_task = raw, task
+        if isinstance(raw, InlineWriteConnection):
+            raw.writing = True  # its statements now run on the loop's thread
 
     def _release(self, connection: Any) -> None:
         if self._holder is not None and self._holder is _raw(connection):
+            if isinstance(self._holder, InlineWriteConnection):
+                self._holder.writing = False
             self._holder = self._holder_task = None
             self._lock.release()
 

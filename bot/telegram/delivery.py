@@ -26,12 +26,12 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 from telegram import Bot, InlineKeyboardMarkup, ReplyParameters, Update
 from telegram.constants import ChatType
 from telegram.error import NetworkError, RetryAfter, TelegramError, TimedOut
 
 from bot import metrics
+from bot.telegram.http_client import NeverLeft
 from bot.telegram.outgoing import retry_after_seconds
 from bot.telegram.parsing import split_message
 
@@ -65,7 +65,7 @@ class Outcome:
 
 def _never_sent(error: TimedOut) -> bool:
     """A timeout before the request reached Telegram (safe to retry)."""
-    return isinstance(error.__cause__, httpx.ConnectTimeout | httpx.PoolTimeout)
+    return isinstance(error.__cause__, NeverLeft)
 
 
 async def send_text(

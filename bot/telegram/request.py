@@ -13,22 +13,20 @@ from __future__ import annotations
 import re
 from typing import Any, cast
 
-import httpx
 from telegram._utils.types import ODVInput
-from telegram.request import BaseRequest, HTTPXRequest, RequestData
+from telegram.request import BaseRequest, RequestData
 
 from bot import metrics
 from bot.settings.redact import redact
+from bot.telegram.http_client import AiohttpRequest, NeverLeft
 from bot.telegram.inbox import REPLY_MARK
 
 # Methods that put a message in a chat (not sendChatAction: "typing…" is no answer).
 _SENDS_MESSAGE = re.compile(r"send(?!ChatAction)\w+|copyMessages?|forwardMessages?")
-# Failures that mean the request never reached Telegram.
-_NEVER_LEFT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 class _RedactedData:
-    """The two views of a RequestData that HTTPXRequest encodes, with parameters redacted."""
+    """The two views of a RequestData that the request encodes, with parameters redacted."""
 
     def __init__(self, data: RequestData) -> None:
         self.multipart_data = data.multipart_data
@@ -39,8 +37,8 @@ class _RedactedData:
         return True
 
 
-class RedactingRequest(HTTPXRequest):
-    """:class:`HTTPXRequest` whose request parameters never contain the token's secret."""
+class RedactingRequest(AiohttpRequest):
+    """:class:`AiohttpRequest` whose request parameters never contain the token's secret."""
 
     __slots__ = ()
 
@@ -77,7 +75,7 @@ class RedactingRequest(HTTPXRequest):
         except Exception as exc:
             calls.labels(endpoint, metrics.result_label(None)).inc()
             if mark is not None:
-                await mark.after_send(refused=isinstance(exc.__cause__, _NEVER_LEFT))
+                await mark.after_send(refused=isinstance(exc.__cause__, NeverLeft))
             raise
         calls.labels(endpoint, metrics.result_label(status)).inc()
         if mark is not None:  # 4xx: Telegram refused it; 5xx may hide a delivery

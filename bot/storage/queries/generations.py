@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.storage.records import (
@@ -62,7 +62,7 @@ class GenerationQueries(Queries):
         Raises UserNotFoundError / ModelVersionNotFoundError if the user or version
         does not exist.
         """
-        row = GenerationRow(
+        stmt = insert(GenerationRow).values(
             user_id=user_id,
             chat_id=chat_id,
             seed=storable(seed),
@@ -78,10 +78,10 @@ class GenerationQueries(Queries):
             update_id=update_id,
         )
         try:
-            async with self._sessions() as session, session.begin():
-                session.add(row)
-                await session.flush()
-                return row.id
+            async with self._engine.begin() as connection:
+                return int(
+                    (await connection.execute(stmt.returning(GenerationRow.id))).scalar_one()
+                )
         except IntegrityError:
             # Name the missing parent instead of surfacing a driver-specific message.
             async with self._sessions() as session:
@@ -102,8 +102,8 @@ class GenerationQueries(Queries):
             .where(GenerationRow.id == generation_id)
             .values(delivered=delivered)
         )
-        async with self._sessions() as session, session.begin():
-            await session.execute(stmt)
+        async with self._engine.begin() as connection:
+            await connection.execute(stmt)
 
     async def get_generation(self, generation_id: int) -> Generation | None:
         """One generation by id (a button names the text it was pressed under);

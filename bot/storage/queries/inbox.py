@@ -100,8 +100,8 @@ class InboxQueries(Queries):
         ids = list(update_ids)
         if not ids:
             return
-        async with self._sessions() as session, session.begin():
-            await session.execute(
+        async with self._engine.begin() as connection:
+            await connection.execute(
                 update(UpdateRow)
                 .where(
                     UpdateRow.update_id.in_(ids),
@@ -115,8 +115,8 @@ class InboxQueries(Queries):
         """Mark updates handled, in one transaction (the inbox commits them in groups)."""
         if not update_ids:
             return
-        async with self._sessions() as session, session.begin():
-            await session.execute(
+        async with self._engine.begin() as connection:
+            await connection.execute(
                 update(UpdateRow)
                 .where(UpdateRow.update_id.in_(update_ids), UpdateRow.done_at.is_(None))
                 .values(done_at=utcnow(), claimed_until=None)
@@ -127,8 +127,8 @@ class InboxQueries(Queries):
         one transaction (the inbox commits them in groups)."""
         if not update_ids:
             return
-        async with self._sessions() as session, session.begin():
-            await session.execute(
+        async with self._engine.begin() as connection:
+            await connection.execute(
                 update(UpdateRow)
                 .where(UpdateRow.update_id.in_(update_ids))
                 .values(reply_started_at=utcnow())
@@ -136,8 +136,8 @@ class InboxQueries(Queries):
 
     async def clear_reply_started(self, update_id: int) -> None:
         """Telegram refused the message answering ``update_id``: nothing reached the user."""
-        async with self._sessions() as session, session.begin():
-            await session.execute(
+        async with self._engine.begin() as connection:
+            await connection.execute(
                 update(UpdateRow)
                 .where(UpdateRow.update_id == update_id)
                 .values(reply_started_at=None)
@@ -154,8 +154,8 @@ class InboxQueries(Queries):
     async def presume_delivered(self, generation_id: int) -> None:
         """A generation whose send began but whose answer died with its process: it is
         counted as delivered (Telegram had it), not sent a second time."""
-        async with self._sessions() as session, session.begin():
-            await session.execute(
+        async with self._engine.begin() as connection:
+            await connection.execute(
                 update(GenerationRow)
                 .where(GenerationRow.id == generation_id)
                 .values(delivered=True)

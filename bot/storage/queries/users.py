@@ -51,8 +51,12 @@ class UserQueries(Queries):
         behind SQLite's single writer for nothing.
         """
         now = utcnow()
-        async with self._sessions() as session:
-            row = await session.get(UserRow, user_id)
+        async with self._engine.connect() as connection:
+            row = (
+                await connection.execute(
+                    select(*UserRow.__table__.columns).where(UserRow.id == user_id)
+                )
+            ).first()
             if (
                 row is not None
                 and (row.first_name, row.last_name, row.username, row.language_code)
@@ -119,8 +123,8 @@ class UserQueries(Queries):
     ) -> None:
         # One upsert, so a preference set before the user's profile row exists is kept.
         now = utcnow()
-        async with self._sessions() as session, session.begin():
-            insert = _upsert_insert(session)
+        async with self._engine.begin() as connection:
+            insert = _upsert_insert(connection)
             stmt = insert(UserRow).values(
                 {"id": user_id, "first_name": first_name, column: value,
                  "created_at": now, "updated_at": now}
@@ -129,7 +133,7 @@ class UserQueries(Queries):
                 index_elements=[UserRow.id],
                 set_={column: stmt.excluded[column], "updated_at": stmt.excluded.updated_at},
             )
-            await session.execute(stmt)
+            await connection.execute(stmt)
 
     async def forget_user(self, user_id: int) -> int:
         """Delete the user's generations and their row; return how many generations went.

@@ -1,0 +1,153 @@
+"""SQLite's single writer: the bot's write transactions run on the loop's thread while they
+hold the write turn, reads run in the connections' threads, and a write that meets
+another process's lock waits without stopping the loop."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.storage.database import create_engine
+from bot.storage.sqlite_driver import LARGE_PARAMETER, InlineWriteConnection
+
+
+@pytest.fixture
+async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}", busy_timeout_s=2)
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def thread_function(dbapi_connection: InlineWriteConnection, _record: object) -> None:
+        # which thread ran the statement that calls it
+        dbapi_connection.sqlite.create_function("thread_id", 0, threading.get_ident)
+
+    async with engine.begin() as connection:
+        await connection.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, v)"))
+    yield engine
+    await engine.dispose()
+
+
+async def _thread_of_insert(engine: AsyncEngine, value: object = None) -> int:
+    async with engine.begin() as connection:
+        await connection.execute(
+            text("INSERT INTO t (v) VALUES (:v)"), {"v": value if value is not None else 1}
+        )
+        result = await connection.execute(text("SELECT thread_id()"))
+        return int(result.scalar_one())
+
+
+async def test_a_write_transaction_runs_on_the_loops_thread(engine: AsyncEngine) -> None:
+    assert await _thread_of_insert(engine) == threading.get_ident()
+
+
+async def test_a_read_outside_a_write_runs_in_the_connections_thread(engine: AsyncEngine) -> None:
+    async with engine.connect() as connection:
+        reader = (await connection.execute(text("SELECT thread_id()"))).scalar_one()
+    assert reader != threading.get_ident()
+
+
+async def test_large_parameters_and_deletes_are_written_from_the_connections_thread(
+    engine: AsyncEngine,
+) -> None:
+    big = "x" * (LARGE_PARAMETER + 1)
+    async with engine.begin() as connection:
+        await connection.execute(text("INSERT INTO t (v) VALUES (1)"))  # takes the turn
+        await connection.execute(
+            text("INSERT INTO t (v) VALUES (thread_id() || :big)"), {"big": big}
+        )
+        # deletes the first row only where it does not run on the loop's thread
+        await connection.execute(
+            text("DELETE FROM t WHERE v = 1 AND thread_id() != :loop"),
+            {"loop": threading.get_ident()},
+        )
+    async with engine.connect() as connection:
+        [stored] = (await connection.execute(text("SELECT v FROM t"))).scalars().all()
+    assert not stored.startswith(str(threading.get_ident()))
+    assert stored.endswith(big)
+
+
+async def test_a_failed_write_transaction_is_rolled_back_and_the_next_one_is_served(
+    engine: AsyncEngine,
+) -> None:
+    with pytest.raises(OperationalError):
+        async with engine.begin() as connection:
+            await connection.execute(text("INSERT INTO t (v) VALUES (1)"))
+            await connection.execute(text("INSERT INTO no_such_table VALUES (1)"))
+    await asyncio.wait_for(_thread_of_insert(engine), 5)
+    async with engine.connect() as connection:
+        assert (await connection.execute(text("SELECT count(*) FROM t"))).scalar_one() == 1
+
+
+async def test_concurrent_write_transactions_that_yield_mid_transaction_all_commit(
+    engine: AsyncEngine,
+) -> None:
+    async def write(i: int) -> None:
+        async with engine.begin() as connection:
+            await connection.execute(text("INSERT INTO t (v) VALUES (:v)"), {"v": i})
+            await asyncio.sleep(0)  # yields while holding the turn: the others queue
+            await connection.execute(text("UPDATE t SET v = v + 1000 WHERE v = :v"), {"v": i})
+
+    await asyncio.gather(*(write(i) for i in range(50)))
+    async with engine.connect() as connection:
+        values = (await connection.execute(text("SELECT v FROM t"))).scalars().all()
+    assert sorted(values) == [1000 + i for i in range(50)]
+
+
+def _hold_write_lock(path: Path, seconds: float, locked: threading.Event) -> None:
+    """Another process's writer: holds SQLite's write lock for ``seconds``."""
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO t (v) VALUES ('other')")
+    locked.set()
+    time.sleep(seconds)
+    other.execute("COMMIT")
+    other.close()
+
+
+async def test_a_write_meeting_another_writers_lock_waits_without_stopping_the_loop(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    locked = threading.Event()
+    holder = threading.Thread(target=_hold_write_lock, args=(tmp_path / "bot.db", 0.6, locked))
+    holder.start()
+    await asyncio.to_thread(locked.wait)
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    ticker = asyncio.create_task(tick())
+    started = time.monotonic()
+    await _thread_of_insert(engine)
+    waited = time.monotonic() - started
+    ticker.cancel()
+    await asyncio.to_thread(holder.join)
+    assert waited >= 0.4  # it did wait for the other writer
+    assert ticks >= 10  # and the loop kept running meanwhile
+    async with engine.connect() as connection:
+        rows = (await connection.execute(text("SELECT v FROM t ORDER BY id"))).scalars().all()
+    assert rows == ["other", 1]
+
+
+async def test_a_write_locked_out_past_the_busy_timeout_fails_and_frees_the_turn(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    locked = threading.Event()
+    holder = threading.Thread(target=_hold_write_lock, args=(tmp_path / "bot.db", 3.0, locked))
+    holder.start()
+    await asyncio.to_thread(locked.wait)
+    with pytest.raises(OperationalError, match="locked"):
+        await _thread_of_insert(engine)
+    await asyncio.to_thread(holder.join)
+    assert await asyncio.wait_for(_thread_of_insert(engine), 5) == threading.get_ident()
