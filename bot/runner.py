@@ -63,6 +63,9 @@ class RunningBot:
             await self._start(stop)
         except BaseException:
             await self.ops.stop()
+            # getMe opened the Bot API client's connections before the application was
+            # initialised, so no application shutdown closes them (idempotent after one)
+            await self.application.bot.request.shutdown()
             raise
         self.ops.serving()
 

@@ -171,6 +171,9 @@ async def kill_outside_a_send(
     waiting = {u.id for u in users}
     for _ in range(200):
         proc.send_signal(signal.SIGSTOP)
+        # what the frozen process already wrote to its sockets reaches the Bot API (as the
+        # kernel would deliver it after a kill): let this process's fake read it first
+        await asyncio.sleep(0.05)
         started = await replies_started(REPLIES_STARTED.format(pid=proc.pid))
         if not any(u in waiting and not api.messages_to(u) for u in started):
             proc.kill()
@@ -187,6 +190,9 @@ def bot_env(api: FakeBotApi, workdir: Path) -> dict[str, str]:
         **process_env(
             api, workdir, USER_MAX_PENDING="0", USER_RATE_PER_MINUTE="0", LOG_LEVEL="INFO",
             DEFAULT_LENGTH="1500",  # long enough that some are mid-flight at the kill
+            # Telegram's pacing (30 messages a second in all): the burst lasts seconds, so
+            # the kill lands in it however fast the bot writes
+            RATE_LIMIT="true",
         ),
     }  # fmt: skip
 

@@ -196,7 +196,7 @@ def _user(row: UserRow | Row[Any]) -> User:
     return from_row(User, row)
 
 
-def _generation(row: GenerationRow) -> Generation:
+def _generation(row: GenerationRow | Row[Any]) -> Generation:
     return from_row(Generation, row)
 
 

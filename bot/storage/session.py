@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, Connection, Executable, Row
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -44,9 +44,9 @@ def _require_aware(value: datetime | None, name: str) -> None:
         raise ValueError(f"{name} must be timezone-aware (UTC)")
 
 
-def _upsert_insert(bind: AsyncSession | AsyncConnection) -> Any:
+def _upsert_insert(bind: AsyncSession | AsyncConnection | AsyncEngine) -> Any:
     """The dialect's INSERT construct, which has ``on_conflict_do_update``."""
-    name = bind.dialect.name if isinstance(bind, AsyncConnection) else bind.get_bind().dialect.name
+    name = bind.get_bind().dialect.name if isinstance(bind, AsyncSession) else bind.dialect.name
     if name == "sqlite":
         return sqlite.insert
     if name == "postgresql":
@@ -81,3 +81,26 @@ class Queries:
         which in a burst cost more of the event loop than SQLite's own work."""
         engine: AsyncEngine = self._sessions.kw["bind"]
         return engine
+
+    async def _write(self, statement: Executable, params: Mapping[str, Any]) -> list[Row[Any]]:
+        """One statement in a transaction of its own; the rows it returns, if any.
+
+        Meant for statements built once, with bind parameters (module constants): such a
+        statement is neither built nor given a cache key again at each call, and its
+        execution and COMMIT run in one greenlet. Together that halves SQLAlchemy's cost
+        of a one-row write, the larger part of a hot write's cost.
+        """
+
+        def work(connection: Connection) -> list[Row[Any]]:
+            result = connection.execute(statement, params)
+            rows = list(result.all()) if result.returns_rows else []
+            connection.commit()
+            return rows
+
+        async with self._engine.connect() as connection:
+            return await connection.run_sync(work)
+
+    async def _read(self, statement: Executable, params: Mapping[str, Any]) -> list[Row[Any]]:
+        """The rows of a read built once with bind parameters (see :meth:`_write`)."""
+        async with self._engine.connect() as connection:
+            return list((await connection.execute(statement, params)).all())

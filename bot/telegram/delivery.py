@@ -31,9 +31,9 @@ from telegram.constants import ChatType
 from telegram.error import NetworkError, RetryAfter, TelegramError, TimedOut
 
 from bot import metrics
-from bot.telegram.http_client import NeverLeft
 from bot.telegram.outgoing import retry_after_seconds
 from bot.telegram.parsing import split_message
+from bot.telegram.request import NeverLeft
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable
 from datetime import datetime
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.storage.records import (
@@ -19,6 +19,7 @@ from bot.storage.schema import (
     GenerationSource,
     ModelVersionRow,
     UserRow,
+    utcnow,
 )
 from bot.storage.session import (
     Queries,
@@ -31,6 +32,16 @@ def storable(text: str) -> str:
     """``text`` as stored: PostgreSQL refuses U+0000 in text columns, so NUL becomes
     U+FFFD (the replacement character) everywhere; the raw NUL is kept nowhere."""
     return text.replace("\x00", "\ufffd")
+
+
+# Built once: run for every text (Queries._write says why).
+_INSERT = insert(GenerationRow).returning(GenerationRow.id)
+_MARK_DELIVERED = (
+    update(GenerationRow)
+    .where(GenerationRow.id == bindparam("generation"))
+    .values(delivered=bindparam("value"))
+)
+_BY_ID = select(*GenerationRow.__table__.columns).where(GenerationRow.id == bindparam("id"))
 
 
 class GenerationQueries(Queries):
@@ -62,26 +73,25 @@ class GenerationQueries(Queries):
         Raises UserNotFoundError / ModelVersionNotFoundError if the user or version
         does not exist.
         """
-        stmt = insert(GenerationRow).values(
-            user_id=user_id,
-            chat_id=chat_id,
-            seed=storable(seed),
-            temperature=temperature,
-            length=length,
-            output=storable(output),
-            dropped_chars=None if dropped_chars is None else storable(dropped_chars),
-            model_version_id=model_version_id,
-            latency_ms=latency_ms,
-            delivered=delivered,
-            source=source.value,
-            parent_id=parent_id,
-            update_id=update_id,
-        )
+        values = {
+            "user_id": user_id,
+            "chat_id": chat_id,
+            "seed": storable(seed),
+            "temperature": temperature,
+            "length": length,
+            "output": storable(output),
+            "dropped_chars": None if dropped_chars is None else storable(dropped_chars),
+            "model_version_id": model_version_id,
+            "latency_ms": latency_ms,
+            "delivered": delivered,
+            "source": source.value,
+            "parent_id": parent_id,
+            "update_id": update_id,
+            "created_at": utcnow(),
+        }
         try:
-            async with self._engine.begin() as connection:
-                return int(
-                    (await connection.execute(stmt.returning(GenerationRow.id))).scalar_one()
-                )
+            [row] = await self._write(_INSERT, values)
+            return int(row[0])
         except IntegrityError:
             # Name the missing parent instead of surfacing a driver-specific message.
             async with self._sessions() as session:
@@ -97,20 +107,13 @@ class GenerationQueries(Queries):
     async def mark_delivered(self, generation_id: int, delivered: bool = True) -> None:
         """Record whether Telegram confirmed the generation's reply (a missing row, e.g.
         after /forget raced the reply, is not an error)."""
-        stmt = (
-            update(GenerationRow)
-            .where(GenerationRow.id == generation_id)
-            .values(delivered=delivered)
-        )
-        async with self._engine.begin() as connection:
-            await connection.execute(stmt)
+        await self._write(_MARK_DELIVERED, {"generation": generation_id, "value": delivered})
 
     async def get_generation(self, generation_id: int) -> Generation | None:
         """One generation by id (a button names the text it was pressed under);
         None when it does not exist, e.g. after /forget."""
-        async with self._sessions() as session:
-            row = await session.get(GenerationRow, generation_id)
-            return None if row is None else _generation(row)
+        rows = await self._read(_BY_ID, {"id": generation_id})
+        return _generation(rows[0]) if rows else None
 
     async def user_history(self, user_id: int, limit: int = 10) -> list[Generation]:
         """The user's latest generations, newest first."""

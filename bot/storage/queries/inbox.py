@@ -13,11 +13,22 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import BindParameter, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.storage.schema import GenerationRow, UpdateRow, utcnow
 from bot.storage.session import Queries, _upsert_insert
+
+# Built once: run for every update (Queries._write says why).
+_IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
+_MARK_DONE = (
+    update(UpdateRow)
+    .where(UpdateRow.update_id.in_(_IDS), UpdateRow.done_at.is_(None))
+    .values(done_at=bindparam("now"), claimed_until=None)
+)
+_MARK_REPLY_STARTED = (
+    update(UpdateRow).where(UpdateRow.update_id.in_(_IDS)).values(reply_started_at=bindparam("at"))
+)
 
 
 @dataclass(frozen=True)
@@ -113,35 +124,18 @@ class InboxQueries(Queries):
 
     async def mark_updates_done(self, update_ids: Sequence[int]) -> None:
         """Mark updates handled, in one transaction (the inbox commits them in groups)."""
-        if not update_ids:
-            return
-        async with self._engine.begin() as connection:
-            await connection.execute(
-                update(UpdateRow)
-                .where(UpdateRow.update_id.in_(update_ids), UpdateRow.done_at.is_(None))
-                .values(done_at=utcnow(), claimed_until=None)
-            )
+        if update_ids:
+            await self._write(_MARK_DONE, {"ids": list(update_ids), "now": utcnow()})
 
     async def mark_replies_started(self, update_ids: Sequence[int]) -> None:
         """Record that messages answering these updates are being handed to Telegram, in
-        one transaction (the inbox commits them in groups)."""
-        if not update_ids:
-            return
-        async with self._engine.begin() as connection:
-            await connection.execute(
-                update(UpdateRow)
-                .where(UpdateRow.update_id.in_(update_ids))
-                .values(reply_started_at=utcnow())
-            )
+        one transaction."""
+        if update_ids:
+            await self._write(_MARK_REPLY_STARTED, {"ids": list(update_ids), "at": utcnow()})
 
     async def clear_reply_started(self, update_id: int) -> None:
         """Telegram refused the message answering ``update_id``: nothing reached the user."""
-        async with self._engine.begin() as connection:
-            await connection.execute(
-                update(UpdateRow)
-                .where(UpdateRow.update_id == update_id)
-                .values(reply_started_at=None)
-            )
+        await self._write(_MARK_REPLY_STARTED, {"ids": [update_id], "at": None})
 
     async def reply_started(self, update_id: int) -> bool:
         """Whether a message answering ``update_id`` may have reached the user."""

@@ -6,7 +6,7 @@ import math
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, func, select
+from sqlalchemy import CursorResult, Executable, bindparam, delete, func, select
 
 from bot.storage.notify import notify_access_changed
 from bot.storage.records import (
@@ -31,6 +31,12 @@ from bot.storage.session import (
 SEEN_RESOLUTION = timedelta(minutes=1)
 
 
+# Built once (Queries._write says why): the read of every update's user, and the
+# preference upserts, per database kind and column.
+_USER_BY_ID = select(*UserRow.__table__.columns).where(UserRow.id == bindparam("id"))
+_PREFERENCE_UPSERTS: dict[tuple[str, str], Executable] = {}
+
+
 class UserQueries(Queries):
     """Users: rows, preferences, forgetting."""
 
@@ -51,19 +57,14 @@ class UserQueries(Queries):
         behind SQLite's single writer for nothing.
         """
         now = utcnow()
-        async with self._engine.connect() as connection:
-            row = (
-                await connection.execute(
-                    select(*UserRow.__table__.columns).where(UserRow.id == user_id)
-                )
-            ).first()
-            if (
-                row is not None
-                and (row.first_name, row.last_name, row.username, row.language_code)
-                == (first_name, last_name, username, language_code)
-                and row.updated_at > now - SEEN_RESOLUTION
-            ):
-                return _user(row)
+        rows = await self._read(_USER_BY_ID, {"id": user_id})
+        if (
+            rows
+            and (rows[0].first_name, rows[0].last_name, rows[0].username, rows[0].language_code)
+            == (first_name, last_name, username, language_code)
+            and rows[0].updated_at > now - SEEN_RESOLUTION
+        ):
+            return _user(rows[0])
         async with self._sessions() as session, session.begin():
             insert = _upsert_insert(session)
             stmt = insert(UserRow).values(
@@ -122,18 +123,26 @@ class UserQueries(Queries):
         self, user_id: int, column: str, value: float | int | None, first_name: str
     ) -> None:
         # One upsert, so a preference set before the user's profile row exists is kept.
-        now = utcnow()
-        async with self._engine.begin() as connection:
-            insert = _upsert_insert(connection)
+        dialect = self._engine.dialect.name
+        statement = _PREFERENCE_UPSERTS.get((dialect, column))
+        if statement is None:  # built once per database kind and column
+            insert = _upsert_insert(self._engine)
             stmt = insert(UserRow).values(
-                {"id": user_id, "first_name": first_name, column: value,
-                 "created_at": now, "updated_at": now}
+                {"id": bindparam("user"), "first_name": bindparam("name"),
+                 column: bindparam("value"), "created_at": bindparam("created"),
+                 "updated_at": bindparam("updated")}
             )  # fmt: skip
-            stmt = stmt.on_conflict_do_update(
+            statement = stmt.on_conflict_do_update(
                 index_elements=[UserRow.id],
                 set_={column: stmt.excluded[column], "updated_at": stmt.excluded.updated_at},
             )
-            await connection.execute(stmt)
+            _PREFERENCE_UPSERTS[(dialect, column)] = statement
+        now = utcnow()
+        await self._write(
+            statement,
+            {"user": user_id, "name": first_name, "value": value,
+             "created": now, "updated": now},
+        )  # fmt: skip
 
     async def forget_user(self, user_id: int) -> int:
         """Delete the user's generations and their row; return how many generations went.

@@ -14,7 +14,7 @@ from telegram.error import NetworkError, TimedOut
 from telegram.request import RequestData
 from telegram.request._requestparameter import RequestParameter
 
-from bot.telegram.http_client import AiohttpRequest, ConnectFailed, NeverLeft, PoolTimedOut
+from bot.telegram.request import AiohttpRequest, ConnectFailed, NeverLeft, PoolTimedOut
 
 
 class Server:
