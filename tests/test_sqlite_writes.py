@@ -17,7 +17,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.storage.database import create_engine
-from bot.storage.sqlite_driver import LARGE_PARAMETER, InlineWriteConnection
+from bot.storage.sqlite_driver import LARGE_PARAMETER, InlineWriteConnection, point_reads
 
 
 @pytest.fixture
@@ -52,6 +52,18 @@ async def test_a_read_outside_a_write_runs_in_the_connections_thread(engine: Asy
     async with engine.connect() as connection:
         reader = (await connection.execute(text("SELECT thread_id()"))).scalar_one()
     assert reader != threading.get_ident()
+
+
+async def test_a_point_read_runs_on_the_loops_thread_and_only_within_its_block(
+    engine: AsyncEngine,
+) -> None:
+    async with engine.connect() as connection:
+        raw = await connection.get_raw_connection()
+        with point_reads(raw.dbapi_connection):
+            inline = (await connection.execute(text("SELECT thread_id()"))).scalar_one()
+        after = (await connection.execute(text("SELECT thread_id()"))).scalar_one()
+    assert inline == threading.get_ident()
+    assert after != threading.get_ident()
 
 
 async def test_large_parameters_and_deletes_are_written_from_the_connections_thread(

@@ -43,6 +43,8 @@ DEFAULT_DATABASE_URL = f"sqlite+aiosqlite:///{PROJECT_ROOT / 'var' / 'bot.db'}"
 # pooled connection of the bot competes for it, and SQLite's busy handler polls rather
 # than queues: a burst of fifty users on a loaded machine once starved a write past 5 s.
 DEFAULT_SQLITE_BUSY_TIMEOUT_S = 15.0
+SQLITE_POOL_SIZE = 32  # connections kept open (each is an aiosqlite thread)
+SQLITE_POOL_OVERFLOW = 64  # opened beyond those at a peak, and closed after it
 
 SQLITE_PRAGMAS: tuple[str, ...] = (
     # WAL lets the bot keep answering (reading) while a write is in progress.
@@ -178,6 +180,12 @@ def create_engine(
         path.parent.mkdir(parents=True, exist_ok=True)
     # the bot's write transactions run on the loop's thread (bot/storage/sqlite_driver.py)
     kwargs.setdefault("module", InlineWriteDbapi())
+    # Connections kept open: in a burst the reads in flight at once outnumbered
+    # SQLAlchemy's default of 5 kept (+10 opened and closed again), and opening one
+    # (a thread, the file, four pragmas) cost more than the reads themselves.
+    if path is not None and "poolclass" not in kwargs:  # a file, in a pool of its kind
+        kwargs.setdefault("pool_size", SQLITE_POOL_SIZE)
+        kwargs.setdefault("max_overflow", SQLITE_POOL_OVERFLOW)
     engine = create_async_engine(url, **kwargs)
     event.listen(engine.sync_engine, "connect", _sqlite_pragmas(busy_timeout_s))
     event.listen(engine.sync_engine, "handle_error", _count_error)

@@ -17,6 +17,7 @@ from bot.storage.records import StorageError
 from bot.storage.schema import (
     GenerationRow,
 )
+from bot.storage.sqlite_driver import point_reads
 
 # --------------------------------------------------------------------------- helpers
 
@@ -101,6 +102,9 @@ class Queries:
             return await connection.run_sync(work)
 
     async def _read(self, statement: Executable, params: Mapping[str, Any]) -> list[Row[Any]]:
-        """The rows of a read built once with bind parameters (see :meth:`_write`)."""
+        """The rows of a lookup by key built once with bind parameters (see :meth:`_write`);
+        on SQLite it runs on the loop's thread (bot/storage/sqlite_driver.py)."""
         async with self._engine.connect() as connection:
-            return list((await connection.execute(statement, params)).all())
+            raw = await connection.get_raw_connection()
+            with point_reads(raw.dbapi_connection):
+                return list((await connection.execute(statement, params)).all())

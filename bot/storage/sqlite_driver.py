@@ -27,9 +27,10 @@ thread even within the write turn, so the loop never blocks for long:
 from __future__ import annotations
 
 import collections
+import contextlib
 import re
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import aiosqlite
@@ -96,7 +97,9 @@ class InlineWriteCursor(AsyncAdapt_dbapi_cursor):
         connection: InlineWriteConnection = self._adapt_connection  # type: ignore[assignment]
         cursor: sqlite3.Cursor = self._cursor  # type: ignore[assignment]
         try:
-            if connection.writing and not _DELETE.match(operation) and not _large(parameters):
+            if (connection.writing or connection.point_reads) and not (
+                _DELETE.match(operation) or _large(parameters)
+            ):
                 rows = connection.run_inline(_run, cursor, operation, parameters)
                 await_(_nothing())
             else:
@@ -123,12 +126,15 @@ class InlineWriteConnection(AsyncAdapt_aiosqlite_connection):
     """aiosqlite's adapter, told by the write turn (bot/storage/writer.py) when its
     transaction holds it."""
 
-    __slots__ = ("_busy_timeout_ms", "writing")
+    __slots__ = ("_busy_timeout_ms", "point_reads", "writing")
     _cursor_cls = InlineWriteCursor  # type: ignore[assignment]
 
     def __init__(self, dbapi: Any, connection: aiosqlite.Connection) -> None:
         super().__init__(dbapi, connection)  # type: ignore[arg-type]
         self.writing = False
+        # set around a read known to be small (a row by its key): run on the loop's
+        # thread too, since a round trip costs the loop more than SQLite's lookup
+        self.point_reads = False
         self._busy_timeout_ms: int | None = None
 
     @property
@@ -187,3 +193,17 @@ class InlineWriteDbapi(AsyncAdapt_aiosqlite_dbapi):
         connection = self.aiosqlite.connect(*arg, **kw)
         connection._thread.daemon = True  # as SQLAlchemy's own adapter does
         return InlineWriteConnection(self, await_(connection))
+
+
+@contextlib.contextmanager
+def point_reads(dbapi_connection: Any) -> Iterator[None]:
+    """Within it, reads on ``dbapi_connection`` run on the loop's thread: for lookups by
+    key only (a large read would stop the loop for its duration)."""
+    if not isinstance(dbapi_connection, InlineWriteConnection):
+        yield
+        return
+    dbapi_connection.point_reads = True
+    try:
+        yield
+    finally:
+        dbapi_connection.point_reads = False
