@@ -33,9 +33,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import ssl
 from typing import Any, cast
 
 import aiohttp
+import certifi
 from telegram._utils.defaultvalue import DefaultValue
 from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
@@ -113,9 +115,15 @@ class AiohttpRequest(BaseRequest):
 
     async def initialize(self) -> None:
         if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(limit=self._pool_size, limit_per_host=0)
+            connector = aiohttp.TCPConnector(
+                limit=self._pool_size,
+                limit_per_host=0,
+                # the CA bundle httpx used (certifi), not whatever the host happens to have
+                ssl=ssl.create_default_context(cafile=certifi.where()),
+            )
             self._session = aiohttp.ClientSession(
                 connector=connector,
+                trust_env=True,  # HTTPS_PROXY, NO_PROXY and .netrc, as httpx read them
                 headers={"User-Agent": self.USER_AGENT},
                 timeout=aiohttp.ClientTimeout(total=None),
                 # the answer's status is PTB's to judge (it reads 4xx and 5xx bodies)
