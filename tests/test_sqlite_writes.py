@@ -5,6 +5,7 @@ another process's lock waits without stopping the loop."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import threading
 import time
@@ -124,13 +125,22 @@ def _hold_write_lock(path: Path, seconds: float, locked: threading.Event) -> Non
     other.close()
 
 
+@contextlib.asynccontextmanager
+async def another_writer(path: Path, seconds: float) -> AsyncIterator[None]:
+    """Within it, another connection holds SQLite's write lock (for ``seconds`` in all)."""
+    locked = threading.Event()
+    holder = threading.Thread(target=_hold_write_lock, args=(path, seconds, locked))
+    holder.start()
+    await asyncio.to_thread(locked.wait)
+    try:
+        yield
+    finally:
+        await asyncio.to_thread(holder.join)
+
+
 async def test_a_write_meeting_another_writers_lock_waits_without_stopping_the_loop(
     engine: AsyncEngine, tmp_path: Path
 ) -> None:
-    locked = threading.Event()
-    holder = threading.Thread(target=_hold_write_lock, args=(tmp_path / "bot.db", 0.6, locked))
-    holder.start()
-    await asyncio.to_thread(locked.wait)
     ticks = 0
 
     async def tick() -> None:
@@ -139,12 +149,12 @@ async def test_a_write_meeting_another_writers_lock_waits_without_stopping_the_l
             await asyncio.sleep(0.01)
             ticks += 1
 
-    ticker = asyncio.create_task(tick())
-    started = time.monotonic()
-    await _thread_of_insert(engine)
-    waited = time.monotonic() - started
-    ticker.cancel()
-    await asyncio.to_thread(holder.join)
+    async with another_writer(tmp_path / "bot.db", 0.6):
+        ticker = asyncio.create_task(tick())
+        started = time.monotonic()
+        await _thread_of_insert(engine)
+        waited = time.monotonic() - started
+        ticker.cancel()
     assert waited >= 0.4  # it did wait for the other writer
     assert ticks >= 10  # and the loop kept running meanwhile
     async with engine.connect() as connection:
@@ -155,11 +165,7 @@ async def test_a_write_meeting_another_writers_lock_waits_without_stopping_the_l
 async def test_a_write_locked_out_past_the_busy_timeout_fails_and_frees_the_turn(
     engine: AsyncEngine, tmp_path: Path
 ) -> None:
-    locked = threading.Event()
-    holder = threading.Thread(target=_hold_write_lock, args=(tmp_path / "bot.db", 3.0, locked))
-    holder.start()
-    await asyncio.to_thread(locked.wait)
-    with pytest.raises(OperationalError, match="locked"):
-        await _thread_of_insert(engine)
-    await asyncio.to_thread(holder.join)
+    async with another_writer(tmp_path / "bot.db", 3.0):
+        with pytest.raises(OperationalError, match="locked"):
+            await _thread_of_insert(engine)
     assert await asyncio.wait_for(_thread_of_insert(engine), 5) == threading.get_ident()
