@@ -105,8 +105,11 @@ async def write(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if len(seed) > limit:
         await reply_key(update, "seed_too_long", length=len(seed), limit=limit)
         return
-    # "typing…" first, before the user's own database work (which queues behind other
-    # writers in a burst); best effort, in the background.
+    # "typing…" first, before the user's own database work; best effort, in the
+    # background. It is cancelled once the text is ready (a late one would show "typing…"
+    # under the answer), but not when the work fails: on SQLite that work runs without
+    # yielding to the loop, so a failure can come before the task ever ran, and the user
+    # would see nothing before the apology.
     typing_task = typing(update)
     try:
         prefs = await writing.preferences(services, user)
@@ -117,8 +120,7 @@ async def write(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     except writing.REFUSALS as exc:
         await reply(update, writing.refusal_text(services, lang_of(update), exc))
         return
-    finally:
-        typing_task.cancel()
+    typing_task.cancel()
     result = written.result
     await buttons.deliver(
         update, services, written.generation_id, printable(result.text), received=received

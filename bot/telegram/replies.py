@@ -116,7 +116,15 @@ async def _send_typing(update: Update) -> None:
         log.info("chat %s: no typing indicator: %s", chat.id, exc)
 
 
+# Typing tasks until they are done: the event loop keeps only weak references to tasks,
+# and a caller may leave one to finish on its own.
+_TYPING: set[asyncio.Task[None]] = set()
+
+
 def typing(update: Update) -> asyncio.Task[None]:
     """Show "typing…" in the background: best effort, it never delays nor fails the
-    request it decorates. The caller keeps the task until it is done."""
-    return asyncio.create_task(_send_typing(update))
+    request it decorates."""
+    task = asyncio.create_task(_send_typing(update))
+    _TYPING.add(task)
+    task.add_done_callback(_TYPING.discard)
+    return task
