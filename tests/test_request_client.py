@@ -148,3 +148,17 @@ async def test_a_request_after_shutdown_is_refused(server: Server) -> None:
         assert (await request.do_request(f"{server.url}/getMe", "POST"))[0] == 200
     finally:
         await request.shutdown()
+
+
+def test_the_proxy_comes_from_the_environment_once_per_host_and_no_proxy_exempts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.invalid:3128")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    request = AiohttpRequest()
+    assert request._proxy_for("http://api.invalid/bot1:A/getMe") == "http://proxy.invalid:3128"
+    assert request._proxy_for("http://127.0.0.1:8081/bot1:A/getMe") is None
+    monkeypatch.delenv("HTTP_PROXY")  # read once per host: the next requests keep it
+    assert request._proxy_for("http://api.invalid/bot1:A/sendMessage") == (
+        "http://proxy.invalid:3128"
+    )
