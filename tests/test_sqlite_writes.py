@@ -17,7 +17,8 @@ from sqlalchemy import event, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.storage.database import create_engine
+from bot.storage.database import create_engine, create_session_maker
+from bot.storage.repository import Storage
 from bot.storage.sqlite_driver import LARGE_PARAMETER, InlineWriteConnection, point_reads
 
 
@@ -65,6 +66,17 @@ async def test_a_point_read_runs_on_the_loops_thread_and_only_within_its_block(
         after = (await connection.execute(text("SELECT thread_id()"))).scalar_one()
     assert inline == threading.get_ident()
     assert after != threading.get_ident()
+
+
+async def test_the_storages_key_lookups_and_one_statement_writes_run_on_the_loops_thread(
+    engine: AsyncEngine,
+) -> None:
+    queries = Storage(create_session_maker(engine))
+    [(reader,)] = await queries._read(text("SELECT thread_id()"), {})
+    [(writer,)] = await queries._write(
+        text("INSERT INTO t (v) VALUES (thread_id()) RETURNING v"), {}
+    )
+    assert reader == writer == threading.get_ident()
 
 
 async def test_large_parameters_and_deletes_are_written_from_the_connections_thread(

@@ -104,7 +104,10 @@ class Queries:
     async def _read(self, statement: Executable, params: Mapping[str, Any]) -> list[Row[Any]]:
         """The rows of a lookup by key built once with bind parameters (see :meth:`_write`);
         on SQLite it runs on the loop's thread (bot/storage/sqlite_driver.py)."""
+
+        def work(connection: Connection) -> list[Row[Any]]:
+            with point_reads(connection.connection.dbapi_connection):
+                return list(connection.execute(statement, params).all())
+
         async with self._engine.connect() as connection:
-            raw = await connection.get_raw_connection()
-            with point_reads(raw.dbapi_connection):
-                return list((await connection.execute(statement, params)).all())
+            return await connection.run_sync(work)

@@ -95,31 +95,29 @@ class InlineWriteCursor(AsyncAdapt_dbapi_cursor):
 
     def execute(self, operation: Any, parameters: Any = None) -> Any:
         connection: InlineWriteConnection = self._adapt_connection  # type: ignore[assignment]
-        cursor: sqlite3.Cursor = self._cursor  # type: ignore[assignment]
-        try:
-            if (connection.writing or connection.point_reads) and not (
-                _DELETE.match(operation) or _large(parameters)
-            ):
-                rows = connection.run_inline(_run, cursor, operation, parameters)
-                await_(_nothing())
-            else:
-                rows = await_(self._connection._execute(_run, cursor, operation, parameters))
-        except Exception as error:
-            connection._handle_exception(error)
-        self._rows = collections.deque(rows)
+        inline = (connection.writing or connection.point_reads) and not (
+            _DELETE.match(operation) or _large(parameters)
+        )
+        self._rows = collections.deque(self._call(inline, _run, operation, parameters))
 
     def executemany(self, operation: Any, seq_of_parameters: Any) -> Any:
         connection: InlineWriteConnection = self._adapt_connection  # type: ignore[assignment]
-        cursor: sqlite3.Cursor = self._cursor  # type: ignore[assignment]
+        inline = connection.writing and not any(_large(p) for p in seq_of_parameters)
+        self._call(inline, _run_many, operation, seq_of_parameters)
+        self._rows = collections.deque()
+
+    def _call(self, inline: bool, fn: Any, *args: Any) -> list[Any]:
+        """``fn(cursor, *args)`` on the loop's thread (``inline``) or in the connection's."""
+        connection: InlineWriteConnection = self._adapt_connection  # type: ignore[assignment]
         try:
-            if connection.writing and not any(_large(p) for p in seq_of_parameters):
-                connection.run_inline(_run_many, cursor, operation, seq_of_parameters)
+            if inline:
+                rows: list[Any] = connection.run_inline(fn, self._cursor, *args)
                 await_(_nothing())
-            else:
-                await_(self._connection._execute(_run_many, cursor, operation, seq_of_parameters))
+                return rows
+            ran: list[Any] = await_(self._connection._execute(fn, self._cursor, *args))
+            return ran
         except Exception as error:
             connection._handle_exception(error)
-        self._rows = collections.deque()
 
 
 class InlineWriteConnection(AsyncAdapt_aiosqlite_connection):

@@ -58,13 +58,14 @@ class UserQueries(Queries):
         """
         now = utcnow()
         rows = await self._read(_USER_BY_ID, {"id": user_id})
+        row = rows[0] if rows else None
         if (
-            rows
-            and (rows[0].first_name, rows[0].last_name, rows[0].username, rows[0].language_code)
+            row is not None
+            and (row.first_name, row.last_name, row.username, row.language_code)
             == (first_name, last_name, username, language_code)
-            and rows[0].updated_at > now - SEEN_RESOLUTION
+            and row.updated_at > now - SEEN_RESOLUTION
         ):
-            return _user(rows[0])
+            return _user(row)
         async with self._sessions() as session, session.begin():
             insert = _upsert_insert(session)
             stmt = insert(UserRow).values(
