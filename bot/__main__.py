@@ -53,10 +53,13 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(str(exc), 2)
     register_secret(settings.token)
 
-    from bot.ops.startup import StartupError
-    from bot.runner import serve
-    from bot.settings.logging_setup import setup_logging
-    from model.errors import ModelError
+    from model.gc_policy import collector_paused
+
+    with collector_paused():  # torch, telegram, SQLAlchemy: see model/gc_policy.py
+        from bot.ops.startup import StartupError
+        from bot.runner import serve
+        from bot.settings.logging_setup import setup_logging
+        from model.errors import ModelError
 
     setup_logging(settings.log_level, settings.token, settings.log_format)
     try:

@@ -37,6 +37,7 @@ from bot.telegram.inbox import Inbox
 from bot.telegram.polling import Poller
 from bot.telegram.services import KEY, Services
 from bot.telegram.webhook_server import WebhookServer
+from model.gc_policy import freeze_start_up_objects
 
 log = logging.getLogger(__name__)
 
@@ -170,6 +171,7 @@ async def serve(settings: Settings) -> None:
     except StartupCancelled:
         log.info("stopped before start-up finished")
         return
+    freeze_start_up_objects()  # the model, the modules: never scanned again
     log.info("running; stop with Ctrl+C or SIGTERM")
     try:
         await stop.wait()

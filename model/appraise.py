@@ -32,6 +32,7 @@ import torch
 
 from model.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from model.errors import ModelError
+from model.gc_policy import freeze_start_up_objects
 from model.realism import Settings, measure
 from model.sample import DEFAULT_MIN_P, DEFAULT_TEMPERATURE
 from model.scoring import STREAM_EVAL_CHARS, evaluate_stream
@@ -149,6 +150,7 @@ def appraise(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    freeze_start_up_objects()
     if args.exit_with_parent:
         from model.cli import exit_with_parent
 

@@ -25,6 +25,7 @@ from model.cli_parser import build_parser
 from model.device import pick_device
 from model.errors import CheckpointError, ModelError
 from model.evaluation import compare, format_comparison, format_held_out, held_out
+from model.gc_policy import freeze_start_up_objects
 from model.mixture import fit_mixture
 from model.realism import Settings, format_realism, measure
 from model.recipe import FINETUNE, REPLAY_FRACTION, recipe_overrides
@@ -379,6 +380,7 @@ def run_eval(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    freeze_start_up_objects()
     args.argv = list(sys.argv[1:] if argv is None else argv)
     handlers = {"train": run_train, "generate": run_generate, "eval": run_eval, "mix": run_mix}
     try:

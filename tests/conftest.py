@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from model.checkpoint import Checkpoint, save_checkpoint
+from model.gc_policy import freeze_start_up_objects
 from model.train import TrainConfig, TrainResult, train
 
 if TYPE_CHECKING:
@@ -26,6 +27,14 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     # which inherit the environment: their OpenMP threads would spin on cores the other
     # workers need (a 6 s CLI training test took 28 s in the suite).
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """What collection imported (torch, telegram, every test module) lives as long as
+    the worker: freeze it, so that the collector's full scans during the tests walk
+    only what the tests make (see model/gc_policy.py)."""
+    freeze_start_up_objects()
+
 
 TINY_TEXT = (
     "في الصباح يذهب الولد إلى المدرسة ويحمل كتبه في حقيبة زرقاء.\n"

@@ -39,14 +39,18 @@ def _settings() -> Settings:
 
 
 async def _serve(settings: Settings) -> None:
-    from bot.storage import Storage
-    from bot.trainer.service import Trainer, install_signal_handlers
+    from model.gc_policy import collector_paused, freeze_start_up_objects
+
+    with collector_paused():  # see model/gc_policy.py
+        from bot.storage import Storage
+        from bot.trainer.service import Trainer, install_signal_handlers
 
     stop = asyncio.Event()
     install_signal_handlers(stop)
     # The bot migrates the schema (one writer of DDL); a trainer only uses it.
     storage = await Storage.open(settings.database_url, migrate=False)
     health = await _health_server(settings, storage, stop)
+    freeze_start_up_objects()
     try:
         await Trainer(settings, storage).serve(stop)
     finally:
