@@ -19,6 +19,7 @@ from telegram.ext import (
     TypeHandler,
     filters,
 )
+from telegram.request import HTTPXRequest
 
 from bot.cluster import locks
 from bot.cluster import runtime as cluster_runtime
@@ -36,7 +37,7 @@ from bot.settings.logging_setup import bind_update
 from bot.storage import Storage
 from bot.telegram.commands import CaptionCommand
 from bot.telegram.outgoing import FairRateLimiter
-from bot.telegram.request import RedactingRequest
+from bot.telegram.request import RedactingRequest, tls_context
 from bot.telegram.services import KEY, Services, set_services
 from bot.texts import LANGUAGES, t
 from bot.texts.worded import Worded
@@ -155,6 +156,11 @@ def build_application(settings: Settings) -> AppType:
         .concurrent_updates(settings.max_concurrent_updates)
         # the token's secret is redacted from every parameter the bot sends.
         .request(RedactingRequest(connection_pool_size=64, pool_timeout=30.0))
+        # getUpdates stays on PTB's httpx client (its builder's default, one connection),
+        # with the process's TLS context instead of a bundle read for each client
+        .get_updates_request(
+            HTTPXRequest(connection_pool_size=1, httpx_kwargs={"verify": tls_context()})
+        )
         .post_init(on_startup)
         .post_shutdown(on_shutdown)
     )

@@ -51,6 +51,7 @@ def balanced(text: str) -> bool:
     return depth == 0
 
 
+@pytest.mark.slow
 async def test_a_retraining_talks_to_an_arabic_admin_in_arabic(
     harness: Harness, admin: FakeUser
 ) -> None:

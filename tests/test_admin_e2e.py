@@ -111,6 +111,7 @@ async def test_retrain_on_a_document_swaps_in_the_new_version_without_downtime(
     assert run.status == "succeeded" and run.model_version_id == 2 and run.started_by == ADMIN_ID
 
 
+@pytest.mark.slow
 async def test_retrain_on_a_replied_text_message(harness: Harness, admin: FakeUser) -> None:
     await harness.api.send_text(admin, NEW_TEXT)
     text_message = harness.api._user_messages[max(harness.api._user_messages)]
@@ -236,6 +237,7 @@ async def test_a_worse_model_is_stored_not_activated_and_can_be_activated_anyway
         assert h.services.engine.version == 2
 
 
+@pytest.mark.slow
 async def test_retraining_the_same_text_with_the_same_settings_asks_first(
     harness: Harness, admin: FakeUser
 ) -> None:
@@ -252,6 +254,7 @@ async def test_retraining_the_same_text_with_the_same_settings_asks_first(
     assert await count(harness, TrainingRunRow) == 2
 
 
+@pytest.mark.slow
 async def test_models_lists_versions_and_use_rolls_back(harness: Harness, admin: FakeUser) -> None:
     await upload(harness, admin, NEW_TEXT.encode())
     await wait_run_finished(harness)

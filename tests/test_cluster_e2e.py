@@ -76,6 +76,7 @@ def texts_to(api: FakeBotApi, user_id: int, prefix: str) -> list[str]:
 
 # Two bot processes (torch imports, a first training) plus six phases: well over the
 # suite's default per-test timeout on a loaded 2-core machine.
+@pytest.mark.slow
 @pytest.mark.timeout(480)
 async def test_two_replicas_behind_nginx_share_users_versions_limits_and_survive_a_kill(
     tmp_path: Path, tiny_checkpoint_path: Path

@@ -37,6 +37,7 @@ pytestmark = [
 ]
 
 
+@pytest.mark.slow
 async def test_a_retrain_at_one_replica_is_trained_by_the_trainer_and_served_by_both(
     tmp_path: Path, tiny_checkpoint_path: Path
 ) -> None:

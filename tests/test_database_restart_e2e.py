@@ -17,6 +17,7 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
 from tests.conftest import TINY_TEXT
@@ -71,6 +72,7 @@ def every_text(h: Harness) -> list[str]:
     return [m.text or "" for m in h.api.all_sent]
 
 
+@pytest.mark.slow
 async def test_the_bot_and_a_trainer_outlive_three_postgres_restarts_under_load(
     tmp_path: Path, tiny_checkpoint_path: Path
 ) -> None:
@@ -111,6 +113,7 @@ async def test_the_bot_and_a_trainer_outlive_three_postgres_restarts_under_load(
         assert len(lost) <= RESTARTS, worker.lines
 
 
+@pytest.mark.slow
 async def test_a_training_cut_by_a_postgres_restart_ends_once_and_its_job_is_not_left_picked(
     tmp_path: Path, tiny_checkpoint_path: Path
 ) -> None:

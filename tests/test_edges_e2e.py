@@ -286,6 +286,7 @@ async def test_a_double_tap_on_activate_anyway_activates_once_and_answers_once(
         assert [v.id for v in await h.services.storage.list_model_versions() if v.is_active] == [2]
 
 
+@pytest.mark.slow
 async def test_a_double_tap_on_train_anyway_trains_once_and_answers_once(
     tmp_path: Path, tiny_checkpoint_path: Path
 ) -> None:

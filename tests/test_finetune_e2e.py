@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from bot.settings.config import load_settings
@@ -217,6 +218,7 @@ def test_first_start_training_uses_the_configured_recipe(tmp_path: Path) -> None
     assert settings.default_checkpoint.exists()
 
 
+@pytest.mark.slow
 async def test_the_method_is_part_of_the_same_settings_check_and_of_train_anyway(
     tmp_path: Path, tiny_checkpoint_path: Path
 ) -> None:
@@ -296,6 +298,7 @@ def _realism_reported(text: str) -> None:
     assert "-gram baseline sampled the same way" in text
 
 
+@pytest.mark.slow
 async def test_fine_tune_is_chosen_only_when_it_wins_another_alphabet_trains_fresh(
     tmp_path: Path, tiny_checkpoint_path: Path
 ) -> None:
@@ -311,6 +314,7 @@ async def test_fine_tune_is_chosen_only_when_it_wins_another_alphabet_trains_fre
     _realism_reported(told)
 
 
+@pytest.mark.slow
 async def test_fine_tune_is_chosen_only_when_it_wins_known_words_fine_tune(
     tmp_path: Path, tiny_checkpoint_path: Path
 ) -> None:

@@ -126,6 +126,7 @@ async def test_an_update_a_dead_process_left_with_its_text_stored_gets_that_text
     assert rows(db, "SELECT done_at IS NOT NULL FROM updates WHERE update_id = 900100") == [(1,)]
 
 
+@pytest.mark.slow
 async def test_an_update_whose_reply_was_on_its_way_when_its_process_died_is_not_answered_again(
     harness: Harness,
 ) -> None:
@@ -197,6 +198,7 @@ def bot_env(api: FakeBotApi, workdir: Path) -> dict[str, str]:
     }  # fmt: skip
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(420)  # two start-ups of a real process (torch imports) on 2 cores
 async def test_kill_9_of_a_polling_process_mid_burst_then_a_restart_answers_everyone_once(
     tmp_path: Path, tiny_checkpoint_path: Path

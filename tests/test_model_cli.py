@@ -68,6 +68,7 @@ def test_eval_reports_loss_and_bits_per_char(tiny_checkpoint_path: Path, corpus:
         ("zero_temperature", "must be a positive number"),
     ],
 )
+@pytest.mark.slow
 def test_user_mistakes_are_one_clear_line_without_traceback(
     case: str, expect: str, tmp_path: Path, tiny_checkpoint_path: Path
 ) -> None:

@@ -77,6 +77,7 @@ async def healthcheck() -> tuple[int, str]:
     return code, out.getvalue()
 
 
+@pytest.mark.slow
 async def test_readyz_is_503_while_starting_and_stopping_and_200_while_serving(
     tmp_path: Path, tiny_checkpoint_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -11,6 +11,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import pytest
 from telegram.error import RetryAfter
 
 from bot.telegram.outgoing import FairRateLimiter
@@ -25,6 +26,7 @@ def most_in_any_window(times: list[float], seconds: float) -> int:
     )
 
 
+@pytest.mark.slow
 async def test_a_private_chat_is_paced_so_telegram_never_answers_429(
     tmp_path: Path, tiny_checkpoint_path: Path
 ) -> None:

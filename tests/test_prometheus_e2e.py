@@ -116,6 +116,7 @@ async def until(check: object, timeout: float, what: str, work: Path) -> dict[st
         await asyncio.sleep(0.5)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(300)
 async def test_prometheus_scrapes_the_bot_and_its_trainer_and_sees_a_burst(
     tmp_path: Path, tiny_checkpoint_path: Path

@@ -270,6 +270,7 @@ def _cli_train_fit(corpus: Path, out: Path, *flags: str) -> subprocess.Completed
     )  # fmt: skip
 
 
+@pytest.mark.slow
 def test_cli_fit_recipe_with_steps_auto_reports_bits_and_the_baseline(tmp_path: Path) -> None:
     corpus = tmp_path / "c.txt"
     corpus.write_text(_noise(2500), encoding="utf-8")
@@ -381,6 +382,7 @@ def test_weight_drop_masks_recurrent_weights_only_while_training() -> None:
         assert torch.equal(model(x)[0], plain(x)[0])  # generation never sees the mask
 
 
+@pytest.mark.slow
 def test_weight_drop_trains_through_the_cli_and_is_recorded(tmp_path: Path) -> None:
     corpus = tmp_path / "c.txt"
     corpus.write_text(TINY_TEXT, encoding="utf-8")
@@ -432,6 +434,7 @@ def test_fit_regularisation_eases_as_the_text_grows() -> None:
     assert recipe_overrides("reference", 10_000_000) == {}
 
 
+@pytest.mark.slow
 def test_cli_fit_recipe_regularises_for_the_corpus_and_explicit_flags_win(
     tmp_path: Path,
 ) -> None:

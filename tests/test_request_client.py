@@ -7,6 +7,7 @@ import asyncio
 import socket
 from collections.abc import AsyncIterator
 
+import certifi
 import pytest
 from aiohttp import web
 from telegram import InputFile
@@ -14,7 +15,13 @@ from telegram.error import NetworkError, TimedOut
 from telegram.request import RequestData
 from telegram.request._requestparameter import RequestParameter
 
-from bot.telegram.request import AiohttpRequest, ConnectFailed, NeverLeft, PoolTimedOut
+from bot.telegram.request import (
+    AiohttpRequest,
+    ConnectFailed,
+    NeverLeft,
+    PoolTimedOut,
+    tls_context,
+)
 
 
 class Server:
@@ -162,3 +169,11 @@ def test_the_proxy_comes_from_the_environment_once_per_host_and_no_proxy_exempts
     assert request._proxy_for("http://api.invalid/bot1:A/sendMessage") == (
         "http://proxy.invalid:3128"
     )
+
+
+def test_every_client_shares_one_tls_context_with_certifis_authorities() -> None:
+    context = tls_context()
+    assert tls_context() is context
+    with open(certifi.where(), encoding="ascii") as bundle:
+        authorities = bundle.read().count("BEGIN CERTIFICATE")
+    assert context.cert_store_stats()["x509_ca"] == authorities

@@ -15,6 +15,8 @@ import signal
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.botapi.objects import JsonDict
 from tests.conftest import TINY_TEXT
 from tests.faults import outcome_messages
@@ -23,6 +25,7 @@ from tests.test_admin_e2e import NEW_TEXT, upload
 from tests.test_trainer_e2e import admin_texts
 
 
+@pytest.mark.slow
 async def test_a_run_is_recorded_before_starting_is_announced_and_its_message_attached(
     tmp_path: Path, tiny_checkpoint_path: Path
 ) -> None:

@@ -89,6 +89,7 @@ def lock_at(h: Harness, phase: str, seconds: float = LOCK_S) -> list[WriteLock]:
 
 
 # Just before registration, and just after it (where the old code deleted the file).
+@pytest.mark.slow
 @pytest.mark.parametrize("phase", ["judged", "registered"])
 async def test_a_locked_database_during_the_finishing_steps_is_waited_out(
     tmp_path: Path, tiny_checkpoint_path: Path, phase: str
@@ -113,6 +114,7 @@ async def test_a_locked_database_during_the_finishing_steps_is_waited_out(
         await locks[0].wait_released()
 
 
+@pytest.mark.slow
 async def test_a_restart_after_a_lost_database_write_finishes_the_run_once(
     tmp_path: Path, tiny_checkpoint_path: Path
 ) -> None:
@@ -132,6 +134,7 @@ async def test_a_restart_after_a_lost_database_write_finishes_the_run_once(
         await after_fault(h, 1, serving=2)
 
 
+@pytest.mark.slow
 async def test_a_full_database_disk_after_registration_is_waited_out(
     tmp_path: Path, tiny_checkpoint_path: Path
 ) -> None:
@@ -196,6 +199,7 @@ async def test_a_cancel_with_a_read_only_checkpoint_directory_is_a_cancel(
         await after_fault(h, 1, serving=1)
 
 
+@pytest.mark.slow
 async def test_a_cancel_during_the_finishing_steps_says_it_came_too_late(
     tmp_path: Path, tiny_checkpoint_path: Path
 ) -> None:

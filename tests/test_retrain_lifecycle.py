@@ -14,6 +14,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import pytest
+
 from bot.storage import Storage, TrainingStatus
 from bot.training.cleanup import collect_checkpoints
 from model.files import sweep_temporary_files, write_atomically
@@ -195,6 +197,7 @@ def admin_texts(api: FakeBotApi) -> list[str]:
     return [m.text or "" for m in api.messages_to(ADMIN_ID)]
 
 
+@pytest.mark.slow
 async def test_kill_9_of_the_bot_during_training_stops_the_trainer_and_fails_the_run_once(
     tmp_path: Path, tiny_checkpoint_path: Path
 ) -> None:
@@ -224,6 +227,7 @@ async def test_kill_9_of_the_bot_during_training_stops_the_trainer_and_fails_the
         assert len(outcome_messages(admin_texts(api), 1)) == 1
 
 
+@pytest.mark.slow
 async def test_kill_9_of_the_bot_while_finishing_resumes_the_run_at_the_next_start(
     tmp_path: Path, tiny_checkpoint_path: Path
 ) -> None:

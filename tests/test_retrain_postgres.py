@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -23,6 +24,7 @@ from tests.test_admin_e2e import NEW_TEXT, eventually, upload, write_version
 pytestmark = needs_postgres
 
 
+@pytest.mark.slow
 async def test_a_dropped_connection_while_registering_is_retried(
     tmp_path: Path, tiny_checkpoint_path: Path
 ) -> None:

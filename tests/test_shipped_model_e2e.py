@@ -56,6 +56,7 @@ def first_start_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
     ]
 
 
+@pytest.mark.slow
 async def test_a_fitting_shipped_model_is_served_as_version_1_without_training(
     tmp_path: Path, tiny_checkpoint_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

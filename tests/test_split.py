@@ -113,6 +113,7 @@ def test_for_recipe_sizes_the_network_unless_sizes_are_given() -> None:
     assert TrainConfig.for_recipe("reference", text_chars=150_000).hidden_size == 128
 
 
+@pytest.mark.slow
 def test_cli_eval_reports_the_test_part_the_mixture_and_realism(tmp_path: Path) -> None:
     corpus = tmp_path / "c.txt"
     corpus.write_text(TINY_TEXT * 2, encoding="utf-8")

@@ -82,6 +82,7 @@ def assert_no_secret(output: str) -> None:
 # --------------------------------------------------------------------------- the token
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["401 for another token", "404 from getMe"])
 async def test_a_rejected_token_is_one_line_exit_2_and_never_printed(
     tmp_path: Path, how: str
@@ -117,6 +118,7 @@ async def test_a_closed_port_is_retried_then_one_error_line_naming_the_url(
     assert_no_secret(output)
 
 
+@pytest.mark.slow
 async def test_a_server_that_accepts_and_never_answers_times_out_per_attempt(
     tmp_path: Path,
 ) -> None:
@@ -223,6 +225,7 @@ def take_away(path: Path) -> None:
 @pytest.mark.parametrize(
     "broken", ["database file", "database directory", "CHECKPOINT_DIR", "CORPUS_DIR"]
 )
+@pytest.mark.slow
 async def test_an_unwritable_path_is_one_line_naming_it_and_the_fix(
     shared_dir: Path, broken: str
 ) -> None:

@@ -120,6 +120,7 @@ async def one_outcome(h: Harness, run_id: int, timeout: float = 120) -> str:
     return outcome
 
 
+@pytest.mark.slow
 async def test_a_retrain_is_trained_by_a_trainer_on_another_host_and_served_by_the_bot(
     tmp_path: Path, tiny_checkpoint_path: Path
 ) -> None:
@@ -160,6 +161,7 @@ async def test_a_retrain_is_trained_by_a_trainer_on_another_host_and_served_by_t
         assert hashlib.sha256(cached.read_bytes()).hexdigest() == version.checkpoint_sha256
 
 
+@pytest.mark.slow
 async def test_cancel_and_kill_9_reach_a_trainer_and_a_retrain_works_after(
     tmp_path: Path, tiny_checkpoint_path: Path
 ) -> None:
@@ -204,6 +206,7 @@ async def test_cancel_and_kill_9_reach_a_trainer_and_a_retrain_works_after(
         assert [len(outcome_messages(admin_texts(h), r)) for r in (1, 2, 3)] == [1, 1, 1]
 
 
+@pytest.mark.slow
 async def test_a_trainer_killed_on_another_host_is_noticed_by_its_silent_heartbeat(
     tmp_path: Path, tiny_checkpoint_path: Path
 ) -> None:
