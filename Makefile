@@ -27,7 +27,11 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
+# Bytecode first: pip compiles what it installs, but not this editable checkout, and
+# with PYTHONDONTWRITEBYTECODE set (as on this project's machines) every bot, trainer and model
+# process the tests start would compile the project's modules again (~0.4 s each).
 unit: setup
+	$(BIN)/python -m compileall -q -j 0 bot model tests benchmarks migrations
 	$(BIN)/python -m pytest -q -n 3 --durations=20
 
 # mypy runs beside the suite: the suite's workers mostly wait on subprocesses and sockets
