@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import sqlite3
 import threading
 import time
@@ -126,6 +127,45 @@ async def test_concurrent_write_transactions_that_yield_mid_transaction_all_comm
     assert sorted(values) == [1000 + i for i in range(50)]
 
 
+async def test_a_write_cancelled_while_its_delete_runs_in_the_thread_is_cancelled_cleanly(
+    engine: AsyncEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A stop cancels a loop in the middle of a DELETE (run in the connection's thread).
+    The rollback that follows must wait for the thread: run on the loop's thread at once,
+    it met the DELETE still running there ("Recursive use of cursors not allowed"), the
+    error replaced the cancellation, and the loop caught it and ran on (a stop took 10 s
+    longer)."""
+    started = threading.Event()
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def slow_function(dbapi_connection: InlineWriteConnection, _record: object) -> None:
+        def slow(value: object) -> int:
+            started.set()
+            time.sleep(0.3)
+            return 1
+
+        dbapi_connection.sqlite.create_function("slow", 1, slow)
+
+    await _thread_of_insert(engine)
+    await engine.dispose()  # connections made from here on have slow()
+
+    async def prune() -> None:
+        sessions = create_session_maker(engine)
+        async with sessions() as session, session.begin():  # as the inbox's prune does
+            await session.execute(text("DELETE FROM t WHERE slow(v) = 1 RETURNING id"))
+
+    task = asyncio.create_task(prune())
+    await asyncio.to_thread(started.wait, 5)
+    task.cancel()
+    await asyncio.wait({task}, timeout=5)
+    assert task.cancelled()
+    await asyncio.wait_for(_thread_of_insert(engine), 5)  # the turn and the pool are free
+    async with engine.connect() as connection:
+        values = (await connection.execute(text("SELECT v FROM t ORDER BY id"))).scalars().all()
+    assert values == [1, 1]  # the cancelled DELETE was rolled back
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
 def _hold_write_lock(path: Path, seconds: float, locked: threading.Event) -> None:
     """Another process's writer: holds SQLite's write lock for ``seconds``."""
     other = sqlite3.connect(path, isolation_level=None)
@@ -181,3 +221,41 @@ async def test_a_write_locked_out_past_the_busy_timeout_fails_and_frees_the_turn
         with pytest.raises(OperationalError, match="locked"):
             await _thread_of_insert(engine)
     assert await asyncio.wait_for(_thread_of_insert(engine), 5) == threading.get_ident()
+
+
+async def test_a_task_cancelled_while_its_new_connection_is_set_up_is_cancelled_cleanly(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A stop cancelled a loop while the pool opened a connection for it (the pragmas
+    of every new connection run in the connection's thread)."""
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}", busy_timeout_s=2)
+    started = threading.Event()
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def slow_setup(dbapi_connection: InlineWriteConnection, _record: object) -> None:
+        def slow() -> int:
+            started.set()
+            time.sleep(0.3)
+            return 1
+
+        dbapi_connection.sqlite.create_function("slow", 0, slow)
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("SELECT slow()")
+        finally:
+            cursor.close()
+
+    async def use() -> None:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    try:
+        task = asyncio.create_task(use())
+        await asyncio.to_thread(started.wait, 5)
+        task.cancel()
+        await asyncio.wait({task}, timeout=5)
+        assert task.cancelled()
+        await asyncio.wait_for(use(), 5)
+    finally:
+        await engine.dispose()
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []

@@ -30,6 +30,7 @@ import collections
 import contextlib
 import re
 import sqlite3
+import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -81,7 +82,8 @@ class InlineWriteCursor(AsyncAdapt_dbapi_cursor):
     """A cursor over the driver's own ``sqlite3.Cursor``: made without a round trip, and
     run on the loop's thread while its connection holds the write turn."""
 
-    __slots__ = ()
+    # set while a call of this cursor runs in the connection's thread
+    __slots__ = ("_in_thread",)
     _awaitable_cursor_close = False  # closing a sqlite3 cursor does no I/O
 
     def __init__(self, adapt_connection: InlineWriteConnection) -> None:
@@ -92,6 +94,7 @@ class InlineWriteCursor(AsyncAdapt_dbapi_cursor):
         self._cursor = adapt_connection.sqlite.cursor()  # type: ignore[assignment]
         self._soft_closed_memoized = EMPTY_DICT
         self._rows = collections.deque()
+        self._in_thread: threading.Event | None = None
 
     def execute(self, operation: Any, parameters: Any = None) -> Any:
         connection: InlineWriteConnection = self._adapt_connection  # type: ignore[assignment]
@@ -114,10 +117,31 @@ class InlineWriteCursor(AsyncAdapt_dbapi_cursor):
                 rows: list[Any] = connection.run_inline(fn, self._cursor, *args)
                 await_(_nothing())
                 return rows
-            ran: list[Any] = await_(self._connection._execute(fn, self._cursor, *args))
+            done = self._in_thread = threading.Event()
+
+            def in_thread(*call: Any) -> list[Any]:
+                try:
+                    rows: list[Any] = fn(*call)
+                    return rows
+                finally:
+                    done.set()
+
+            ran: list[Any] = await_(self._connection._execute(in_thread, self._cursor, *args))
             return ran
         except Exception as error:
             connection._handle_exception(error)
+
+    def close(self) -> None:
+        """Closed on the spot, unless a caller that was cancelled (a stop) left one of
+        its statements running in the connection's thread: closing it from the loop's
+        thread then would use the cursor from two threads at once, and sqlite3's
+        "Recursive use of cursors not allowed" would replace the cancellation (the
+        cancelled loop caught it and ran on). It is finalized when that call ends."""
+        running = self._in_thread
+        if running is not None and not running.is_set():
+            self._rows.clear()
+            return
+        super().close()
 
 
 class InlineWriteConnection(AsyncAdapt_aiosqlite_connection):
