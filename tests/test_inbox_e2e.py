@@ -36,7 +36,8 @@ SEED = "في الصباح"
 
 
 def rows(db: Path, query: str) -> list[tuple[object, ...]]:
-    with sqlite3.connect(db) as conn:
+    # the bot may hold the write lock for a moment: wait as its own writes would
+    with sqlite3.connect(db, timeout=30) as conn:
         return conn.execute(query).fetchall()
 
 
@@ -62,7 +63,8 @@ def left_by_a_dead_process(
     leaves behind: ``output`` stored, not delivered, and the update still claimed by that
     process, its reply marked as on its way to Telegram or not."""
     long_ago = (datetime.now(UTC) - timedelta(minutes=1)).strftime("%Y-%m-%d %H:%M:%S.%f")
-    with sqlite3.connect(db) as conn:
+    # the bot may hold the write lock for a moment: wait as its own writes would
+    with sqlite3.connect(db, timeout=30) as conn:
         conn.execute(
             "INSERT INTO generations (user_id, chat_id, seed, temperature, length, output,"
             " latency_ms, created_at, delivered, source, update_id)"
