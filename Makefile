@@ -8,11 +8,20 @@ TORCH_SPEC ?= torch==2.13.0
 
 .PHONY: setup run test lint typecheck unit bench train-default clean
 
+# uv installs what pip would in half the time (63 s -> ~30 s from a clean clone on 2
+# cores: it downloads and unpacks in parallel). It does not read pip's configuration, so
+# the folders pip is told to look in for wheels (a local CPU build of torch, on this
+# project's machines) are passed on. Bytecode is compiled at install time because these
+# machines set PYTHONDONTWRITEBYTECODE: every process would compile torch's modules again.
+FIND_LINKS = $(sort $(PIP_FIND_LINKS) $(shell $(PYTHON) -m pip config get global.find-links 2>/dev/null))
+UV_INSTALL = $(BIN)/uv pip install --quiet --python $(BIN)/python --compile-bytecode \
+	$(addprefix --find-links ,$(FIND_LINKS))
+
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet "$(TORCH_SPEC)"
-	$(BIN)/pip install --quiet -e ".[dev,postgres]"
+	$(BIN)/pip install --quiet uv
+	$(UV_INSTALL) "$(TORCH_SPEC)"
+	$(UV_INSTALL) -e ".[dev,postgres]"
 	touch $@
 
 setup: $(BIN)/.installed
