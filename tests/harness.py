@@ -235,3 +235,32 @@ async def register_copy(
         activate=activate,
     )
     return int(version.id)
+
+
+def training_processes(pid: int) -> list[int]:
+    """The ``python -m model train`` processes descended from process ``pid`` (the bot
+    forks them through its fork server, so they are its grandchildren)."""
+    parent_of: dict[int, int] = {}
+    command_of: dict[int, list[bytes]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command_of[int(entry.name)] = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue  # it ended meanwhile
+        parent_of[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+
+    def descends(child: int) -> bool:
+        while child > 1:
+            child = parent_of.get(child, 0)
+            if child == pid:
+                return True
+        return False
+
+    # setproctitle puts the whole command line in argv[0]
+    words = {p: b" ".join(argv).split() for p, argv in command_of.items()}
+    return sorted(
+        p for p, argv in words.items() if b"model" in argv and b"train" in argv and descends(p)
+    )

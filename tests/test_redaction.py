@@ -25,7 +25,14 @@ from bot.settings import crash
 from bot.settings.redact import REDACTED, forget_secrets, redact, register_secret
 from tests.botapi import FakeBotApi
 from tests.conftest import TINY_TEXT
-from tests.harness import ADMIN_ID, TEST_TOKEN, prepare_workdir, process_env, running_bot
+from tests.harness import (
+    ADMIN_ID,
+    TEST_TOKEN,
+    prepare_workdir,
+    process_env,
+    running_bot,
+    training_processes,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 BOT_ID, SECRET = TEST_TOKEN.split(":", 1)
@@ -172,14 +179,6 @@ async def test_text_the_bot_sends_never_carries_the_secret(
 # --------------------------------------------------------------------------- end to end
 
 
-def _children(pid: int) -> list[int]:
-    found: list[int] = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        children = (task / "children").read_text().split()
-        found += [int(child) for child in children]
-    return found
-
-
 async def test_at_debug_a_download_an_api_error_and_a_killed_training_never_print_it(
     tmp_path: Path, tiny_checkpoint_path: Path
 ) -> None:
@@ -217,7 +216,9 @@ async def test_at_debug_a_download_an_api_error_and_a_killed_training_never_prin
                 "training progress",
             )
             # 2. The training process dies.
-            [child] = await api.wait_for(lambda: _children(proc.pid) or None, 30, "trainer")
+            [child] = await api.wait_for(
+                lambda: training_processes(proc.pid) or None, 30, "trainer"
+            )
             os.kill(child, signal.SIGKILL)
             await api.wait_for(
                 lambda: any("keeps serving" in (m.text or "") for m in api.messages_to(ADMIN_ID)),

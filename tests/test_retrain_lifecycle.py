@@ -5,7 +5,6 @@ restarted and settles the run exactly once, stale temporary files are swept."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
 import sys
@@ -29,6 +28,7 @@ from tests.harness import (
     prepare_workdir,
     process_env,
     running_bot,
+    training_processes,
 )
 from tests.test_admin_e2e import NEW_TEXT, eventually, upload
 
@@ -168,23 +168,6 @@ async def bot_process(api: FakeBotApi, work: Path, **extra: str) -> AsyncIterato
                 await proc.wait()
 
 
-def children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) != pid:
-                continue
-            with contextlib.suppress(OSError):
-                argv = (entry / "cmdline").read_bytes().split(b"\0")
-                if b"model" in argv and b"train" in argv:
-                    found.append(int(entry.name))
-    return found
-
-
 def alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -210,7 +193,7 @@ async def test_kill_9_of_the_bot_during_training_stops_the_trainer_and_fails_the
                 lambda: any("step" in e for m in api.messages_to(ADMIN_ID) for e in m.edits)
                 or None, 120, "training progress",
             )  # fmt: skip
-            [trainer] = children(pid)
+            [trainer] = training_processes(pid)
             os.kill(pid, signal.SIGKILL)
             killed = time.monotonic()
             await eventually(lambda: not alive(trainer), 30)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from bot.texts.worded import Worded
+from bot.training.fork_client import ForkedProcess, start_child
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +134,7 @@ class TrainingOutcome:
 class TrainingProcess:
     def __init__(self, args: Command) -> None:
         self.args = args
-        self._proc: asyncio.subprocess.Process | None = None
+        self._proc: ForkedProcess | asyncio.subprocess.Process | None = None
         self._cancelled = False
         self._stderr_tail: list[str] = []
 
@@ -151,15 +152,11 @@ class TrainingProcess:
         threads = str(max(1, self.args.threads))
         env.update(OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads, PYTHONUNBUFFERED="1")
         env.pop("BOT_TOKEN", None)  # the child has no business with the secret
-        self._proc = await asyncio.create_subprocess_exec(
-            *self.args.argv(),
-            # Never written to: its end-of-file is how the child learns the bot is gone.
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            env=env,
-            start_new_session=True,  # a Ctrl+C to the bot must not kill training half-way
-        )
+        # Forked from a server that has torch imported (bot/training/fork_client.py), in
+        # its own session (a Ctrl+C to the bot must not kill training half-way), with a
+        # stdin pipe never written to: its end of file is how the child learns the bot
+        # is gone.
+        self._proc = await start_child(self.args.argv(), env=env, threads=int(threads))
         log.info("training process %d started", self._proc.pid)
 
     async def _read_stderr(self) -> None:

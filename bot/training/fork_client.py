@@ -1,0 +1,196 @@
+"""Start ``python -m model ...`` children through the warm fork server.
+
+``model/fork_server.py`` has torch and its optimiser's compiler stack imported once, so
+a training or appraisal process forked from it starts working at once instead of
+spending 2-4 s of CPU on imports (every retraining starts two or three of them, on the
+cores that serve users meanwhile). One server per bot process, started at the first
+child and kept for the process's lifetime; it ends when the bot does (end of file on
+its socket), and the children started with ``--exit-with-parent`` end with it.
+
+:func:`start_child` returns a :class:`ForkedProcess`, the part of
+:class:`asyncio.subprocess.Process` that :mod:`bot.training.process` uses. Whatever goes
+wrong with the server (it cannot start, it died, it refused), the child is started as a
+plain subprocess instead, with one warning in the log: the fork server only saves time.
+
+The client is loop-agnostic (a lock and blocking calls in a worker thread): a process
+may run several event loops over its life (the tests do), and one server serves them all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+# The server's first answer waits for its imports (seconds on a busy machine); later
+# ones come within milliseconds.
+ANSWER_TIMEOUT_S = 120.0
+PIPE_LIMIT = 2**16  # asyncio's own limit for a subprocess's pipes
+
+
+class ForkServer:
+    """The process's one fork server, started on first use and again if it died."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._sock: socket.socket | None = None
+
+    def _started(self) -> socket.socket:
+        if self._proc is not None and self._proc.poll() is None and self._sock is not None:
+            return self._sock
+        self._stop()
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        env = dict(os.environ)
+        env.pop("BOT_TOKEN", None)  # neither the server nor its children need the secret
+        env["PYTHONUNBUFFERED"] = "1"
+        with theirs:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-m", "model.fork_server"],
+                stdin=theirs.fileno(),
+                stdout=subprocess.DEVNULL,
+                env=env,
+                start_new_session=True,  # a Ctrl+C to the bot must not reach it
+            )
+        ours.settimeout(ANSWER_TIMEOUT_S)
+        self._sock = ours
+        log.info("training fork server %d started", self._proc.pid)
+        return ours
+
+    def _stop(self) -> None:
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+        if self._proc is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._proc.wait(timeout=5)
+            self._proc = None
+
+    def fork(self, request: dict[str, Any], fds: Sequence[int]) -> int:
+        """Send one request with ``fds``; the child's pid. Blocking: call in a thread."""
+        with self._lock:
+            sock = self._started()
+            try:
+                socket.send_fds(sock, [json.dumps(request).encode()], list(fds))
+                answer = sock.recv(4096)
+            except OSError:
+                self._stop()  # a broken or silent server: the next request starts another
+                raise
+            if not answer:
+                self._stop()
+                raise ConnectionError("the fork server exited")
+            reply = json.loads(answer)
+            if "pid" not in reply:
+                raise OSError(f"the fork server refused: {reply.get('error')}")
+            return int(reply["pid"])
+
+    def close(self) -> None:
+        with self._lock:
+            self._stop()
+
+
+FORK_SERVER = ForkServer()
+
+
+async def _reader(fd: int) -> asyncio.StreamReader:
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader(limit=PIPE_LIMIT, loop=loop)
+    pipe = os.fdopen(fd, "rb", buffering=0)
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader, loop=loop), pipe)
+    return reader
+
+
+class ForkedProcess:
+    """A child of the fork server, seen as :class:`asyncio.subprocess.Process` is."""
+
+    def __init__(
+        self,
+        pid: int,
+        stdin_fd: int,
+        stdout: asyncio.StreamReader,
+        stderr: asyncio.StreamReader,
+        status: asyncio.StreamReader,
+    ) -> None:
+        self.pid = pid
+        self.returncode: int | None = None
+        self.stdout = stdout
+        self.stderr = stderr
+        self._stdin_fd = stdin_fd  # never written; its end of file tells the child we're gone
+        self._status = status
+        self._waiter: asyncio.Task[int] | None = None
+
+    async def _wait(self) -> int:
+        line = await self._status.read()
+        try:
+            code = int(line.decode().strip())
+        except ValueError:
+            # The server died before it could say: --exit-with-parent killed the child.
+            code = -signal.SIGKILL
+        self.returncode = code
+        if self._stdin_fd >= 0:
+            os.close(self._stdin_fd)
+            self._stdin_fd = -1
+        return code
+
+    async def wait(self) -> int:
+        if self._waiter is None:
+            self._waiter = asyncio.ensure_future(self._wait())
+        return await asyncio.shield(self._waiter)
+
+    def send_signal(self, signum: int) -> None:
+        if self.returncode is not None:
+            raise ProcessLookupError(self.pid)  # as asyncio's Process does: no stray kill
+        os.kill(self.pid, signum)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+
+async def start_child(
+    argv: Sequence[str], *, env: dict[str, str], threads: int
+) -> ForkedProcess | asyncio.subprocess.Process:
+    """``argv`` (``[sys.executable, "-m", module, ...]``) as a child of the fork server,
+    or, if that fails, as a plain subprocess in its own session."""
+    if len(argv) >= 3 and argv[1] == "-m" and argv[2].split(".")[0] == "model":
+        try:
+            return await _fork(list(argv[2:]), env=env, threads=threads)
+        except (OSError, ValueError) as exc:
+            log.warning("the fork server could not start a child (%s): starting it anew", exc)
+    return await asyncio.create_subprocess_exec(
+        *argv,
+        stdin=asyncio.subprocess.PIPE,  # never written to, as above
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+        start_new_session=True,
+    )
+
+
+async def _fork(argv: list[str], *, env: dict[str, str], threads: int) -> ForkedProcess:
+    pipes = [os.pipe() for _ in range(4)]  # stdin, stdout, stderr, status
+    (in_r, in_w), (out_r, out_w), (err_r, err_w), (st_r, st_w) = pipes
+    request = {"argv": argv, "env": env, "cwd": os.getcwd(), "threads": threads}
+    try:
+        pid = await asyncio.to_thread(FORK_SERVER.fork, request, [in_r, out_w, err_w, st_w])
+    except BaseException:
+        for r, w in pipes:
+            os.close(r)
+            os.close(w)
+        raise
+    for fd in (in_r, out_w, err_w, st_w):  # the child's ends: held by the child alone
+        os.close(fd)
+    return ForkedProcess(pid, in_w, await _reader(out_r), await _reader(err_r), await _reader(st_r))
