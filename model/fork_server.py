@@ -7,7 +7,7 @@ retraining, on the cores the bot is serving users with. This server pays it once
 imports all of that, then forks a child per request, which starts with it in memory.
 
 Run as ``python -m model.fork_server`` with one end of a ``SOCK_SEQPACKET`` socket pair
-as its stdin (``bot/training/fork_client.py`` holds the other end). A request is one
+as its stdin (``model/fork_client.py`` holds the other end). A request is one
 message: JSON ``{"argv": ["model", "train", ...], "env": {...}, "cwd": ..., "threads": n}``
 (``argv`` as after ``python -m``) with four descriptors attached: the child's stdin,
 stdout and stderr, and a status pipe. The server forks, answers ``{"pid": n}`` (or
@@ -15,7 +15,7 @@ stdout and stderr, and a status pipe. The server forks, answers ``{"pid": n}`` (
 status pipe (negative: killed by that signal, as :mod:`subprocess` reports it) and
 closes it. End of file on the socket (the bot exited or died) ends the server; children
 started with ``--exit-with-parent`` then get SIGKILL from the kernel, as they would have
-at the bot's death.
+at the bot's death. With no child and no request for ``IDLE_EXIT_S`` it ends too.
 
 A child is what ``python -m <argv>`` would have been: its own session, the requester's
 environment and working directory, its command line in ``ps`` (setproctitle), default
@@ -25,6 +25,7 @@ server imported torch, so the child sets its count itself).
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import os
@@ -38,6 +39,10 @@ from typing import Any
 
 from model.gc_policy import collector_paused
 
+# A retraining's two or three children come within minutes of each other; between
+# retrainings the server's ~300 MB (torch imported) go back to the machine, and the next
+# retraining pays the imports once more.
+IDLE_EXIT_S = 600.0
 MAX_REQUEST_BYTES = 1 << 20  # a command line and an environment; generous
 FDS_PER_REQUEST = 4  # stdin, stdout, stderr, status
 
@@ -127,8 +132,9 @@ def _report(status_fd: int, code: int) -> None:
     _close([status_fd])
 
 
-def serve(server: socket.socket) -> None:
-    """Fork a child per request until end of file on ``server``."""
+def serve(server: socket.socket, idle_exit_s: float = IDLE_EXIT_S) -> None:
+    """Fork a child per request until end of file on ``server``, or ``idle_exit_s``
+    without a request or a child."""
     status_of: dict[int, int] = {}  # child pid -> its status pipe
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_r, False)
@@ -139,7 +145,10 @@ def serve(server: socket.socket) -> None:
     selector.register(server, selectors.EVENT_READ)
     selector.register(wake_r, selectors.EVENT_READ)
     while True:
-        for key, _ in selector.select():
+        events = selector.select(None if status_of else idle_exit_s)
+        if not events and not status_of:
+            return  # idle: the client starts another server when it needs one
+        for key, _ in events:
             if key.fileobj is server:
                 message, fds, _flags, _addr = socket.recv_fds(
                     server, MAX_REQUEST_BYTES, FDS_PER_REQUEST
@@ -189,14 +198,17 @@ def _fork(
     server.send(json.dumps({"pid": pid}).encode())
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m model.fork_server")
+    parser.add_argument("--idle-exit-s", type=float, default=IDLE_EXIT_S)
+    args = parser.parse_args(argv)
     server = socket.socket(fileno=os.dup(0))
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)  # the socket is held once, as ``server``
     os.close(devnull)
     _preload()
     with contextlib.suppress(KeyboardInterrupt):
-        serve(server)
+        serve(server, args.idle_exit_s)
     return 0
 
 

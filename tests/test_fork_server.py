@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.training.fork_client import FORK_SERVER, ForkedProcess, _fork, start_child
+from model.fork_client import FORK_SERVER, ForkedProcess, ForkServer, _fork, start_child
 from tests.conftest import TINY_TEXT
 
 
@@ -173,6 +173,22 @@ async def test_a_dead_server_is_replaced_and_its_orphans_are_reported_killed(
     assert isinstance(after, ForkedProcess)
     assert (await finished(after))[0] == 2
     assert FORK_SERVER._proc is not None and FORK_SERVER._proc.pid != server.pid
+
+
+async def test_an_idle_server_ends_and_the_next_child_starts_another(tmp_path: Path) -> None:
+    server = ForkServer(idle_exit_s=1.0)
+    mistake = ["model", "eval", "--checkpoint", str(tmp_path / "none.pt"), "--corpus", "x"]
+    try:
+        first = await _fork(mistake, env=child_env(), threads=1, server=server)
+        assert (await finished(first))[0] == 2
+        idle = server._proc
+        assert idle is not None
+        assert await asyncio.to_thread(idle.wait, 30) == 0  # it ended by itself
+        second = await _fork(mistake, env=child_env(), threads=1, server=server)
+        assert (await finished(second))[0] == 2
+        assert server._proc is not None and server._proc.pid != idle.pid
+    finally:
+        server.close()
 
 
 async def test_a_command_outside_model_is_an_ordinary_subprocess() -> None:

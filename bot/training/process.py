@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from bot.texts.worded import Worded
-from bot.training.fork_client import ForkedProcess, start_child
+from model.fork_client import ForkedProcess, start_child
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +152,7 @@ class TrainingProcess:
         threads = str(max(1, self.args.threads))
         env.update(OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads, PYTHONUNBUFFERED="1")
         env.pop("BOT_TOKEN", None)  # the child has no business with the secret
-        # Forked from a server that has torch imported (bot/training/fork_client.py), in
+        # Forked from a server that has torch imported (model/fork_client.py), in
         # its own session (a Ctrl+C to the bot must not kill training half-way), with a
         # stdin pipe never written to: its end of file is how the child learns the bot
         # is gone.

@@ -4,8 +4,9 @@
 a training or appraisal process forked from it starts working at once instead of
 spending 2-4 s of CPU on imports (every retraining starts two or three of them, on the
 cores that serve users meanwhile). One server per bot process, started at the first
-child and kept for the process's lifetime; it ends when the bot does (end of file on
-its socket), and the children started with ``--exit-with-parent`` end with it.
+child; it ends when the bot does (end of file on its socket), and the children started
+with ``--exit-with-parent`` end with it, or after ten idle minutes
+(``model.fork_server.IDLE_EXIT_S``), and the next child starts another.
 
 :func:`start_child` returns a :class:`ForkedProcess`, the part of
 :class:`asyncio.subprocess.Process` that :mod:`bot.training.process` uses. Whatever goes
@@ -42,7 +43,8 @@ PIPE_LIMIT = 2**16  # asyncio's own limit for a subprocess's pipes
 class ForkServer:
     """The process's one fork server, started on first use and again if it died."""
 
-    def __init__(self) -> None:
+    def __init__(self, idle_exit_s: float | None = None) -> None:
+        self._idle_exit_s = idle_exit_s  # None: the server's own default
         self._lock = threading.Lock()
         self._proc: subprocess.Popen[bytes] | None = None
         self._sock: socket.socket | None = None
@@ -57,7 +59,8 @@ class ForkServer:
         env["PYTHONUNBUFFERED"] = "1"
         with theirs:
             self._proc = subprocess.Popen(
-                [sys.executable, "-m", "model.fork_server"],
+                [sys.executable, "-m", "model.fork_server"]
+                + ([f"--idle-exit-s={self._idle_exit_s}"] if self._idle_exit_s else []),
                 stdin=theirs.fileno(),
                 stdout=subprocess.DEVNULL,
                 env=env,
@@ -80,20 +83,28 @@ class ForkServer:
     def fork(self, request: dict[str, Any], fds: Sequence[int]) -> int:
         """Send one request with ``fds``; the child's pid. Blocking: call in a thread."""
         with self._lock:
-            sock = self._started()
             try:
-                socket.send_fds(sock, [json.dumps(request).encode()], list(fds))
-                answer = sock.recv(4096)
-            except OSError:
-                self._stop()  # a broken or silent server: the next request starts another
-                raise
-            if not answer:
-                self._stop()
-                raise ConnectionError("the fork server exited")
+                answer = self._ask(request, fds)
+            except (BrokenPipeError, ConnectionError):
+                # It may have ended, idle, just as the request went: ask a new one, once.
+                answer = self._ask(request, fds)
             reply = json.loads(answer)
             if "pid" not in reply:
                 raise OSError(f"the fork server refused: {reply.get('error')}")
             return int(reply["pid"])
+
+    def _ask(self, request: dict[str, Any], fds: Sequence[int]) -> bytes:
+        sock = self._started()
+        try:
+            socket.send_fds(sock, [json.dumps(request).encode()], list(fds))
+            answer = sock.recv(4096)
+        except OSError:
+            self._stop()  # a broken or silent server: the next request starts another
+            raise
+        if not answer:
+            self._stop()
+            raise ConnectionError("the fork server exited")
+        return answer
 
     def close(self) -> None:
         with self._lock:
@@ -180,12 +191,14 @@ async def start_child(
     )
 
 
-async def _fork(argv: list[str], *, env: dict[str, str], threads: int) -> ForkedProcess:
+async def _fork(
+    argv: list[str], *, env: dict[str, str], threads: int, server: ForkServer = FORK_SERVER
+) -> ForkedProcess:
     pipes = [os.pipe() for _ in range(4)]  # stdin, stdout, stderr, status
     (in_r, in_w), (out_r, out_w), (err_r, err_w), (st_r, st_w) = pipes
     request = {"argv": argv, "env": env, "cwd": os.getcwd(), "threads": threads}
     try:
-        pid = await asyncio.to_thread(FORK_SERVER.fork, request, [in_r, out_w, err_w, st_w])
+        pid = await asyncio.to_thread(server.fork, request, [in_r, out_w, err_w, st_w])
     except BaseException:
         for r, w in pipes:
             os.close(r)
