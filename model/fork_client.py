@@ -34,6 +34,8 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
+EXIT_UNUSABLE = 3  # model.fork_server.EXIT_UNUSABLE (not imported: that module imports torch)
+
 # The server's first answer waits for its imports (seconds on a busy machine); later
 # ones come within milliseconds.
 ANSWER_TIMEOUT_S = 120.0
@@ -43,24 +45,30 @@ PIPE_LIMIT = 2**16  # asyncio's own limit for a subprocess's pipes
 class ForkServer:
     """The process's one fork server, started on first use and again if it died."""
 
-    def __init__(self, idle_exit_s: float | None = None) -> None:
-        self._idle_exit_s = idle_exit_s  # None: the server's own default
+    def __init__(
+        self, idle_exit_s: float | None = None, command: Sequence[str] | None = None
+    ) -> None:
+        self._command = list(command or [sys.executable, "-m", "model.fork_server"])
+        if idle_exit_s is not None:
+            self._command.append(f"--idle-exit-s={idle_exit_s}")
         self._lock = threading.Lock()
         self._proc: subprocess.Popen[bytes] | None = None
         self._sock: socket.socket | None = None
+        self._unusable = False  # it said so (model.fork_server.EXIT_UNUSABLE): no more
 
     def _started(self) -> socket.socket:
         if self._proc is not None and self._proc.poll() is None and self._sock is not None:
             return self._sock
         self._stop()
+        if self._unusable:
+            raise OSError("the fork server cannot serve on this host")
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         env = dict(os.environ)
         env.pop("BOT_TOKEN", None)  # neither the server nor its children need the secret
         env["PYTHONUNBUFFERED"] = "1"
         with theirs:
             self._proc = subprocess.Popen(
-                [sys.executable, "-m", "model.fork_server"]
-                + ([f"--idle-exit-s={self._idle_exit_s}"] if self._idle_exit_s else []),
+                self._command,
                 stdin=theirs.fileno(),
                 stdout=subprocess.DEVNULL,
                 env=env,
@@ -78,6 +86,7 @@ class ForkServer:
         if self._proc is not None:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self._proc.wait(timeout=5)
+            self._unusable = self._unusable or self._proc.returncode == EXIT_UNUSABLE
             self._proc = None
 
     def fork(self, request: dict[str, Any], fds: Sequence[int]) -> int:

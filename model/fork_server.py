@@ -45,6 +45,7 @@ from model.gc_policy import collector_paused
 IDLE_EXIT_S = 600.0
 MAX_REQUEST_BYTES = 1 << 20  # a command line and an environment; generous
 FDS_PER_REQUEST = 4  # stdin, stdout, stderr, status
+EXIT_UNUSABLE = 3  # this host cannot fork children that work: the client stops asking
 
 
 def _preload() -> None:
@@ -60,6 +61,9 @@ def _preload() -> None:
         # leave its threads behind in the child, where the next parallel region waits
         # on them forever.
         torch.set_num_threads(1)
+    if torch.cuda.is_initialized():  # type: ignore[no-untyped-call]  # a fork could not use it
+        print("error: CUDA was initialised while importing: no forks", file=sys.stderr)
+        raise SystemExit(EXIT_UNUSABLE)
 
 
 def _exit_code(exc: SystemExit) -> int:

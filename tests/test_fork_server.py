@@ -191,6 +191,17 @@ async def test_an_idle_server_ends_and_the_next_child_starts_another(tmp_path: P
         server.close()
 
 
+async def test_a_server_that_cannot_serve_here_is_not_started_again(tmp_path: Path) -> None:
+    # as model.fork_server exits where importing initialised CUDA (a fork could not use it)
+    server = ForkServer(command=[sys.executable, "-c", "raise SystemExit(3)"])
+    mistake = ["model", "eval", "--checkpoint", str(tmp_path / "none.pt"), "--corpus", "x"]
+    with pytest.raises(OSError):
+        await _fork(mistake, env=child_env(), threads=1, server=server)
+    with pytest.raises(OSError, match="cannot serve on this host"):
+        await _fork(mistake, env=child_env(), threads=1, server=server)
+    assert server._proc is None  # not started a third time
+
+
 async def test_a_command_outside_model_is_an_ordinary_subprocess() -> None:
     proc = await start_child([sys.executable, "-c", "print('plain')"], env=child_env(), threads=1)
     assert isinstance(proc, asyncio.subprocess.Process)
