@@ -9,6 +9,7 @@ e.g. ``postgresql+asyncpg://postgres@127.0.0.1:5432/postgres``.
 from __future__ import annotations
 
 import asyncio
+import shutil
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -42,7 +43,8 @@ from bot.storage import (
     migrate_to_head,
 )
 from bot.storage.schema import GenerationRow, ModelVersionRow, TrainingRunRow, UserRow
-from tests.postgres import fresh_postgres_database, needs_postgres
+from tests.harness import migrated_database
+from tests.postgres import fresh_postgres_database, migrated_postgres_template, needs_postgres
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=needs_postgres)]
 SETTINGS = {"steps": 200, "seq_len": 64, "batch_size": 32, "lr": 0.002, "val_fraction": 0.1}
@@ -64,11 +66,23 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         yield url
 
 
-@pytest.fixture
-async def storage(database_url: str) -> AsyncIterator[Storage]:
-    opened = await Storage.open(database_url)
-    yield opened
-    await opened.close()
+@pytest.fixture(params=BACKENDS)
+async def storage(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Storage]:
+    """A :class:`Storage` on a new database that starts at the head revision: a copy of
+    one migrated once per test process (the migrations are tested on empty databases,
+    through ``database_url``)."""
+    if request.param == "sqlite":
+        path = tmp_path / f"{uuid.uuid4().hex}.db"
+        shutil.copyfile(migrated_database(), path)
+        opened = await Storage.open(f"sqlite+aiosqlite:///{path}")
+        yield opened
+        await opened.close()
+        return
+    template = await migrated_postgres_template()
+    async with fresh_postgres_database("test_storage", template=template) as url:
+        opened = await Storage.open(url)
+        yield opened
+        await opened.close()
 
 
 @pytest.fixture
