@@ -20,7 +20,6 @@ may run several event loops over its life (the tests do), and one server serves 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import os
@@ -46,8 +45,12 @@ class ForkServer:
     """The process's one fork server, started on first use and again if it died."""
 
     def __init__(
-        self, idle_exit_s: float | None = None, command: Sequence[str] | None = None
+        self,
+        idle_exit_s: float | None = None,
+        command: Sequence[str] | None = None,
+        answer_timeout_s: float = ANSWER_TIMEOUT_S,
     ) -> None:
+        self._answer_timeout_s = answer_timeout_s
         self._command = list(command or [sys.executable, "-m", "model.fork_server"])
         if idle_exit_s is not None:
             self._command.append(f"--idle-exit-s={idle_exit_s}")
@@ -74,7 +77,7 @@ class ForkServer:
                 env=env,
                 start_new_session=True,  # a Ctrl+C to the bot must not reach it
             )
-        ours.settimeout(ANSWER_TIMEOUT_S)
+        ours.settimeout(self._answer_timeout_s)
         self._sock = ours
         log.info("training fork server %d started", self._proc.pid)
         return ours
@@ -84,8 +87,11 @@ class ForkServer:
             self._sock.close()
             self._sock = None
         if self._proc is not None:
-            with contextlib.suppress(subprocess.TimeoutExpired):
+            try:  # end of file on its socket ends it
                 self._proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:  # a stuck server: not left behind
+                self._proc.kill()
+                self._proc.wait()
             self._unusable = self._unusable or self._proc.returncode == EXIT_UNUSABLE
             self._proc = None
 

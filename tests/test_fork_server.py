@@ -202,6 +202,32 @@ async def test_a_server_that_cannot_serve_here_is_not_started_again(tmp_path: Pa
     assert server._proc is None  # not started a third time
 
 
+async def test_a_server_that_never_answers_is_killed_not_left_behind(tmp_path: Path) -> None:
+    marker = f"never-answers-{os.getpid()}-{id(tmp_path)}"
+    server = ForkServer(
+        # deaf to SIGTERM and to the end of its socket
+        command=[sys.executable, "-c", "import signal, time; signal.signal(signal.SIGTERM, "
+                 f"signal.SIG_IGN); time.sleep(600)  # {marker}"],
+        answer_timeout_s=1.0,
+    )  # fmt: skip
+    mistake = ["model", "eval", "--checkpoint", str(tmp_path / "none.pt"), "--corpus", "x"]
+    with pytest.raises(TimeoutError):
+        await _fork(mistake, env=child_env(), threads=1, server=server)
+    left = [
+        p.name
+        for p in Path("/proc").iterdir()
+        if p.name.isdigit() and marker.encode() in _read_or_empty(p / "cmdline")
+    ]
+    assert left == [] and server._proc is None
+
+
+def _read_or_empty(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b""
+
+
 async def test_a_command_outside_model_is_an_ordinary_subprocess() -> None:
     proc = await start_child([sys.executable, "-c", "print('plain')"], env=child_env(), threads=1)
     assert isinstance(proc, asyncio.subprocess.Process)
