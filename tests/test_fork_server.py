@@ -25,6 +25,20 @@ def model_argv(*args: str) -> list[str]:
     return [sys.executable, "-m", "model", *args]
 
 
+def long_training(corpus: Path, out: Path, *extra: str) -> list[str]:
+    """A training that runs until it is killed, printing its progress as JSON lines."""
+    return model_argv(
+        "train", "--corpus", str(corpus), "--out", str(out), "--steps", "100000",
+        "--seq-len", "16", "--batch-size", "8", "--hidden-size", "16", "--progress", "jsonl",
+        *extra,
+    )  # fmt: skip
+
+
+def missing_checkpoint(tmp_path: Path) -> list[str]:
+    """``model eval`` of a checkpoint that is not there: exit status 2 at once."""
+    return ["model", "eval", "--checkpoint", str(tmp_path / "none.pt"), "--corpus", "x"]
+
+
 def child_env(**extra: str) -> dict[str, str]:
     return {**os.environ, **extra}
 
@@ -66,7 +80,7 @@ async def test_a_forked_training_writes_what_the_command_would(
 
 async def test_a_mistake_is_its_exit_status_and_its_one_line(tmp_path: Path) -> None:
     proc = await start_child(
-        model_argv("eval", "--checkpoint", str(tmp_path / "missing.pt"), "--corpus", "x"),
+        [sys.executable, "-m", *missing_checkpoint(tmp_path)],
         env=child_env(),
         threads=1,
     )
@@ -102,15 +116,7 @@ async def test_a_child_is_its_own_command_in_its_own_session_without_the_token(
 async def test_a_killed_child_is_reported_killed_and_never_signalled_again(
     corpus: Path, tmp_path: Path
 ) -> None:
-    proc = await start_child(
-        model_argv(
-            "train", "--corpus", str(corpus), "--out", str(tmp_path / "m.pt"),
-            "--steps", "100000", "--seq-len", "16", "--batch-size", "8",
-            "--hidden-size", "16", "--progress", "jsonl",
-        ),
-        env=child_env(),
-        threads=1,
-    )  # fmt: skip
+    proc = await start_child(long_training(corpus, tmp_path / "m.pt"), env=child_env(), threads=1)
     assert proc.stdout is not None
     await asyncio.wait_for(proc.stdout.readline(), 60)  # it has started
     command = Path(f"/proc/{proc.pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
@@ -119,13 +125,6 @@ async def test_a_killed_child_is_reported_killed_and_never_signalled_again(
     assert await asyncio.wait_for(proc.wait(), 30) == -signal.SIGKILL
     with pytest.raises(ProcessLookupError):  # never a signal to a pid reused since
         proc.send_signal(signal.SIGTERM)
-
-
-def long_training(corpus: Path, out: Path) -> list[str]:
-    return model_argv(
-        "train", "--corpus", str(corpus), "--out", str(out), "--steps", "100000",
-        "--seq-len", "16", "--batch-size", "8", "--hidden-size", "16", "--progress", "jsonl",
-    )  # fmt: skip
 
 
 async def test_a_childs_end_is_reported_while_a_sibling_forked_after_it_still_runs(
@@ -150,14 +149,8 @@ async def test_a_dead_server_is_replaced_and_its_orphans_are_reported_killed(
     corpus: Path, tmp_path: Path
 ) -> None:
     orphan = await start_child(
-        model_argv(
-            "train", "--corpus", str(corpus), "--out", str(tmp_path / "o.pt"),
-            "--steps", "100000", "--seq-len", "16", "--batch-size", "8",
-            "--hidden-size", "16", "--progress", "jsonl", "--exit-with-parent",
-        ),
-        env=child_env(),
-        threads=1,
-    )  # fmt: skip
+        long_training(corpus, tmp_path / "o.pt", "--exit-with-parent"), env=child_env(), threads=1
+    )
     assert orphan.stdout is not None
     await asyncio.wait_for(orphan.stdout.readline(), 60)
     server = FORK_SERVER._proc
@@ -166,7 +159,7 @@ async def test_a_dead_server_is_replaced_and_its_orphans_are_reported_killed(
     # --exit-with-parent: the kernel kills the child with its parent
     assert await asyncio.wait_for(orphan.wait(), 30) == -signal.SIGKILL
     after = await start_child(
-        model_argv("eval", "--checkpoint", str(tmp_path / "none.pt"), "--corpus", "x"),
+        [sys.executable, "-m", *missing_checkpoint(tmp_path)],
         env=child_env(),
         threads=1,
     )
@@ -177,7 +170,7 @@ async def test_a_dead_server_is_replaced_and_its_orphans_are_reported_killed(
 
 async def test_an_idle_server_ends_and_the_next_child_starts_another(tmp_path: Path) -> None:
     server = ForkServer(idle_exit_s=1.0)
-    mistake = ["model", "eval", "--checkpoint", str(tmp_path / "none.pt"), "--corpus", "x"]
+    mistake = missing_checkpoint(tmp_path)
     try:
         first = await _fork(mistake, env=child_env(), threads=1, server=server)
         assert (await finished(first))[0] == 2
@@ -194,7 +187,7 @@ async def test_an_idle_server_ends_and_the_next_child_starts_another(tmp_path: P
 async def test_a_server_that_cannot_serve_here_is_not_started_again(tmp_path: Path) -> None:
     # as model.fork_server exits where importing initialised CUDA (a fork could not use it)
     server = ForkServer(command=[sys.executable, "-c", "raise SystemExit(3)"])
-    mistake = ["model", "eval", "--checkpoint", str(tmp_path / "none.pt"), "--corpus", "x"]
+    mistake = missing_checkpoint(tmp_path)
     with pytest.raises(OSError):
         await _fork(mistake, env=child_env(), threads=1, server=server)
     with pytest.raises(OSError, match="cannot serve on this host"):
@@ -210,7 +203,7 @@ async def test_a_server_that_never_answers_is_killed_not_left_behind(tmp_path: P
                  f"signal.SIG_IGN); time.sleep(600)  # {marker}"],
         answer_timeout_s=1.0,
     )  # fmt: skip
-    mistake = ["model", "eval", "--checkpoint", str(tmp_path / "none.pt"), "--corpus", "x"]
+    mistake = missing_checkpoint(tmp_path)
     with pytest.raises(TimeoutError):
         await _fork(mistake, env=child_env(), threads=1, server=server)
     left = [
