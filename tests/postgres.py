@@ -34,15 +34,24 @@ async def fresh_postgres_database(
     name = f"{prefix}_{uuid.uuid4().hex}"
     admin = create_async_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
     try:
-        async with admin.connect() as conn:
-            copied = f' TEMPLATE "{template}"' if template else ""
-            await conn.execute(text(f'CREATE DATABASE "{name}"{copied}'))
-        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+        await _create(admin, name, template)
+        yield _url_of(name)
     finally:
         try:
             await _drop(admin, name)
         finally:
             await admin.dispose()
+
+
+def _url_of(name: str) -> str:
+    assert POSTGRES_URL, "TEST_POSTGRES_URL is not set"
+    return make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+
+
+async def _create(admin: AsyncEngine, name: str, template: str | None = None) -> None:
+    copied = f' TEMPLATE "{template}"' if template else ""
+    async with admin.connect() as conn:
+        await conn.execute(text(f'CREATE DATABASE "{name}"{copied}'))
 
 
 async def _drop(admin: AsyncEngine, name: str) -> None:
@@ -79,13 +88,10 @@ async def migrated_postgres_template() -> str:
         name = f"template_{uuid.uuid4().hex}"
         admin = create_async_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
         try:
-            async with admin.connect() as conn:
-                await conn.execute(text(f'CREATE DATABASE "{name}"'))
+            await _create(admin, name)
         finally:
             await admin.dispose()
-        await migrate_to_head(
-            make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-        )
+        await migrate_to_head(_url_of(name))
         atexit.register(_drop_at_exit, name)
         _migrated_template = name
     return _migrated_template
