@@ -8,7 +8,7 @@ TORCH_SPEC ?= torch==2.13.0
 
 .PHONY: setup run test lint typecheck unit bench train-default clean
 
-# uv installs what pip would in half the time (63 s -> ~30 s from a clean clone on 2
+# uv installs what pip would in half the time (63 s -> 36 s from a clean clone on 2
 # cores: it downloads and unpacks in parallel). It does not read pip's configuration, so
 # the folders pip is told to look in for wheels (a local CPU build of torch, on this
 # project's machines) are passed on. Bytecode is compiled at install time because these
@@ -47,7 +47,7 @@ unit: setup
 	$(BIN)/python -m compileall -q -j 0 bot model tests benchmarks migrations
 	$(BIN)/python -m pytest -q -n 3 --maxschedchunk 2 --durations=20
 
-# mypy runs beside the suite: the suite's workers mostly wait on subprocesses and sockets
+# mypy runs beside the suite: its workers still wait on sockets and processes at times
 test: lint
 	@$(MAKE) --no-print-directory -j2 typecheck unit
 
