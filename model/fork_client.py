@@ -29,7 +29,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Sequence
-from typing import Any
+from typing import IO, Any
 
 log = logging.getLogger(__name__)
 
@@ -138,14 +138,15 @@ async def _reader(fd: int) -> asyncio.StreamReader:
 
 
 class ForkedProcess:
-    """A child of the fork server, seen as :class:`asyncio.subprocess.Process` is."""
+    """A child of the fork server, seen as :class:`asyncio.subprocess.Process` is:
+    ``returncode`` is set when the child ends, whether or not anyone waits."""
 
     def __init__(
         self,
         pid: int,
         stdin_fd: int,
-        stdout: asyncio.StreamReader,
-        stderr: asyncio.StreamReader,
+        stdout: asyncio.StreamReader | None,
+        stderr: asyncio.StreamReader | None,
         status: asyncio.StreamReader,
     ) -> None:
         self.pid = pid
@@ -154,7 +155,7 @@ class ForkedProcess:
         self.stderr = stderr
         self._stdin_fd = stdin_fd  # never written; its end of file tells the child we're gone
         self._status = status
-        self._waiter: asyncio.Task[int] | None = None
+        self._waiter = asyncio.ensure_future(self._wait())
 
     async def _wait(self) -> int:
         line = await self._status.read()
@@ -170,9 +171,17 @@ class ForkedProcess:
         return code
 
     async def wait(self) -> int:
-        if self._waiter is None:
-            self._waiter = asyncio.ensure_future(self._wait())
         return await asyncio.shield(self._waiter)
+
+    async def communicate(self) -> tuple[bytes | None, bytes | None]:
+        """Everything the child writes to its piped outputs, once it has ended."""
+
+        async def read(stream: asyncio.StreamReader | None) -> bytes | None:
+            return None if stream is None else await stream.read()
+
+        out, err = await asyncio.gather(read(self.stdout), read(self.stderr))
+        await self.wait()
+        return out, err
 
     def send_signal(self, signum: int) -> None:
         if self.returncode is not None:
@@ -193,7 +202,7 @@ async def start_child(
     or, if that fails, as a plain subprocess in its own session."""
     if len(argv) >= 3 and argv[1] == "-m" and argv[2].split(".")[0] == "model":
         try:
-            return await _fork(list(argv[2:]), env=env, threads=threads)
+            return await fork_child(list(argv[2:]), env=env, threads=threads)
         except (OSError, ValueError) as exc:
             log.warning("the fork server could not start a child (%s): starting it anew", exc)
     return await asyncio.create_subprocess_exec(
@@ -206,19 +215,66 @@ async def start_child(
     )
 
 
-async def _fork(
-    argv: list[str], *, env: dict[str, str], threads: int, server: ForkServer = FORK_SERVER
+# Where a child's stdout or stderr goes, as for asyncio.create_subprocess_exec:
+# asyncio.subprocess.PIPE (read it from the ForkedProcess), DEVNULL, STDOUT (stderr
+# only), or an open file.
+Output = int | IO[Any]
+
+
+def _output(target: Output, stdout_fd: int | None = None) -> tuple[int, int | None]:
+    """The child's descriptor for ``target`` and, for a pipe, the end we read."""
+    if target == asyncio.subprocess.PIPE:
+        r, w = os.pipe()
+        return w, r
+    if target == asyncio.subprocess.DEVNULL:
+        return os.open(os.devnull, os.O_WRONLY), None
+    if target == asyncio.subprocess.STDOUT and stdout_fd is not None:
+        return os.dup(stdout_fd), None
+    if isinstance(target, int):
+        raise ValueError(f"not an output for a child: {target}")
+    return os.dup(target.fileno()), None
+
+
+async def fork_child(
+    argv: list[str],
+    *,
+    env: dict[str, str],
+    threads: int,
+    cwd: str | os.PathLike[str] | None = None,
+    stdout: Output = asyncio.subprocess.PIPE,
+    stderr: Output = asyncio.subprocess.PIPE,
+    server: ForkServer = FORK_SERVER,
 ) -> ForkedProcess:
-    pipes = [os.pipe() for _ in range(4)]  # stdin, stdout, stderr, status
-    (in_r, in_w), (out_r, out_w), (err_r, err_w), (st_r, st_w) = pipes
-    request = {"argv": argv, "env": env, "cwd": os.getcwd(), "threads": threads}
+    """``python -m <argv>`` forked from ``server``, in ``cwd`` (default: ours)."""
+    ours: list[int] = []  # our ends: closed if the fork fails
+    theirs: list[int] = []  # the child's ends: closed here once it has them
     try:
-        pid = await asyncio.to_thread(server.fork, request, [in_r, out_w, err_w, st_w])
+        in_r, in_w = os.pipe()
+        theirs.append(in_r)
+        ours.append(in_w)
+        out_fd, out_r = _output(stdout)
+        theirs.append(out_fd)
+        ours.extend([out_r] if out_r is not None else [])
+        err_fd, err_r = _output(stderr, stdout_fd=out_fd)
+        theirs.append(err_fd)
+        ours.extend([err_r] if err_r is not None else [])
+        st_r, st_w = os.pipe()
+        theirs.append(st_w)
+        ours.append(st_r)
+        request = {"argv": argv, "env": env, "cwd": os.fspath(cwd or os.getcwd()),
+                   "threads": threads}  # fmt: skip
+        pid = await asyncio.to_thread(server.fork, request, theirs)
     except BaseException:
-        for r, w in pipes:
-            os.close(r)
-            os.close(w)
+        for fd in ours:
+            os.close(fd)
         raise
-    for fd in (in_r, out_w, err_w, st_w):  # the child's ends: held by the child alone
-        os.close(fd)
-    return ForkedProcess(pid, in_w, await _reader(out_r), await _reader(err_r), await _reader(st_r))
+    finally:
+        for fd in theirs:  # held by the child alone from now on (or by nobody)
+            os.close(fd)
+    return ForkedProcess(
+        pid,
+        in_w,
+        None if out_r is None else await _reader(out_r),
+        None if err_r is None else await _reader(err_r),
+        await _reader(st_r),
+    )

@@ -18,15 +18,22 @@ started with ``--exit-with-parent`` then get SIGKILL from the kernel, as they wo
 at the bot's death. With no child and no request for ``IDLE_EXIT_S`` it ends too.
 
 A child is what ``python -m <argv>`` would have been: its own session, the requester's
-environment and working directory, its command line in ``ps`` (setproctitle), default
-signal handlers, and ``threads`` intra-op threads (OpenMP read OMP_NUM_THREADS when the
-server imported torch, so the child sets its count itself).
+environment and working directory, its command line in ``ps`` (setproctitle), the signal
+handlers a Python process starts with, ``threads`` intra-op threads (OpenMP read
+OMP_NUM_THREADS when the server imported torch, so the child sets its count itself), and
+the interpreter's way out (non-daemon threads joined, atexit run).
+
+``--preload MODULE`` imports more before serving. The tests use it to start their
+``python -m bot`` and ``python -m bot.trainer`` processes the same way (see
+tests/processes.py): ~3 s of imports less for each of the dozens a run starts.
 """
 
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
+import importlib
 import json
 import os
 import runpy
@@ -34,7 +41,10 @@ import selectors
 import signal
 import socket
 import sys
+import threading
 import traceback
+from collections.abc import Callable, Sequence
+from types import FrameType
 from typing import Any
 
 from model.gc_policy import collector_paused
@@ -46,9 +56,19 @@ IDLE_EXIT_S = 600.0
 MAX_REQUEST_BYTES = 1 << 20  # a command line and an environment; generous
 FDS_PER_REQUEST = 4  # stdin, stdout, stderr, status
 EXIT_UNUSABLE = 3  # this host cannot fork children that work: the client stops asking
+# The handlers a Python process starts with (SIGPIPE and SIGXFSZ ignored, so that a
+# write to a closed pipe raises BrokenPipeError; Ctrl+C raises KeyboardInterrupt), in
+# place of the server's own.
+STARTUP_SIGNALS: dict[signal.Signals, Callable[[int, FrameType | None], Any] | int] = {
+    signal.SIGCHLD: signal.SIG_DFL,
+    signal.SIGTERM: signal.SIG_DFL,
+    signal.SIGINT: signal.default_int_handler,
+    signal.SIGPIPE: signal.SIG_IGN,
+    signal.SIGXFSZ: signal.SIG_IGN,
+}
 
 
-def _preload() -> None:
+def _preload(extra: Sequence[str] = ()) -> None:
     with collector_paused():  # see model/gc_policy.py: imports make no garbage
         import torch
         import torch._dynamo
@@ -56,6 +76,9 @@ def _preload() -> None:
 
         import model.appraise
         import model.cli  # noqa: F401
+
+        for module in extra:  # --preload: what other children will import
+            importlib.import_module(module)
 
         # One thread while nothing runs: an OpenMP pool started before a fork would
         # leave its threads behind in the child, where the next parallel region waits
@@ -90,8 +113,8 @@ def _run_child(
         _close([status, *inherited])
         os.setsid()
         signal.set_wakeup_fd(-1)
-        for signum in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGPIPE):
-            signal.signal(signum, signal.SIG_DFL)
+        for signum, handler in STARTUP_SIGNALS.items():
+            signal.signal(signum, handler)
         for fd, target in ((stdin, 0), (stdout, 1), (stderr, 2)):
             os.dup2(fd, target)
             os.close(fd)
@@ -114,6 +137,10 @@ def _run_child(
             code = 0
         except SystemExit as exc:
             code = _exit_code(exc)
+        # What the interpreter does on its way out: wait for the threads that are not
+        # daemons (a process that would hang at exit hangs here too), then atexit.
+        threading._shutdown()  # type: ignore[attr-defined]
+        atexit._run_exitfuncs()
     except BaseException:  # what python -m would print for an uncaught exception
         traceback.print_exc()
         code = 1
@@ -205,12 +232,16 @@ def _fork(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m model.fork_server")
     parser.add_argument("--idle-exit-s", type=float, default=IDLE_EXIT_S)
+    parser.add_argument(
+        "--preload", action="append", default=[], metavar="MODULE",
+        help="import MODULE too before serving (repeatable)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     server = socket.socket(fileno=os.dup(0))
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)  # the socket is held once, as ``server``
     os.close(devnull)
-    _preload()
+    _preload(args.preload)
     with contextlib.suppress(KeyboardInterrupt):
         serve(server, args.idle_exit_s)
     return 0

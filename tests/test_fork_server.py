@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from model.fork_client import FORK_SERVER, ForkedProcess, ForkServer, _fork, start_child
+from model.fork_client import FORK_SERVER, ForkedProcess, ForkServer, fork_child, start_child
 from tests.conftest import TINY_TEXT
 
 
@@ -89,7 +89,7 @@ async def test_a_mistake_is_its_exit_status_and_its_one_line(tmp_path: Path) -> 
     assert stderr.startswith("error:") and "Traceback" not in stderr, stderr
 
 
-async def test_a_child_is_its_own_command_in_its_own_session_without_the_token(
+async def test_a_child_is_its_own_command_without_the_token_and_starts_and_ends_as_python_does(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("BOT_TOKEN", "123:secret")  # the bot's, inherited by the server
@@ -99,7 +99,7 @@ async def test_a_child_is_its_own_command_in_its_own_session_without_the_token(
     env = {k: v for k, v in os.environ.items() if k != "BOT_TOKEN"} | {"MARK": "yes"}
     # tests/fork_probe.py prints what it finds (the server runs any module it is sent;
     # start_child sends only model's)
-    proc = await _fork(["tests.fork_probe", "--flag"], env=env, threads=2)
+    proc = await fork_child(["tests.fork_probe", "--flag"], env=env, threads=2)
     code, stdout, stderr = await finished(proc)
     assert code == 0, stderr
     seen = json.loads(stdout)
@@ -108,6 +108,9 @@ async def test_a_child_is_its_own_command_in_its_own_session_without_the_token(
     assert seen["session"] is True  # a Ctrl+C to the bot does not reach it
     assert seen["threads"] == 2  # the server imported torch with one
     assert seen["cmdline"].startswith(f"{sys.executable} -m tests.fork_probe --flag")
+    # Started and ended as Python starts and ends a process.
+    assert seen["sigpipe_ignored"] and seen["sigint_raises"] and seen["sigterm_default"]
+    assert stderr.splitlines() == ["thread done", "atexit ran"]
     server = FORK_SERVER._proc
     assert server is not None
     assert b"BOT_TOKEN" not in Path(f"/proc/{server.pid}/environ").read_bytes()
@@ -172,12 +175,12 @@ async def test_an_idle_server_ends_and_the_next_child_starts_another(tmp_path: P
     server = ForkServer(idle_exit_s=1.0)
     mistake = missing_checkpoint(tmp_path)
     try:
-        first = await _fork(mistake, env=child_env(), threads=1, server=server)
+        first = await fork_child(mistake, env=child_env(), threads=1, server=server)
         assert (await finished(first))[0] == 2
         idle = server._proc
         assert idle is not None
         assert await asyncio.to_thread(idle.wait, 30) == 0  # it ended by itself
-        second = await _fork(mistake, env=child_env(), threads=1, server=server)
+        second = await fork_child(mistake, env=child_env(), threads=1, server=server)
         assert (await finished(second))[0] == 2
         assert server._proc is not None and server._proc.pid != idle.pid
     finally:
@@ -189,9 +192,9 @@ async def test_a_server_that_cannot_serve_here_is_not_started_again(tmp_path: Pa
     server = ForkServer(command=[sys.executable, "-c", "raise SystemExit(3)"])
     mistake = missing_checkpoint(tmp_path)
     with pytest.raises(OSError):
-        await _fork(mistake, env=child_env(), threads=1, server=server)
+        await fork_child(mistake, env=child_env(), threads=1, server=server)
     with pytest.raises(OSError, match="cannot serve on this host"):
-        await _fork(mistake, env=child_env(), threads=1, server=server)
+        await fork_child(mistake, env=child_env(), threads=1, server=server)
     assert server._proc is None  # not started a third time
 
 
@@ -205,7 +208,7 @@ async def test_a_server_that_never_answers_is_killed_not_left_behind(tmp_path: P
     )  # fmt: skip
     mistake = missing_checkpoint(tmp_path)
     with pytest.raises(TimeoutError):
-        await _fork(mistake, env=child_env(), threads=1, server=server)
+        await fork_child(mistake, env=child_env(), threads=1, server=server)
     left = [
         p.name
         for p in Path("/proc").iterdir()
