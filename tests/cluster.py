@@ -19,7 +19,6 @@ import signal
 import socket
 import string
 import subprocess
-import sys
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -32,6 +31,7 @@ from bot.storage import Storage
 from bot.storage.schema import GenerationRow
 from tests.botapi import FakeBotApi
 from tests.harness import process_env
+from tests.processes import Process, start_module
 
 ROOT = Path(__file__).resolve().parents[1]
 NGINX_DIR = ROOT / "docker" / "nginx"
@@ -95,7 +95,7 @@ class Replica:
     name: str
     port: int
     log: Path
-    proc: asyncio.subprocess.Process | None = None
+    proc: Process | None = None
 
     @property
     def url(self) -> str:
@@ -152,7 +152,7 @@ async def wait_until(check: Callable[[], Awaitable[bool]], timeout: float, what:
         await asyncio.sleep(0.2)
 
 
-async def _stop(proc: asyncio.subprocess.Process, sig: int, grace: float) -> None:
+async def _stop(proc: Process, sig: int, grace: float) -> None:
     if proc.returncode is None:
         proc.send_signal(sig)
     try:
@@ -203,9 +203,8 @@ async def running_cluster(
     try:
         for replica in members:  # all at once, as `docker compose up --scale` does
             with replica.log.open("wb") as log:
-                replica.proc = await asyncio.create_subprocess_exec(
-                    sys.executable, "-m", "bot", cwd=workdir,
-                    env={**common, "WEBHOOK_PORT": str(replica.port)},
+                replica.proc = await start_module(
+                    "bot", cwd=workdir, env={**common, "WEBHOOK_PORT": str(replica.port)},
                     stdout=log, stderr=log,
                 )  # fmt: skip
 

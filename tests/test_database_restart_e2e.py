@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from tests.conftest import TINY_TEXT
 from tests.faults import outcome_messages
 from tests.harness import ADMIN_ID, FAST_TRAINING, Harness, running_bot
 from tests.private_postgres import needs_private_postgres, private_postgres
+from tests.processes import start_module
 from tests.test_admin_e2e import NEW_TEXT, upload
 from tests.test_trainer_e2e import TrainerProcess, admin_texts, one_outcome, trainer_env
 
@@ -40,10 +40,7 @@ TAKEN_WITHIN_S = 10.0
 async def trainer(url: str, work: Path) -> AsyncIterator[TrainerProcess]:
     work.mkdir(parents=True, exist_ok=True)
     env = trainer_env(url, work)
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.trainer", cwd=str(work), env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
+    process = await start_module("bot.trainer", cwd=work, env=env, stderr=asyncio.subprocess.STDOUT)
     handle = TrainerProcess(process)
     try:
         yield handle

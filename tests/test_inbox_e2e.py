@@ -20,7 +20,6 @@ import json
 import os
 import signal
 import sqlite3
-import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,6 +29,7 @@ import pytest
 from tests.botapi import FakeBotApi, FakeUser
 from tests.conftest import TINY_TEXT
 from tests.harness import TEST_TOKEN, Harness, prepare_workdir, process_env, running_bot
+from tests.processes import Process, start_module
 from tests.test_operations_e2e import free_port
 
 SEED = "في الصباح"
@@ -61,7 +61,12 @@ def left_by_a_dead_process(
 ) -> None:
     """The rows a process killed while answering ``user``'s ``update_id`` (a minute ago)
     leaves behind: ``output`` stored, not delivered, and the update still claimed by that
-    process, its reply marked as on its way to Telegram or not."""
+    process, its reply marked as on its way to Telegram or not.
+
+    Blocking: run it in a thread. The bot under test shares the test's event loop and may
+    hold SQLite's write lock across an await; waiting for the lock on the loop's thread
+    would keep it from ever letting go (the test then failed with "database is locked"
+    after the 30 s timeout, now and then)."""
     long_ago = (datetime.now(UTC) - timedelta(minutes=1)).strftime("%Y-%m-%d %H:%M:%S.%f")
     # the bot may hold the write lock for a moment: wait as its own writes would
     with sqlite3.connect(db, timeout=30) as conn:
@@ -118,10 +123,11 @@ async def test_an_update_a_dead_process_left_with_its_text_stored_gets_that_text
     await h.ask(user, "/start")  # the user's row, as a first /write would have made it
     db = h.workdir / "bot.db"
     # what a process killed between storing the text and sending it leaves behind
-    left_by_a_dead_process(db, user, 900100, SEED + " الذي كتب قبل الموت", reply_started=False)
+    text = SEED + " الذي كتب قبل الموت"
+    await asyncio.to_thread(left_by_a_dead_process, db, user, 900100, text, reply_started=False)
     since = h.api.mark(user.chat_id)
     [sent] = await h.api.wait_for_messages(user.chat_id, 1, since=since, timeout=30)
-    assert sent.raw_text == SEED + " الذي كتب قبل الموت"
+    assert sent.raw_text == text
     await asyncio.sleep(1.5)
     assert len(h.api.messages_to(user.chat_id)) - since == 1, h.api.describe(user.chat_id)
     assert rows(db, "SELECT count(*), min(delivered) FROM generations") == [(1, 1)]
@@ -137,7 +143,8 @@ async def test_an_update_whose_reply_was_on_its_way_when_its_process_died_is_not
     await h.ask(user, "/start")
     db = h.workdir / "bot.db"
     # a process killed after handing the text to Telegram, before its answer came back
-    left_by_a_dead_process(db, user, 900200, SEED + " في الطريق", reply_started=True)
+    text = SEED + " في الطريق"
+    await asyncio.to_thread(left_by_a_dead_process, db, user, 900200, text, reply_started=True)
     since = h.api.mark(user.chat_id)
 
     def taken_over() -> bool | None:
@@ -161,7 +168,7 @@ REPLIES_STARTED = (
 
 
 async def kill_outside_a_send(
-    proc: asyncio.subprocess.Process,
+    proc: Process,
     api: FakeBotApi,
     users: list[FakeUser],
     replies_started: Callable[[str], Awaitable[set[int]]],
@@ -210,11 +217,9 @@ async def test_kill_9_of_a_polling_process_mid_burst_then_a_restart_answers_ever
     async with FakeBotApi(TEST_TOKEN) as api:
         env = bot_env(api, tmp_path)
 
-        async def start() -> asyncio.subprocess.Process:
+        async def start() -> Process:
             with log.open("ab") as out:
-                return await asyncio.create_subprocess_exec(
-                    sys.executable, "-m", "bot", cwd=tmp_path, env=env, stdout=out, stderr=out
-                )
+                return await start_module("bot", cwd=tmp_path, env=env, stdout=out, stderr=out)
 
         users = [api.user(8100 + i) for i in range(40)]
 

@@ -7,12 +7,12 @@ import os
 import signal
 import socket
 import sqlite3
-import sys
 from pathlib import Path
 
 from tests.botapi import FakeBotApi
 from tests.conftest import TINY_TEXT
 from tests.harness import TEST_TOKEN, prepare_workdir, running_bot
+from tests.processes import start_module
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -83,10 +83,7 @@ async def test_sigterm_during_a_burst_keeps_every_answered_generation(
             "DEFAULT_LENGTH": "2000",  # long enough that some are mid-flight at SIGTERM
             "LOG_LEVEL": "INFO",
         }
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", cwd=tmp_path, env=env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
+        proc = await start_module("bot", cwd=tmp_path, env=env)
         try:
             await api.wait_for(lambda: api.calls_to("setMyCommands") or None, 60, "bot ready")
             users = [api.user(8000 + i) for i in range(40)]

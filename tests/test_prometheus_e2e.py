@@ -14,7 +14,6 @@ import asyncio
 import os
 import shutil
 import signal
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -25,6 +24,7 @@ import pytest
 from tests.conftest import TINY_TEXT
 from tests.harness import running_bot
 from tests.postgres import fresh_postgres_database, needs_postgres
+from tests.processes import start_module
 from tests.test_operability_e2e import SEED, free_port
 
 PROMETHEUS = shutil.which("prometheus") or (
@@ -61,9 +61,7 @@ async def trainer(url: str, work: Path, port: int) -> AsyncIterator[asyncio.subp
         HEALTH_PORT=str(port), LOG_LEVEL="INFO",
     )  # fmt: skip
     with (work / "trainer.log").open("wb") as log:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.trainer", cwd=work, env=env, stdout=log, stderr=log
-        )
+        process = await start_module("bot.trainer", cwd=work, env=env, stdout=log, stderr=log)
     try:
         yield process
     finally:

@@ -30,6 +30,7 @@ from tests.harness import (
     running_bot,
     training_processes,
 )
+from tests.processes import start_module
 from tests.test_admin_e2e import NEW_TEXT, eventually, upload
 
 EXIT_ORPHANED = 4
@@ -149,8 +150,8 @@ def bot_env(api: FakeBotApi, work: Path, **extra: str) -> dict[str, str]:
 @asynccontextmanager
 async def bot_process(api: FakeBotApi, work: Path, **extra: str) -> AsyncIterator[int]:
     ready = len(api.calls_to("setMyCommands"))
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", cwd=work, env=bot_env(api, work, **extra),
+    proc = await start_module(
+        "bot", cwd=work, env=bot_env(api, work, **extra),
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
     )  # fmt: skip
     try:

@@ -29,6 +29,7 @@ from tests.conftest import TINY_TEXT
 from tests.faults import assert_no_sql, outcome_messages
 from tests.harness import ADMIN_ID, FAST_TRAINING, Harness, running_bot
 from tests.postgres import fresh_postgres_database, needs_postgres
+from tests.processes import Process
 from tests.test_admin_e2e import NEW_TEXT, upload, write_version
 
 pytestmark = [
@@ -41,7 +42,7 @@ LEASE = {"training": "queue", "training_lease_s": 3.0}
 
 
 class TrainerProcess:
-    def __init__(self, process: asyncio.subprocess.Process) -> None:
+    def __init__(self, process: Process) -> None:
         self.process = process
         self.lines: list[str] = []
         self._reader = asyncio.create_task(self._read())
