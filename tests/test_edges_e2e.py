@@ -200,13 +200,17 @@ async def test_typing_is_shown_before_the_users_database_work(harness: Harness) 
     """The order, made visible: this user's row cannot be written (a trigger refuses it),
     so whatever /write sends before that write is all the user sees before the apology."""
     me = harness.api.user(3110, "Ann")
-    with contextlib.closing(sqlite3.connect(harness.workdir / "bot.db")) as db:
-        for event in ("INSERT", "UPDATE"):
-            db.execute(
-                f"CREATE TRIGGER refuse_{event.lower()} BEFORE {event} ON users "
-                f"WHEN NEW.id = {me.id} BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
-            )
-        db.commit()
+
+    def refuse_the_users_row() -> None:  # in a thread: the bot may hold the write lock
+        with contextlib.closing(sqlite3.connect(harness.workdir / "bot.db", timeout=30)) as db:
+            for event in ("INSERT", "UPDATE"):
+                db.execute(
+                    f"CREATE TRIGGER refuse_{event.lower()} BEFORE {event} ON users "
+                    f"WHEN NEW.id = {me.id} BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+                )
+            db.commit()
+
+    await asyncio.to_thread(refuse_the_users_row)
     [apology] = await harness.ask(me, f"/write {SEED}")
     assert (apology.text or "").startswith(SORRY)
     typing = [c for c in harness.api.calls_to("sendChatAction") if c.params["chat_id"] == me.id]

@@ -189,8 +189,9 @@ async def test_metrics_move_as_texts_are_written_refused_retried_and_trained(
 
 
 def drop_history(db: Path) -> None:
-    """A fault the bot cannot expect: the generations table is gone."""
-    with sqlite3.connect(db) as connection:
+    """A fault the bot cannot expect: the generations table is gone. Blocking: the bot
+    under test shares the loop and may hold the write lock across an await."""
+    with sqlite3.connect(db, timeout=30) as connection:
         connection.execute("DROP TABLE generations")
 
 
@@ -200,7 +201,7 @@ async def test_ten_identical_errors_are_one_alert_and_then_one_count(
     async with running_bot(tmp_path, tiny_checkpoint_path, TINY_TEXT, alert_interval_s=3600) as h:
         api = h.api
         api.user(ADMIN_ID)  # the admin has a chat with the bot
-        drop_history(tmp_path / "bot.db")
+        await asyncio.to_thread(drop_history, tmp_path / "bot.db")
         users = [api.user(700 + i) for i in range(10)]
         for user in users:  # each one is told something went wrong, once
             [reply] = await h.ask(user, "/history")
