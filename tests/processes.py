@@ -9,16 +9,21 @@ environment, working directory, session and outputs, and it starts and ends as
 ``python -m`` would: the handlers of a new Python process, non-daemon threads joined and
 atexit run on the way out (tests/test_fork_server.py pins each of these).
 
+The tests that train through ``python -m model`` to check a recipe or a split do the
+same (:func:`run_module`), as the bot's own training processes are started.
+
 What only a fresh interpreter shows (its imports, the first lines of a start-up, a
 setting refused before anything is imported) is tested by exec'ing one:
 tests/test_startup.py, test_config.py, test_redaction.py, test_json_logs_e2e.py,
-test_docs.py, and the trainers of test_trainer_e2e.py (started through ``unshare``).
+test_docs.py, test_model_cli.py (the CLI as a user runs it), and the trainers of
+test_trainer_e2e.py (started through ``unshare``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -61,3 +66,26 @@ async def start_module(
         [module, *args], env=env, threads=threads, cwd=cwd, stdout=stdout, stderr=stderr,
         server=SERVER,
     )  # fmt: skip
+
+
+def run_module(
+    module: str, *args: str, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """What ``subprocess.run([sys.executable, "-m", module, *args], capture_output=True,
+    text=True, timeout=timeout)`` returns, forked warm. For tests without an event loop."""
+
+    async def run() -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", module, *args]
+        proc = await start_module(module, *args, cwd=os.getcwd(), env=env or dict(os.environ))
+        try:
+            out, err = await asyncio.wait_for(proc.communicate(), timeout)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+            raise subprocess.TimeoutExpired(command, timeout) from None
+        assert proc.returncode is not None
+        return subprocess.CompletedProcess(
+            command, proc.returncode, (out or b"").decode(), (err or b"").decode()
+        )
+
+    return asyncio.run(run())

@@ -7,7 +7,6 @@ import json
 import math
 import random
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -33,6 +32,7 @@ from model.split import split_text
 from model.train import TrainConfig, TrainResult, train
 from model.vocab import Vocabulary
 from tests.conftest import TINY_TEXT
+from tests.processes import run_module
 
 # Recorded before the fit recipe existed (commit dee4530), reference flags, 40 steps on
 # TINY_TEXT, CPU, one thread: (step, train loss, val loss). Any change to the reference
@@ -254,9 +254,7 @@ def test_a_vocabulary_with_repeated_characters_is_refused() -> None:
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "model", *args], capture_output=True, text=True, timeout=300
-    )
+    return run_module("model", *args, timeout=300)
 
 
 SMALL_FLAGS = ("--seq-len", "16", "--batch-size", "8", "--hidden-size", "32", "--embed-size", "8")

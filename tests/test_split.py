@@ -6,7 +6,6 @@ import json
 import os
 import random
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ from model.sample import DEFAULT_TEMPERATURE
 from model.split import part_sizes, split_parts, split_text
 from model.train import TrainConfig, train
 from tests.conftest import TINY_TEXT
+from tests.processes import run_module
 
 
 def test_three_parts_in_text_order_and_two_parts_as_before() -> None:
@@ -142,10 +142,4 @@ def test_cli_eval_reports_the_test_part_the_mixture_and_realism(tmp_path: Path) 
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "model", *args],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, "OMP_NUM_THREADS": "1"},
-    )
+    return run_module("model", *args, env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=600)
