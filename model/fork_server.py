@@ -137,11 +137,14 @@ def _run_child(
             code = 0
         except SystemExit as exc:
             code = _exit_code(exc)
+        except BaseException:  # what python -m prints for an uncaught exception
+            traceback.print_exc()
+            code = 1
         # What the interpreter does on its way out: wait for the threads that are not
         # daemons (a process that would hang at exit hangs here too), then atexit.
         threading._shutdown()  # type: ignore[attr-defined]
         atexit._run_exitfuncs()
-    except BaseException:  # what python -m would print for an uncaught exception
+    except BaseException:  # setting the child up failed
         traceback.print_exc()
         code = 1
     finally:

@@ -1,7 +1,7 @@
 """Run by tests/test_fork_server.py inside a child of the fork server: prints what the
 child is (its environment's marks, directory, session, threads, command line and signal
 handlers), then leaves as a Python process does: a non-daemon thread finishes first,
-then the atexit handlers run."""
+then the atexit handlers run. With ``--raise`` it leaves by an uncaught exception."""
 
 import atexit
 import json
@@ -39,3 +39,5 @@ def late() -> None:
 
 
 threading.Thread(target=late).start()
+if "--raise" in sys.argv:
+    raise RuntimeError("the probe's uncaught exception")

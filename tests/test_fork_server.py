@@ -116,6 +116,21 @@ async def test_a_child_is_its_own_command_without_the_token_and_starts_and_ends_
     assert b"BOT_TOKEN" not in Path(f"/proc/{server.pid}/environ").read_bytes()
 
 
+async def test_an_uncaught_exception_is_a_traceback_and_status_1_after_threads_and_atexit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).parent.parent))  # tests.fork_probe
+    FORK_SERVER.close()
+    proc = await fork_child(["tests.fork_probe", "--raise"], env=child_env(), threads=1)
+    code, _, stderr = await finished(proc)
+    assert code == 1
+    lines = stderr.splitlines()
+    assert lines[0] == "Traceback (most recent call last):", stderr
+    assert lines[-3:] == [
+        "RuntimeError: the probe's uncaught exception", "thread done", "atexit ran"
+    ], stderr  # fmt: skip
+
+
 async def test_a_killed_child_is_reported_killed_and_never_signalled_again(
     corpus: Path, tmp_path: Path
 ) -> None:
