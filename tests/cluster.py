@@ -31,7 +31,7 @@ from bot.storage import Storage
 from bot.storage.schema import GenerationRow
 from tests.botapi import FakeBotApi
 from tests.harness import process_env
-from tests.processes import Process, start_module
+from tests.processes import Process, start_module, stop
 
 ROOT = Path(__file__).resolve().parents[1]
 NGINX_DIR = ROOT / "docker" / "nginx"
@@ -152,16 +152,6 @@ async def wait_until(check: Callable[[], Awaitable[bool]], timeout: float, what:
         await asyncio.sleep(0.2)
 
 
-async def _stop(proc: Process, sig: int, grace: float) -> None:
-    if proc.returncode is None:
-        proc.send_signal(sig)
-    try:
-        await asyncio.wait_for(proc.wait(), grace)
-    except TimeoutError:
-        proc.kill()
-        await proc.wait()
-
-
 @asynccontextmanager
 async def running_cluster(
     workdir: Path,
@@ -220,5 +210,5 @@ async def running_cluster(
     finally:
         for replica in members:
             if replica.proc is not None:
-                await _stop(replica.proc, signal.SIGTERM, 30)
-        await _stop(nginx, signal.SIGQUIT, 10)
+                await stop(replica.proc)
+        await stop(nginx, signal.SIGQUIT, 10)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -66,6 +67,17 @@ async def start_module(
         [module, *args], env=env, threads=threads, cwd=cwd, stdout=stdout, stderr=stderr,
         server=SERVER,
     )  # fmt: skip
+
+
+async def stop(proc: Process, sig: int = signal.SIGTERM, grace: float = 30) -> None:
+    """``sig`` to ``proc`` unless it has ended, ``grace`` seconds to end, then SIGKILL."""
+    if proc.returncode is None:
+        proc.send_signal(sig)
+    try:
+        await asyncio.wait_for(proc.wait(), grace)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
 
 
 def run_module(

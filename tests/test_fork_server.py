@@ -44,10 +44,9 @@ def child_env(**extra: str) -> dict[str, str]:
 
 
 async def finished(proc: ForkedProcess | asyncio.subprocess.Process) -> tuple[int, str, str]:
-    assert proc.stdout is not None and proc.stderr is not None
-    out, err = await asyncio.gather(proc.stdout.read(), proc.stderr.read())
-    code = await asyncio.wait_for(proc.wait(), 60)
-    return code, out.decode(), err.decode()
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode is not None and out is not None and err is not None
+    return proc.returncode, out.decode(), err.decode()
 
 
 @pytest.fixture

@@ -28,17 +28,12 @@ import pytest
 
 from tests.botapi import FakeBotApi, FakeUser
 from tests.conftest import TINY_TEXT
+from tests.faults import db_rows
 from tests.harness import TEST_TOKEN, Harness, prepare_workdir, process_env, running_bot
 from tests.processes import Process, start_module
 from tests.test_operations_e2e import free_port
 
 SEED = "في الصباح"
-
-
-def rows(db: Path, query: str) -> list[tuple[object, ...]]:
-    # the bot may hold the write lock for a moment: wait as its own writes would
-    with sqlite3.connect(db, timeout=30) as conn:
-        return conn.execute(query).fetchall()
 
 
 def write_update(update_id: int, user: FakeUser, seed: str) -> dict[str, object]:
@@ -106,12 +101,12 @@ async def test_a_webhook_update_is_recorded_before_200_and_a_redelivery_is_answe
         update = write_update(900_001, h.api.user(3101), SEED)
         assert await h.api.post_raw_to_webhook(update, secret) == 200
         # acknowledged means stored: the row exists the moment the 200 arrived
-        assert rows(tmp_path / "bot.db", "SELECT update_id FROM updates") == [(900_001,)]
+        assert db_rows(tmp_path / "bot.db", "SELECT update_id FROM updates") == [(900_001,)]
         assert await h.api.post_raw_to_webhook(update, secret) == 200  # Telegram again
         await h.api.wait_for_messages(3101, 1)
         await asyncio.sleep(1.5)  # a second answer would arrive now
         assert len(h.api.messages_to(3101)) == 1, h.api.describe(3101)
-        assert rows(tmp_path / "bot.db", "SELECT count(*) FROM generations") == [(1,)]
+        assert db_rows(tmp_path / "bot.db", "SELECT count(*) FROM generations") == [(1,)]
         assert await h.api.post_raw_to_webhook({"no": "update"}, secret) == 400
 
 
@@ -130,8 +125,8 @@ async def test_an_update_a_dead_process_left_with_its_text_stored_gets_that_text
     assert sent.raw_text == text
     await asyncio.sleep(1.5)
     assert len(h.api.messages_to(user.chat_id)) - since == 1, h.api.describe(user.chat_id)
-    assert rows(db, "SELECT count(*), min(delivered) FROM generations") == [(1, 1)]
-    assert rows(db, "SELECT done_at IS NOT NULL FROM updates WHERE update_id = 900100") == [(1,)]
+    assert db_rows(db, "SELECT count(*), min(delivered) FROM generations") == [(1, 1)]
+    assert db_rows(db, "SELECT done_at IS NOT NULL FROM updates WHERE update_id = 900100") == [(1,)]
 
 
 @pytest.mark.slow
@@ -149,7 +144,8 @@ async def test_an_update_whose_reply_was_on_its_way_when_its_process_died_is_not
 
     def taken_over() -> bool | None:
         return (
-            rows(db, "SELECT done_at IS NOT NULL FROM updates WHERE update_id = 900200") == [(1,)]
+            db_rows(db, "SELECT done_at IS NOT NULL FROM updates WHERE update_id = 900200")
+            == [(1,)]
             or None
         )
 
@@ -157,7 +153,7 @@ async def test_an_update_whose_reply_was_on_its_way_when_its_process_died_is_not
     await asyncio.sleep(1.0)  # a second text would arrive now
     assert len(h.api.messages_to(user.chat_id)) == since, h.api.describe(user.chat_id)
     # the text Telegram had is counted as delivered, not left for anything to resend
-    assert rows(db, "SELECT count(*), min(delivered) FROM generations") == [(1, 1)]
+    assert db_rows(db, "SELECT count(*), min(delivered) FROM generations") == [(1, 1)]
 
 
 # Users whose reply a process ``{pid}`` has marked as on its way to Telegram.
@@ -234,7 +230,7 @@ async def test_kill_9_of_a_polling_process_mid_burst_then_a_restart_answers_ever
             await api.wait_for(lambda: answered() >= 3 or None, 120, "first replies")
 
             async def replies_started(query: str) -> set[int]:
-                return {u for (u,) in rows(tmp_path / "bot.db", query) if isinstance(u, int)}
+                return {u for (u,) in db_rows(tmp_path / "bot.db", query) if isinstance(u, int)}
 
             await kill_outside_a_send(proc, api, users, replies_started)
             assert answered() < len(users), "the burst ended before the kill"
@@ -251,9 +247,9 @@ async def test_kill_9_of_a_polling_process_mid_burst_then_a_restart_answers_ever
         got = [m.raw_text or "" for m in api.messages_to(user.chat_id)]
         assert len(got) == 1 and got[0].startswith(SEED), (user.id, got)
     db = tmp_path / "bot.db"
-    assert rows(db, "SELECT count(*) FROM generations WHERE delivered = 0") == [(0,)]
-    assert rows(db, "SELECT count(*) FROM updates WHERE done_at IS NULL") == [(0,)]
-    stored = {u: o for u, o in rows(db, "SELECT user_id, output FROM generations")}
+    assert db_rows(db, "SELECT count(*) FROM generations WHERE delivered = 0") == [(0,)]
+    assert db_rows(db, "SELECT count(*) FROM updates WHERE done_at IS NULL") == [(0,)]
+    stored = {u: o for u, o in db_rows(db, "SELECT user_id, output FROM generations")}
     for user in users:
         assert stored[user.id] == api.messages_to(user.chat_id)[0].raw_text
 
@@ -268,7 +264,9 @@ async def test_an_update_being_handled_is_claimed_for_the_inbox_lease_setting(
         db = h.workdir / "bot.db"
 
         def claim() -> tuple[object, ...] | None:
-            found = rows(db, "SELECT received_at, claimed_until FROM updates WHERE done_at IS NULL")
+            found = db_rows(
+                db, "SELECT received_at, claimed_until FROM updates WHERE done_at IS NULL"
+            )
             return found[0] if found and found[0][1] is not None else None
 
         received, until = await h.api.wait_for(claim, 30, "the update claimed")

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -24,7 +23,7 @@ import pytest
 from tests.conftest import TINY_TEXT
 from tests.harness import running_bot
 from tests.postgres import fresh_postgres_database, needs_postgres
-from tests.processes import start_module
+from tests.processes import start_module, stop
 from tests.test_operability_e2e import SEED, free_port
 
 PROMETHEUS = shutil.which("prometheus") or (
@@ -42,16 +41,6 @@ pytestmark = [
 ]
 
 
-async def _stop(process: asyncio.subprocess.Process) -> None:
-    if process.returncode is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(process.wait(), 30)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
-
-
 @asynccontextmanager
 async def trainer(url: str, work: Path, port: int) -> AsyncIterator[asyncio.subprocess.Process]:
     env = {k: v for k, v in os.environ.items() if k != "BOT_TOKEN"}
@@ -65,7 +54,7 @@ async def trainer(url: str, work: Path, port: int) -> AsyncIterator[asyncio.subp
     try:
         yield process
     finally:
-        await _stop(process)
+        await stop(process)
 
 
 @asynccontextmanager
@@ -87,7 +76,7 @@ async def prometheus(work: Path, targets: dict[str, int]) -> AsyncIterator[str]:
     try:
         yield f"http://127.0.0.1:{port}/api/v1/query"
     finally:
-        await _stop(process)
+        await stop(process)
 
 
 async def query(session: aiohttp.ClientSession, api: str, promql: str) -> dict[str, float]:

@@ -30,7 +30,7 @@ from tests.harness import (
     running_bot,
     training_processes,
 )
-from tests.processes import start_module
+from tests.processes import start_module, stop
 from tests.test_admin_e2e import NEW_TEXT, eventually, upload
 
 EXIT_ORPHANED = 4
@@ -160,13 +160,7 @@ async def bot_process(api: FakeBotApi, work: Path, **extra: str) -> AsyncIterato
         )
         yield proc.pid
     finally:
-        if proc.returncode is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(proc.wait(), 60)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
+        await stop(proc, grace=60)
 
 
 def alive(pid: int) -> bool:

@@ -16,7 +16,6 @@ import contextlib
 import hashlib
 import os
 import shlex
-import signal
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -29,7 +28,7 @@ from tests.conftest import TINY_TEXT
 from tests.faults import assert_no_sql, outcome_messages
 from tests.harness import ADMIN_ID, FAST_TRAINING, Harness, running_bot
 from tests.postgres import fresh_postgres_database, needs_postgres
-from tests.processes import Process
+from tests.processes import Process, stop
 from tests.test_admin_e2e import NEW_TEXT, upload, write_version
 
 pytestmark = [
@@ -53,13 +52,7 @@ class TrainerProcess:
             self.lines.append(raw.decode("utf-8", "replace").rstrip())
 
     async def stop(self) -> None:
-        if self.process.returncode is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(self.process.wait(), 30)
-            except TimeoutError:
-                self.process.kill()
-                await self.process.wait()
+        await stop(self.process)
         await asyncio.gather(self._reader, return_exceptions=True)
 
 
